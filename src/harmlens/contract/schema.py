@@ -122,3 +122,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
+
+MIGRATIONS.append(
+    (
+        "contract_002",
+        """
+        CREATE TABLE load_files (
+            load_id INTEGER NOT NULL,
+            table_name VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL
+        );
+        """,
+    )
+)

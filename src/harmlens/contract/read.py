@@ -1,0 +1,116 @@
+"""Reading contract files exactly as written: every value as a string, with its line number.
+
+A file that cannot be parsed at all (wrong encoding, truncated Parquet, binary junk, an
+unterminated quote) raises UnparseableFileError naming the file and position; a single row with
+the wrong number of fields is not fatal and becomes a quarantine problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from harmlens.errors import UnparseableFileError
+
+SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass
+class RawTable:
+    path: Path
+    sha256: str
+    frame: pd.DataFrame  # all values str; '' = missing
+    lines: pd.Series  # line number (CSV: physical line where the record starts; Parquet: row number)
+    shape_problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) rows not in frame
+
+    @property
+    def n_read(self) -> int:
+        return len(self.frame) + len(self.shape_problems)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_csv(path: Path) -> RawTable:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnparseableFileError(f"{path}: not UTF-8 text at line {line} (byte {exc.start}); re-export the file as UTF-8") from None
+    if "\x00" in text:
+        pos = text.index("\x00")
+        raise UnparseableFileError(f"{path}: binary data (NUL byte) at line {text.count(chr(10), 0, pos) + 1}; not a CSV file")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise UnparseableFileError(f"{path}: empty file, no header line") from None
+    except csv.Error as exc:
+        raise UnparseableFileError(f"{path}: line 1: {exc}") from None
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header) or any(h == "" for h in header):
+        raise UnparseableFileError(f"{path}: line 1: header has empty or repeated column names")
+    records: list[list[str]] = []
+    lines: list[int] = []
+    shape: list[tuple[int, str]] = []
+    start = reader.line_num + 1
+    try:
+        for rec in reader:
+            if rec == []:  # a blank line is not a record
+                start = reader.line_num + 1
+                continue
+            if len(rec) != len(header):
+                shape.append((start, f"row has {len(rec)} fields, header has {len(header)}"))
+            else:
+                records.append(rec)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise UnparseableFileError(f"{path}: line {reader.line_num}: {exc} (truncated or malformed CSV)") from None
+    frame = pd.DataFrame(records, columns=header, dtype=str) if records else pd.DataFrame(columns=header, dtype=str)
+    return RawTable(path, _sha256(data), frame, pd.Series(lines, dtype="int64"), shape)
+
+
+def _to_strings(df: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            tz = getattr(s.dt, "tz", None)
+            fmt = "%Y-%m-%dT%H:%M:%S%z" if tz is not None else "%Y-%m-%dT%H:%M:%S"
+            out[c] = s.dt.strftime(fmt).fillna("")
+        elif pd.api.types.is_bool_dtype(s):
+            out[c] = s.map({True: "true", False: "false"}).fillna("").astype(str)
+        elif pd.api.types.is_float_dtype(s):
+            out[c] = s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        else:
+            out[c] = s.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA or v is pd.NaT else str(v))
+    return pd.DataFrame(out, index=df.index)
+
+
+def read_parquet(path: Path) -> RawTable:
+    import pyarrow.parquet as pq
+
+    data = path.read_bytes()
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for truncated / junk files
+        raise UnparseableFileError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    df = table.to_pandas()
+    frame = _to_strings(df).reset_index(drop=True)
+    return RawTable(path, _sha256(data), frame, pd.Series(range(1, len(frame) + 1), dtype="int64"))
+
+
+def read_table_file(path: Path) -> RawTable:
+    if path.suffix == ".csv":
+        return read_csv(path)
+    if path.suffix == ".parquet":
+        return read_parquet(path)
+    raise UnparseableFileError(f"{path}: unsupported file type (want .csv or .parquet)")
