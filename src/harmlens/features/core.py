@@ -1,0 +1,659 @@
+"""Point-in-time person features, evidence summaries and labels, built in DuckDB SQL.
+
+Point in time means: as of a date ``as_of``, only what the police knew before it is used.
+
+* An event is known when ``occurred_at < as_of`` and, where recorded, ``reported_at < as_of``.
+* A charge or conviction counts when its own ``charge``/``conviction`` event is known (the
+  synthetic city and most court feeds link it to the offence through the extra column
+  ``crime_ref``). An outcome written on the offence row itself (``outcome = charged|convicted``)
+  carries no date of its own, so it is only trusted once the offence is ``outcome_lag_days`` old
+  (default 180): before that, reading it would leak a later court decision into the past.
+* Custody and order periods are clipped at ``as_of``: their later end is never read, only whether
+  they were still running on the date.
+
+The scored population as of a date is every linked person (table ``links``) named as ``suspect``
+or ``offender`` in at least one known event. Everyone else has no criminal history to score.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from harmlens.errors import HarmlensError, WarehouseError
+from harmlens.features.catalogue import CATEGORIES, FEATURES, RECENCY_CAP_DAYS, WINDOWS
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = ("allegation", "charged", "convicted")
+SUSPECT_ROLES = "('suspect', 'offender')"
+NOT_SUBJECT_ROLES = "('victim', 'witness')"
+# A date of birth before this is a placeholder (1900-01-01, 1800-...), never a real person's.
+MIN_PLAUSIBLE_DOB = "1910-01-01"
+
+
+class FeaturesError(HarmlensError):
+    """Bad arguments to a features function, or the warehouse lacks what features need."""
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Knobs of the point-in-time rules (defaults documented in docs/features.md)."""
+
+    outcome_lag_days: int = 180
+    """An undated outcome on an offence row is trusted only this many days after the offence."""
+
+
+DEFAULT_SETTINGS = FeatureSettings()
+
+
+# --------------------------------------------------------------------------------------------
+# argument checks
+
+
+def parse_as_of(as_of: object) -> datetime:
+    """A date, datetime, pandas Timestamp or ISO string -> naive datetime (midnight for dates)."""
+    if isinstance(as_of, pd.Timestamp):
+        if pd.isna(as_of):
+            raise FeaturesError("as_of is missing (NaT)")
+        as_of = as_of.to_pydatetime()
+    if isinstance(as_of, datetime):
+        return as_of.replace(tzinfo=None) if as_of.tzinfo is None else as_of.astimezone().replace(tzinfo=None)
+    if isinstance(as_of, date):
+        return datetime(as_of.year, as_of.month, as_of.day)
+    if isinstance(as_of, str):
+        try:
+            return parse_as_of(pd.Timestamp(as_of.strip()))
+        except (ValueError, TypeError) as exc:
+            raise FeaturesError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from exc
+    raise FeaturesError(f"as_of must be a date or YYYY-MM-DD string, not {type(as_of).__name__}")
+
+
+def _check_category(category: str) -> str:
+    if category not in CATEGORIES:
+        raise FeaturesError(f"unknown category {category!r}: choose one of {', '.join(CATEGORIES)}")
+    return category
+
+
+def _check_threshold(threshold: str) -> str:
+    if threshold not in THRESHOLDS:
+        raise FeaturesError(f"unknown threshold {threshold!r}: choose one of {', '.join(THRESHOLDS)}")
+    return threshold
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} | {
+        r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()
+    }
+
+
+def check_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise a one-line error naming the missing stage if a table features need is absent."""
+    have = _tables(con)
+    for table, stage in [
+        ("events", "harmlens ingest DIR"),
+        ("people", "harmlens ingest DIR"),
+        ("links", "harmlens link"),
+        ("event_harm", "harmlens harm apply"),
+    ]:
+        if table not in have:
+            raise WarehouseError(f"the warehouse has no {table} table: run '{stage}' first")
+    n_off = con.execute("SELECT count(*) FROM events WHERE event_type = 'offence'").fetchone()[0]
+    if n_off and not con.execute("SELECT count(*) FROM event_harm").fetchone()[0]:
+        raise WarehouseError("offences have no harm weights (event_harm is empty): run 'harmlens harm apply' first")
+    if con.execute("SELECT count(*) FROM people").fetchone()[0] and not con.execute("SELECT count(*) FROM links").fetchone()[0]:
+        raise WarehouseError("no mention is linked to a person (links is empty): run 'harmlens link' first")
+
+
+def _has_risk_assessments(con: duckdb.DuckDBPyConnection) -> bool:
+    return "risk_assessments" in _tables(con)
+
+
+# --------------------------------------------------------------------------------------------
+# SQL building blocks (all parameterised by $as_of; no other input is interpolated but our own
+# constants, never user text)
+
+
+def _base_ctes(settings: FeatureSettings) -> str:
+    """Known events, linked mentions on them, offences per suspect and evidence of charges."""
+    lag = int(settings.outcome_lag_days)
+    return f"""
+    ev AS MATERIALIZED (
+        SELECT event_id, event_type, occurred_at, ends_at, outcome, domestic,
+               json_extract_string(extra, '$.crime_ref') AS crime_ref
+        FROM events
+        WHERE occurred_at < $as_of AND (reported_at IS NULL OR reported_at < $as_of)
+    ),
+    pm AS MATERIALIZED (
+        SELECT CAST(l.person_id AS VARCHAR) AS person_id, p.mention_id, p.event_id, p.role,
+               p.date_of_birth, ev.event_type, ev.occurred_at, ev.ends_at
+        FROM people p
+        JOIN links l ON l.mention_id = p.mention_id
+        JOIN ev ON ev.event_id = p.event_id
+    ),
+    pop AS MATERIALIZED (
+        SELECT person_id, min(occurred_at) AS first_suspect_at
+        FROM pm WHERE role IN {SUSPECT_ROLES}
+        GROUP BY person_id
+    ),
+    off AS MATERIALIZED (
+        SELECT s.person_id, s.event_id, ev.occurred_at, ev.outcome,
+               coalesce(h.vawg, FALSE) AS vawg,
+               coalesce(h.sexual, FALSE) AS sexual,
+               coalesce(h.domestic, ev.domestic, FALSE) AS domestic,
+               coalesce(h.violent, FALSE) AS violent,
+               coalesce(h.harm_weight, 0.0) AS harm,
+               coalesce(h.offence_category, '') AS cat
+        FROM (SELECT DISTINCT person_id, event_id FROM pm
+              WHERE role IN {SUSPECT_ROLES} AND event_type = 'offence') s
+        JOIN ev ON ev.event_id = s.event_id
+        LEFT JOIN event_harm h ON h.event_id = s.event_id
+    ),
+    evid AS MATERIALIZED (
+        -- charges and convictions: (person, crime, kind), one crime counted once however it is recorded
+        SELECT pm.person_id, coalesce(ev.crime_ref, ev.event_id) AS crime_key, ev.event_id AS own_id,
+               ev.event_type AS kind
+        FROM pm JOIN ev ON ev.event_id = pm.event_id
+        WHERE ev.event_type IN ('charge', 'conviction') AND pm.role NOT IN {NOT_SUBJECT_ROLES}
+        UNION ALL
+        -- a charge/conviction event naming nobody is attributed to the suspects of its offence
+        SELECT o.person_id, ev.crime_ref, ev.event_id, ev.event_type
+        FROM ev JOIN off o ON o.event_id = ev.crime_ref
+        WHERE ev.event_type IN ('charge', 'conviction')
+          AND NOT EXISTS (SELECT 1 FROM people q WHERE q.event_id = ev.event_id AND q.role NOT IN {NOT_SUBJECT_ROLES})
+        UNION ALL
+        -- an undated outcome on the offence row, trusted once the offence is {lag} days old
+        SELECT person_id, event_id, event_id,
+               CASE WHEN outcome = 'convicted' THEN 'conviction' ELSE 'charge' END
+        FROM off
+        WHERE outcome IN ('charged', 'convicted') AND occurred_at <= $as_of - INTERVAL {lag} DAY
+    ),
+    evid_cat AS MATERIALIZED (
+        SELECT e.person_id, e.crime_key, e.kind,
+               coalesce(hc.vawg, ho.vawg, FALSE) AS vawg,
+               coalesce(hc.sexual, ho.sexual, FALSE) AS sexual,
+               coalesce(hc.domestic, ho.domestic, FALSE) AS domestic,
+               coalesce(hc.violent, ho.violent, FALSE) AS violent
+        FROM evid e
+        LEFT JOIN event_harm hc ON hc.event_id = e.crime_key
+        LEFT JOIN event_harm ho ON ho.event_id = e.own_id
+    ),
+    vic AS MATERIALIZED (
+        SELECT o.person_id, o.event_id, o.occurred_at, o.vawg, o.sexual, o.domestic, o.violent,
+               coalesce(CAST(lv.person_id AS VARCHAR), 'mention:' || pv.mention_id) AS victim_id,
+               pv.relationship_to_suspect AS rel,
+               pv.date_of_birth AS vdob
+        FROM off o
+        JOIN people pv ON pv.event_id = o.event_id AND pv.role = 'victim'
+        LEFT JOIN links lv ON lv.mention_id = pv.mention_id
+        WHERE coalesce(CAST(lv.person_id AS VARCHAR), '') <> o.person_id
+    )"""
+
+
+def _win(days: int | None, col: str = "occurred_at") -> str:
+    return "TRUE" if days is None else f"{col} >= $as_of - INTERVAL {int(days)} DAY"
+
+
+def _features_sql(settings: FeatureSettings, with_dash: bool) -> str:
+    cap = RECENCY_CAP_DAYS
+    counts = []
+    for cat, pred in CATEGORIES.items():
+        for win, days in WINDOWS.items():
+            counts.append(f"count(*) FILTER (WHERE {pred} AND {_win(days)}) AS n_{cat}_{win}")
+    for win, days in WINDOWS.items():
+        counts.append(f"coalesce(sum(harm) FILTER (WHERE vawg AND {_win(days)}), 0) AS harm_vawg_{win}")
+    dash = (
+        """
+    ra_p AS (
+        SELECT coalesce(CAST(l.person_id AS VARCHAR), 'mention:' || r.mention_id) AS victim_id, r.score, r.level
+        FROM risk_assessments r LEFT JOIN links l ON l.mention_id = r.mention_id
+        WHERE r.assessed_at < $as_of
+    ),
+    dash AS (
+        SELECT v.person_id,
+               count(DISTINCT v.victim_id) FILTER (WHERE r.level = 'high' OR r.score >= 14) AS dash_high_victims,
+               coalesce(max(r.score), 0) AS max_dash_score
+        FROM (SELECT DISTINCT person_id, victim_id FROM vic) v JOIN ra_p r ON r.victim_id = v.victim_id
+        GROUP BY v.person_id
+    ),"""
+        if with_dash
+        else """
+    dash AS (SELECT NULL::VARCHAR AS person_id, 0 AS dash_high_victims, 0 AS max_dash_score WHERE FALSE),"""
+    )
+    return f"""
+    WITH {_base_ctes(settings)},
+    oagg AS (
+        SELECT person_id,
+               {", ".join(counts)},
+               coalesce(sum(harm) FILTER (WHERE {_win(365)}), 0) AS harm_any_365d,
+               coalesce(sum(harm), 0) AS harm_any_ever,
+               max(occurred_at) AS last_off,
+               max(occurred_at) FILTER (WHERE vawg) AS last_vawg,
+               coalesce(sum(harm) FILTER (WHERE vawg AND {_win(730)} AND NOT {_win(365)}), 0) AS harm_vawg_prev_365d,
+               coalesce(max(harm) FILTER (WHERE {_win(365)}), 0) AS max_harm_365d,
+               coalesce(max(harm) FILTER (WHERE NOT {_win(365)}), 0) AS max_harm_before_365d,
+               count(*) FILTER (WHERE cat LIKE 'breach%' AND {_win(365)}) AS n_breach_365d,
+               count(*) FILTER (WHERE cat LIKE 'breach%') AS n_breach_ever
+        FROM off GROUP BY person_id
+    ),
+    vagg AS (
+        SELECT person_id,
+               count(DISTINCT victim_id) AS distinct_victims_ever,
+               count(DISTINCT victim_id) FILTER (WHERE {_win(1095)}) AS distinct_victims_3y,
+               count(DISTINCT victim_id) FILTER (WHERE rel IN ('partner', 'ex_partner')) AS distinct_partner_victims_ever,
+               count(DISTINCT victim_id) FILTER (
+                   WHERE vdob >= DATE '{MIN_PLAUSIBLE_DOB}' AND vdob <= CAST(occurred_at AS DATE)
+                     AND vdob > CAST(occurred_at AS DATE) - INTERVAL 18 YEAR) AS distinct_child_victims_ever
+        FROM vic GROUP BY person_id
+    ),
+    vrep AS (
+        SELECT person_id, max(n) AS max_offences_same_victim, count(*) FILTER (WHERE n >= 2) AS repeat_victims
+        FROM (SELECT person_id, victim_id, count(DISTINCT event_id) AS n FROM vic GROUP BY person_id, victim_id)
+        GROUP BY person_id
+    ),{dash}
+    subj AS (
+        SELECT DISTINCT person_id, event_id, event_type, occurred_at, ends_at
+        FROM pm WHERE role NOT IN {NOT_SUBJECT_ROLES}
+          AND event_type IN ('custody', 'order', 'arrest', 'intelligence')
+    ),
+    sagg AS (
+        SELECT person_id,
+               count(*) FILTER (WHERE event_type = 'order') AS n_orders_ever,
+               count(*) FILTER (WHERE event_type = 'order' AND (ends_at IS NULL OR ends_at > $as_of)) AS active_orders,
+               coalesce(sum(greatest(0, epoch(least(coalesce(ends_at, $as_of), $as_of)) - epoch(occurred_at)))
+                   FILTER (WHERE event_type = 'custody'), 0) / 86400.0 AS days_in_custody_ever,
+               coalesce(sum(greatest(0, epoch(least(coalesce(ends_at, $as_of), $as_of))
+                                        - epoch(greatest(occurred_at, $as_of - INTERVAL 365 DAY))))
+                   FILTER (WHERE event_type = 'custody'), 0) / 86400.0 AS days_in_custody_365d,
+               count(*) FILTER (WHERE event_type = 'custody' AND (ends_at IS NULL OR ends_at > $as_of)) AS custody_open,
+               count(*) FILTER (WHERE event_type = 'arrest' AND {_win(365)}) AS n_arrests_365d,
+               count(*) FILTER (WHERE event_type = 'arrest') AS n_arrests_ever,
+               count(*) FILTER (WHERE event_type = 'intelligence' AND {_win(365)}) AS n_intel_365d
+        FROM subj GROUP BY person_id
+    ),
+    eagg AS (
+        SELECT person_id,
+               count(DISTINCT crime_key) AS charges_ever,
+               count(DISTINCT crime_key) FILTER (WHERE vawg) AS charges_vawg_ever,
+               count(DISTINCT crime_key) FILTER (WHERE kind = 'conviction') AS convictions_ever,
+               count(DISTINCT crime_key) FILTER (WHERE kind = 'conviction' AND vawg) AS convictions_vawg_ever
+        FROM evid_cat GROUP BY person_id
+    ),
+    vict AS (
+        SELECT person_id, count(DISTINCT event_id) AS times_victim_ever
+        FROM pm WHERE role = 'victim' GROUP BY person_id
+    ),
+    dobs AS (
+        SELECT person_id, date_of_birth AS dob, count(*) AS n
+        FROM pm
+        WHERE date_of_birth >= DATE '{MIN_PLAUSIBLE_DOB}'
+          AND date_of_birth <= CAST(occurred_at AS DATE)
+          AND date_of_birth > CAST(occurred_at AS DATE) - INTERVAL 100 YEAR
+          AND (role NOT IN {SUSPECT_ROLES} OR date_of_birth <= CAST(occurred_at AS DATE) - INTERVAL 10 YEAR)
+        GROUP BY person_id, date_of_birth
+    ),
+    dob AS (
+        SELECT person_id, dob FROM (
+            SELECT person_id, dob, row_number() OVER (PARTITION BY person_id ORDER BY n DESC, dob) AS rn FROM dobs
+        ) WHERE rn = 1
+    ),
+    co AS (
+        SELECT a.person_id, count(DISTINCT b.person_id) AS n_co_suspects
+        FROM off a JOIN off b ON a.event_id = b.event_id AND a.person_id <> b.person_id
+        GROUP BY a.person_id
+    ),
+    co_v AS (
+        SELECT c.person_id, sum(coalesce(o.n_vawg_ever, 0)) AS co_suspects_vawg_allegations
+        FROM (SELECT DISTINCT a.person_id, b.person_id AS other
+              FROM off a JOIN off b ON a.event_id = b.event_id AND a.person_id <> b.person_id) c
+        LEFT JOIN oagg o ON o.person_id = c.other
+        GROUP BY c.person_id
+    ),
+    shv AS (
+        SELECT a.person_id, count(DISTINCT b.person_id) AS n_shared_victim_suspects
+        FROM (SELECT DISTINCT person_id, victim_id FROM vic) a
+        JOIN (SELECT DISTINCT person_id, victim_id FROM vic) b
+          ON a.victim_id = b.victim_id AND a.person_id <> b.person_id
+        GROUP BY a.person_id
+    )
+    SELECT pop.person_id,
+           {", ".join(f"coalesce(oagg.n_{c}_{w}, 0) AS n_{c}_{w}" for c in CATEGORIES for w in WINDOWS)},
+           {", ".join(f"coalesce(oagg.harm_vawg_{w}, 0) AS harm_vawg_{w}" for w in WINDOWS)},
+           coalesce(oagg.harm_any_365d, 0) AS harm_any_365d,
+           coalesce(oagg.harm_any_ever, 0) AS harm_any_ever,
+           least({cap}, coalesce((epoch($as_of) - epoch(oagg.last_off)) / 86400.0, {cap})) AS days_since_last_offence,
+           least({cap}, coalesce((epoch($as_of) - epoch(oagg.last_vawg)) / 86400.0, {cap})) AS days_since_last_vawg,
+           coalesce(oagg.harm_vawg_prev_365d, 0) AS harm_vawg_prev_365d,
+           coalesce(oagg.harm_vawg_365d, 0) - coalesce(oagg.harm_vawg_prev_365d, 0) AS escalation_vawg_harm,
+           coalesce(oagg.max_harm_365d, 0) AS max_harm_365d,
+           coalesce(oagg.max_harm_before_365d, 0) AS max_harm_before_365d,
+           CASE WHEN coalesce(oagg.max_harm_365d, 0) > coalesce(oagg.max_harm_before_365d, 0)
+                 AND coalesce(oagg.max_harm_before_365d, 0) > 0 THEN 1 ELSE 0 END AS escalating_severity,
+           coalesce(vagg.distinct_victims_ever, 0) AS distinct_victims_ever,
+           coalesce(vagg.distinct_victims_3y, 0) AS distinct_victims_3y,
+           coalesce(vagg.distinct_partner_victims_ever, 0) AS distinct_partner_victims_ever,
+           coalesce(vagg.distinct_child_victims_ever, 0) AS distinct_child_victims_ever,
+           coalesce(vrep.max_offences_same_victim, 0) AS max_offences_same_victim,
+           coalesce(vrep.repeat_victims, 0) AS repeat_victims,
+           coalesce(dash.dash_high_victims, 0) AS dash_high_victims,
+           coalesce(dash.max_dash_score, 0) AS max_dash_score,
+           coalesce(oagg.n_breach_365d, 0) AS n_breach_365d,
+           coalesce(oagg.n_breach_ever, 0) AS n_breach_ever,
+           coalesce(sagg.n_orders_ever, 0) AS n_orders_ever,
+           coalesce(sagg.active_orders, 0) AS active_orders,
+           coalesce(sagg.days_in_custody_365d, 0) AS days_in_custody_365d,
+           coalesce(sagg.days_in_custody_ever, 0) AS days_in_custody_ever,
+           CASE WHEN coalesce(sagg.custody_open, 0) > 0 THEN 1 ELSE 0 END AS in_custody_now,
+           coalesce(sagg.n_arrests_365d, 0) AS n_arrests_365d,
+           coalesce(sagg.n_arrests_ever, 0) AS n_arrests_ever,
+           coalesce(eagg.charges_ever, 0) AS charges_ever,
+           coalesce(eagg.charges_vawg_ever, 0) AS charges_vawg_ever,
+           coalesce(eagg.convictions_ever, 0) AS convictions_ever,
+           coalesce(eagg.convictions_vawg_ever, 0) AS convictions_vawg_ever,
+           CASE WHEN coalesce(oagg.n_any_ever, 0) > 0
+                THEN least(1.0, coalesce(eagg.charges_ever, 0) / oagg.n_any_ever) ELSE 0 END AS charge_ratio,
+           coalesce(sagg.n_intel_365d, 0) AS n_intel_365d,
+           coalesce(vict.times_victim_ever, 0) AS times_victim_ever,
+           coalesce((epoch($as_of) - epoch(CAST(dob.dob AS TIMESTAMP))) / 86400.0 / 365.25, 0) AS age,
+           coalesce(greatest(0, (epoch(pop.first_suspect_at) - epoch(CAST(dob.dob AS TIMESTAMP))) / 86400.0 / 365.25), 0)
+               AS age_at_first_record,
+           CASE WHEN dob.dob IS NULL THEN 1 ELSE 0 END AS dob_unknown,
+           (epoch($as_of) - epoch(pop.first_suspect_at)) / 86400.0 / 365.25 AS years_since_first_record,
+           coalesce(co.n_co_suspects, 0) AS n_co_suspects,
+           coalesce(co_v.co_suspects_vawg_allegations, 0) AS co_suspects_vawg_allegations,
+           coalesce(shv.n_shared_victim_suspects, 0) AS n_shared_victim_suspects
+    FROM pop
+    LEFT JOIN oagg USING (person_id)
+    LEFT JOIN vagg USING (person_id)
+    LEFT JOIN vrep USING (person_id)
+    LEFT JOIN dash USING (person_id)
+    LEFT JOIN sagg USING (person_id)
+    LEFT JOIN eagg USING (person_id)
+    LEFT JOIN vict USING (person_id)
+    LEFT JOIN dob USING (person_id)
+    LEFT JOIN co USING (person_id)
+    LEFT JOIN co_v USING (person_id)
+    LEFT JOIN shv USING (person_id)
+    """
+
+
+def _ids_frame(person_ids: Iterable[object] | None) -> pd.DataFrame | None:
+    if person_ids is None:
+        return None
+    ids = pd.Index(pd.Series(list(person_ids), dtype="object").astype(str)).unique()
+    return pd.DataFrame({"person_id": ids})
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, as_of: datetime, person_ids: Iterable[object] | None) -> pd.DataFrame:
+    """Run a query whose rows carry person_id; filter to person_ids when given."""
+    ids = _ids_frame(person_ids)
+    if ids is not None:
+        name = f"_hl_ids_{id(ids):x}"
+        con.register(name, ids)
+        try:
+            df = con.execute(
+                f"SELECT q.* FROM ({sql}) q SEMI JOIN {name} i ON i.person_id = q.person_id", {"as_of": as_of}
+            ).df()
+        finally:
+            con.unregister(name)
+    else:
+        df = con.execute(sql, {"as_of": as_of}).df()
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# public functions
+
+
+def build_features(
+    con: duckdb.DuckDBPyConnection,
+    as_of: object,
+    person_ids: Iterable[object] | None = None,
+    *,
+    settings: FeatureSettings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """Point-in-time features for every scored person as of a date.
+
+    Parameters
+    ----------
+    con : an open warehouse connection with ``events``, ``people``, ``links`` and ``event_harm``.
+    as_of : the date (or datetime); only what was known strictly before it is used.
+    person_ids : optional subset of person ids; persons outside the scored population are absent.
+    settings : point-in-time rules (see :class:`FeatureSettings`).
+
+    Returns
+    -------
+    DataFrame indexed by ``person_id`` (sorted), one float column per entry of ``FEATURES``,
+    in that order, no missing values. Ethnicity and sex are never used.
+    """
+    check_warehouse(con)
+    at = parse_as_of(as_of)
+    sql = _features_sql(settings, _has_risk_assessments(con))
+    df = _run(con, sql, at, person_ids)
+    df = df.set_index("person_id").sort_index()
+    df = df[list(FEATURES)].astype("float64")
+    return df
+
+
+def evidence_summary(
+    con: duckdb.DuckDBPyConnection,
+    as_of: object,
+    person_ids: Iterable[object] | None = None,
+    *,
+    category: str = "vawg",
+    settings: FeatureSettings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """What the police knew about each scored person before ``as_of``, for one offence category.
+
+    Returns a DataFrame indexed by ``person_id`` with ``allegations`` (offences naming the
+    person as suspect/offender), ``charges`` (crimes charged, including those later convicted),
+    ``convictions``, ``distinct_victims`` and ``last_event_at`` (the latest such allegation,
+    NaT if none), so every list entry can say on what evidence it stands.
+    """
+    check_warehouse(con)
+    pred = CATEGORIES[_check_category(category)]
+    at = parse_as_of(as_of)
+    sql = f"""
+    WITH {_base_ctes(settings)},
+    a AS (SELECT person_id, count(*) AS allegations, max(occurred_at) AS last_event_at
+          FROM off WHERE {pred} GROUP BY person_id),
+    c AS (SELECT person_id, count(DISTINCT crime_key) AS charges,
+                 count(DISTINCT crime_key) FILTER (WHERE kind = 'conviction') AS convictions
+          FROM evid_cat WHERE {pred} GROUP BY person_id),
+    v AS (SELECT person_id, count(DISTINCT victim_id) AS distinct_victims FROM vic WHERE {pred} GROUP BY person_id)
+    SELECT pop.person_id,
+           coalesce(a.allegations, 0)::BIGINT AS allegations,
+           coalesce(c.charges, 0)::BIGINT AS charges,
+           coalesce(c.convictions, 0)::BIGINT AS convictions,
+           coalesce(v.distinct_victims, 0)::BIGINT AS distinct_victims,
+           a.last_event_at
+    FROM pop LEFT JOIN a USING (person_id) LEFT JOIN c USING (person_id) LEFT JOIN v USING (person_id)
+    """
+    df = _run(con, sql, at, person_ids)
+    return df.set_index("person_id").sort_index()
+
+
+def scored_population(con: duckdb.DuckDBPyConnection, as_of: object) -> pd.Index:
+    """Person ids of the scored population as of a date (see the module docstring)."""
+    check_warehouse(con)
+    at = parse_as_of(as_of)
+    sql = f"WITH {_base_ctes(DEFAULT_SETTINGS)} SELECT person_id FROM pop ORDER BY person_id"
+    return pd.Index(con.execute(sql, {"as_of": at}).df()["person_id"], name="person_id")
+
+
+def build_labels(
+    con: duckdb.DuckDBPyConnection,
+    as_of: object,
+    horizon_days: int = 365,
+    category: str = "vawg",
+    threshold: str = "allegation",
+    *,
+    person_ids: Iterable[object] | None = None,
+) -> pd.DataFrame:
+    """What happened in the horizon after ``as_of``, for the scored population as of that date.
+
+    An outcome event is an ``offence`` naming the person as suspect/offender, of the chosen
+    ``category``, that occurred in ``[as_of, as_of + horizon_days)``. With ``threshold``:
+
+    * ``allegation``: every such offence counts;
+    * ``charged``: only if the offence's recorded outcome is ``charged``/``convicted`` or a
+      ``charge``/``conviction`` event refers to it (``crime_ref``) naming this person (or nobody);
+    * ``convicted``: likewise with ``convicted`` / ``conviction`` only.
+
+    Labels look at the future by design; the court outcome may be dated after the horizon.
+
+    Returns a DataFrame indexed by ``person_id`` with ``label`` (0/1), ``days_to_event`` (days
+    from ``as_of`` to the first such offence, NaN if none) and ``harm_next`` (summed harm weight
+    of those offences).
+    """
+    check_warehouse(con)
+    pred = CATEGORIES[_check_category(category)]
+    _check_threshold(threshold)
+    try:
+        horizon = int(horizon_days)
+    except (TypeError, ValueError) as exc:
+        raise FeaturesError(f"horizon_days must be a whole number of days, not {horizon_days!r}") from exc
+    if horizon <= 0:
+        raise FeaturesError(f"horizon_days must be positive, not {horizon}")
+    at = parse_as_of(as_of)
+    if threshold == "allegation":
+        thr = "TRUE"
+    else:
+        outcomes = "('charged', 'convicted')" if threshold == "charged" else "('convicted')"
+        kinds = "('charge', 'conviction')" if threshold == "charged" else "('conviction')"
+        thr = f"""(f.outcome IN {outcomes} OR EXISTS (
+            SELECT 1 FROM events c
+            WHERE c.event_type IN {kinds} AND json_extract_string(c.extra, '$.crime_ref') = f.event_id
+              AND (EXISTS (SELECT 1 FROM people cp JOIN links cl ON cl.mention_id = cp.mention_id
+                           WHERE cp.event_id = c.event_id AND CAST(cl.person_id AS VARCHAR) = f.person_id
+                             AND cp.role NOT IN {NOT_SUBJECT_ROLES})
+                   OR NOT EXISTS (SELECT 1 FROM people cq WHERE cq.event_id = c.event_id
+                                  AND cq.role NOT IN {NOT_SUBJECT_ROLES}))))"""
+    sql = f"""
+    WITH {_base_ctes(DEFAULT_SETTINGS)},
+    fut AS (
+        SELECT DISTINCT CAST(l.person_id AS VARCHAR) AS person_id, e.event_id, e.occurred_at, e.outcome,
+               coalesce(h.vawg, FALSE) AS vawg, coalesce(h.sexual, FALSE) AS sexual,
+               coalesce(h.domestic, e.domestic, FALSE) AS domestic, coalesce(h.violent, FALSE) AS violent,
+               coalesce(h.harm_weight, 0.0) AS harm
+        FROM events e
+        JOIN people p ON p.event_id = e.event_id AND p.role IN {SUSPECT_ROLES}
+        JOIN links l ON l.mention_id = p.mention_id
+        LEFT JOIN event_harm h ON h.event_id = e.event_id
+        WHERE e.event_type = 'offence' AND e.occurred_at >= $as_of
+          AND e.occurred_at < $as_of + INTERVAL {horizon} DAY
+    ),
+    q AS (SELECT * FROM fut f WHERE {pred} AND {thr}),
+    agg AS (
+        SELECT person_id, min(occurred_at) AS first_at, sum(harm) AS harm_next
+        FROM q GROUP BY person_id
+    )
+    SELECT pop.person_id,
+           CASE WHEN agg.first_at IS NULL THEN 0 ELSE 1 END AS label,
+           (epoch(agg.first_at) - epoch($as_of)) / 86400.0 AS days_to_event,
+           coalesce(agg.harm_next, 0.0) AS harm_next
+    FROM pop LEFT JOIN agg USING (person_id)
+    """
+    df = _run(con, sql, at, person_ids).set_index("person_id").sort_index()
+    df["label"] = df["label"].astype("int64")
+    df["days_to_event"] = df["days_to_event"].astype("float64")
+    df["harm_next"] = df["harm_next"].astype("float64")
+    return df
+
+
+def snapshot_dates(start: object, end: object, freq_months: int = 1) -> list[datetime]:
+    """Dates from ``start`` to ``end`` inclusive, every ``freq_months`` calendar months."""
+    s, e = parse_as_of(start), parse_as_of(end)
+    if freq_months < 1:
+        raise FeaturesError(f"freq_months must be at least 1, not {freq_months}")
+    if e < s:
+        raise FeaturesError(f"snapshot end {e:%Y-%m-%d} is before start {s:%Y-%m-%d}")
+    out: list[datetime] = []
+    k = 0
+    while True:
+        d = (pd.Timestamp(s) + pd.DateOffset(months=k * freq_months)).to_pydatetime()
+        if d > e:
+            return out
+        out.append(d)
+        k += 1
+
+
+def data_end(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The latest recorded event date in the warehouse (None when empty)."""
+    v = con.execute("SELECT max(greatest(occurred_at, coalesce(reported_at, occurred_at))) FROM events").fetchone()[0]
+    return v
+
+
+def snapshot_dataset(
+    con: duckdb.DuckDBPyConnection,
+    start: object,
+    end: object,
+    *,
+    freq_months: int = 1,
+    horizon_days: int = 365,
+    category: str = "vawg",
+    threshold: str = "allegation",
+    allow_censored: bool = False,
+    settings: FeatureSettings = DEFAULT_SETTINGS,
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """Training data: features and labels as of each snapshot date, stacked.
+
+    Snapshots are taken every ``freq_months`` months from ``start`` to ``end`` inclusive. A
+    person appears once per snapshot at which they are in the scored population.
+
+    A snapshot whose horizon runs past the last recorded event would label people 0 only because
+    the data stops (censoring); that raises unless ``allow_censored=True`` (then ``meta.censored``
+    says which rows are affected).
+
+    Returns
+    -------
+    X : DataFrame of features (columns as ``FEATURES``), RangeIndex aligned with ``y`` and ``meta``.
+    y : Series ``label`` (0/1).
+    meta : DataFrame with ``person_id``, ``as_of``, ``days_to_event``, ``harm_next``, ``censored``.
+    """
+    check_warehouse(con)
+    _check_category(category)
+    _check_threshold(threshold)
+    dates = snapshot_dates(start, end, freq_months)
+    last = data_end(con)
+    if last is None:
+        raise FeaturesError("the warehouse has no events to build snapshots from")
+    censored_dates = [d for d in dates if d + pd.Timedelta(days=int(horizon_days)) > last]
+    if censored_dates and not allow_censored:
+        raise FeaturesError(
+            f"snapshot {censored_dates[0]:%Y-%m-%d} + {horizon_days} days runs past the last recorded event "
+            f"({last:%Y-%m-%d}): end the snapshots by "
+            f"{(pd.Timestamp(last) - pd.Timedelta(days=int(horizon_days))):%Y-%m-%d} or allow censoring"
+        )
+    xs, metas = [], []
+    for d in dates:
+        X = build_features(con, d, settings=settings)
+        L = build_labels(con, d, horizon_days, category, threshold)
+        L = L.reindex(X.index)
+        meta = pd.DataFrame(
+            {
+                "person_id": X.index.to_numpy(),
+                "as_of": pd.Timestamp(d),
+                "label": L["label"].to_numpy(dtype="int64"),
+                "days_to_event": L["days_to_event"].to_numpy(dtype="float64"),
+                "harm_next": L["harm_next"].to_numpy(dtype="float64"),
+                "censored": d in censored_dates,
+            }
+        )
+        xs.append(X.reset_index(drop=True))
+        metas.append(meta)
+        log.info("snapshot %s: %d persons, %d positive", f"{d:%Y-%m-%d}", len(X), int(meta["label"].sum()))
+    if not xs:
+        raise FeaturesError("no snapshot dates between start and end")
+    X_all = pd.concat(xs, ignore_index=True)
+    meta_all = pd.concat(metas, ignore_index=True)
+    y = meta_all.pop("label").astype("int64").rename("label")
+    if not len(X_all):
+        X_all = pd.DataFrame(np.zeros((0, len(FEATURES))), columns=list(FEATURES))
+    return X_all, y, meta_all
