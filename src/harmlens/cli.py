@@ -59,28 +59,13 @@ _register_areas()
 
 
 def main() -> None:
-    """Entry point: run the app, turning handled errors into one line and exit code 1."""
+    """Entry point. Click's standalone mode gives usage errors exit code 2; a HarmlensError
+    becomes one line on stderr and exit code 1."""
     try:
-        app(standalone_mode=False)
+        app()
     except HarmlensError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(0)
 
 
 if __name__ == "__main__":
