@@ -88,10 +88,10 @@ def _to_strings(df: pd.DataFrame) -> pd.DataFrame:
             out[c] = s.dt.strftime(fmt).fillna("")
         elif pd.api.types.is_bool_dtype(s):
             out[c] = s.map({True: "true", False: "false"}).fillna("").astype(str)
-        elif pd.api.types.is_float_dtype(s):
-            out[c] = s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        elif pd.api.types.is_float_dtype(s) or pd.api.types.is_integer_dtype(s):
+            out[c] = s.astype(str).where(s.notna(), "")
         else:
-            out[c] = s.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA or v is pd.NaT else str(v))
+            out[c] = s.astype(str).where(s.notna(), "")
     return pd.DataFrame(out, index=df.index)
 
 

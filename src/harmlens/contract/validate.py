@@ -76,7 +76,9 @@ def _check_column(col: Column, s: pd.Series) -> tuple[pd.Series, list[tuple[pd.S
         return s.where(~missing, None), problems
     if col.kind == "enum":
         lookup = {_canon(v): v for v in col.values}
-        canon = s.map(lambda v: lookup.get(_canon(v)) if v else None)
+        # Map each distinct value once: enum columns have few distinct values, files have millions of rows.
+        mapping = {v: (lookup.get(_canon(v)) if v else None) for v in s.unique()}
+        canon = s.map(mapping)
         problems.append((~missing & canon.isna(), f"unknown {col.name} (allowed: {', '.join(col.values)})"))
         return canon, problems
     if col.kind == "datetime":
