@@ -1,0 +1,399 @@
+"""``harmlens stops import``: contract stop files and police.uk exports, exactly as published.
+
+Formats, recognised by content (not by name):
+
+- contract ``stops.csv`` / ``stops.parquet`` (a ``stop_id`` column);
+- police.uk stop-and-search CSV (archive downloads: ``Type, Date, ..., Self-defined ethnicity,
+  Officer-defined ethnicity, Legislation, ...``), dates in UTC, older 16+1 ethnicity codes;
+- police.uk API JSON (``stops-force`` / ``stops-street``: a JSON array of objects with
+  ``datetime``, ``self_defined_ethnicity``, ``location``, ...), 2011-style labels.
+
+police.uk records have no id; each gets a stable one from its published content (plus an
+occurrence number for identical rows), so importing the same file twice changes nothing.
+Every record is a search (police.uk publishes searches); ``found`` is derived from the outcome
+(anything but "no further action"), since police.uk's own "outcome linked to object of search"
+is empty or False throughout: ``extra.found_basis`` says so on every such row.
+
+Guarantees: every file is parsed before anything is written; the write is one transaction;
+read = loaded + quarantined for every file; bad rows go to ``quarantine`` with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from harmlens.errors import ContractError, UnparseableFileError
+from harmlens.stops.validate import STOP_COLUMNS, validate_stop_frame
+
+log = logging.getLogger(__name__)
+
+POLICE_UK_CSV_COLUMNS = ("Type", "Date", "Self-defined ethnicity", "Officer-defined ethnicity", "Legislation")
+NFA_OUTCOMES = {
+    "nothing found - no further action", "a no further action disposal", "no further action", "nfa",
+}
+FOUND_BASIS = "police.uk outcome other than no further action"
+
+
+@dataclass
+class SourceRows:
+    """One input file, mapped to contract column names, every value a string ('' = missing)."""
+
+    path: Path
+    fmt: str
+    frame: pd.DataFrame
+    lines: pd.Series
+    shape_problems: list[tuple[int, str]] = field(default_factory=list)
+    raw_json: list[str] | None = None  # each record as published, for the quarantine
+
+    @property
+    def n_read(self) -> int:
+        return len(self.frame) + len(self.shape_problems)
+
+
+@dataclass
+class FileStats:
+    file: str
+    format: str
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportReport:
+    load_id: int | None
+    files: list[FileStats] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        keys = ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"load_id": self.load_id, "files": [asdict(f) for f in self.files], "ignored": self.ignored,
+                "totals": self.totals()}
+
+
+def _stable_ids(prefix: str, keys: list[str]) -> list[str]:
+    """Content hash per record, with an occurrence number for identical records."""
+    seen: dict[str, int] = {}
+    out = []
+    for k in keys:
+        h = hashlib.sha1(k.encode("utf-8")).hexdigest()[:20]
+        n = seen.get(h, 0)
+        seen[h] = n + 1
+        out.append(f"{prefix}:{h}" if n == 0 else f"{prefix}:{h}:{n}")
+    return out
+
+
+def _found_from_outcome(outcome: pd.Series, linked: pd.Series) -> pd.Series:
+    low = outcome.str.strip().str.lower()
+    found = np.where(linked.str.strip().str.lower() == "true", "true",
+                     np.where(low == "", "", np.where(low.isin(NFA_OUTCOMES), "false", "true")))
+    return pd.Series(found, index=outcome.index)
+
+
+def _sex(s: pd.Series) -> pd.Series:
+    return s.str.strip()
+
+
+def map_police_uk_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """A police.uk CSV (strings) -> contract columns plus pass-through extras."""
+    g = lambda c: df[c] if c in df.columns else pd.Series("", index=df.index)  # noqa: E731
+    keys = ["\x1f".join(r) for r in df.astype(str).itertuples(index=False, name=None)]
+    linked = g("Outcome linked to object of search")
+    out = pd.DataFrame({
+        "stop_id": _stable_ids("policeuk-csv", keys),
+        "occurred_at": g("Date"),
+        "legislation": g("Legislation"),
+        "self_defined_ethnicity": g("Self-defined ethnicity"),
+        "officer_defined_ethnicity": g("Officer-defined ethnicity"),
+        "sex": _sex(g("Gender")),
+        "age_range": g("Age range"),
+        "borough": g("Borough") if "Borough" in df.columns else "",
+        "latitude": g("Latitude"),
+        "longitude": g("Longitude"),
+        "reason": g("Object of search"),
+        "outcome": g("Outcome"),
+        "searched": "true",
+        "found": _found_from_outcome(g("Outcome"), linked),
+        "search_type": g("Type"),
+        "part_of_policing_operation": g("Part of a policing operation"),
+        "policing_operation": g("Policing operation"),
+        "outcome_linked_to_object_of_search": linked,
+        "removal_of_more_than_outer_clothing": g("Removal of more than just outer clothing"),
+        "found_basis": FOUND_BASIS,
+        "source_format": "police.uk csv",
+    }, index=df.index)
+    return out
+
+
+def _json_str(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True)
+    return str(v)
+
+
+def map_police_uk_api(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """police.uk API stop records (parsed JSON) -> contract columns plus pass-through extras."""
+    rows = []
+    keys = []
+    for r in records:
+        loc = r.get("location") or {}
+        street = (loc.get("street") or {}) if isinstance(loc, dict) else {}
+        outcome = r.get("outcome")
+        if isinstance(outcome, dict):  # older API: outcome was an object
+            outcome = outcome.get("name")
+        if not outcome and isinstance(r.get("outcome_object"), dict):
+            outcome = r["outcome_object"].get("name")
+        rows.append({
+            "occurred_at": _json_str(r.get("datetime")),
+            "legislation": _json_str(r.get("legislation")),
+            "self_defined_ethnicity": _json_str(r.get("self_defined_ethnicity")),
+            "officer_defined_ethnicity": _json_str(r.get("officer_defined_ethnicity")),
+            "sex": _json_str(r.get("gender")),
+            "age_range": _json_str(r.get("age_range")),
+            "borough": _json_str(r.get("borough")),
+            "latitude": _json_str(loc.get("latitude")) if isinstance(loc, dict) else "",
+            "longitude": _json_str(loc.get("longitude")) if isinstance(loc, dict) else "",
+            "reason": _json_str(r.get("object_of_search")),
+            "outcome": _json_str(outcome),
+            "searched": "true",
+            "outcome_linked_to_object_of_search": _json_str(r.get("outcome_linked_to_object_of_search")),
+            "search_type": _json_str(r.get("type")),
+            "part_of_policing_operation": _json_str(r.get("operation")),
+            "policing_operation": _json_str(r.get("operation_name")),
+            "removal_of_more_than_outer_clothing": _json_str(r.get("removal_of_more_than_outer_clothing")),
+            "involved_person": _json_str(r.get("involved_person")),
+            "street": _json_str(street.get("name")),
+        })
+        keys.append(json.dumps(r, sort_keys=True, ensure_ascii=False))
+    df = pd.DataFrame(rows, dtype=str) if rows else pd.DataFrame(columns=list(STOP_COLUMNS), dtype=str)
+    if len(df):
+        df.insert(0, "stop_id", _stable_ids("policeuk-api", keys))
+        df["found"] = _found_from_outcome(df["outcome"], df["outcome_linked_to_object_of_search"])
+        df["found_basis"] = FOUND_BASIS
+        df["source_format"] = "police.uk api json"
+    return df
+
+
+def read_stop_file(path: str | Path) -> SourceRows:
+    """Read one stop file of any supported format; raises UnparseableFileError if it cannot be read."""
+    from harmlens.contract.read import read_csv, read_parquet
+
+    path = Path(path)
+    if not path.is_file():
+        raise ContractError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UnparseableFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UnparseableFileError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        if isinstance(data, dict):
+            data = data.get("stops", data.get("data"))
+        if not isinstance(data, list):
+            raise UnparseableFileError(f"{path}: want a JSON array of police.uk stop records")
+        good = [i for i, r in enumerate(data) if isinstance(r, dict)]
+        shape = [(i + 1, "record is not a JSON object") for i, r in enumerate(data) if not isinstance(r, dict)]
+        records = [data[i] for i in good]
+        frame = map_police_uk_api(records)
+        raw_json = [json.dumps(r, ensure_ascii=False) for r in records]
+        # 'line' for JSON is the record's position in the array (1-based).
+        return SourceRows(path, "police.uk api json", frame.reset_index(drop=True), pd.Series([i + 1 for i in good], dtype="int64"),
+                          shape, raw_json)
+    if suffix == ".csv":
+        raw = read_csv(path)
+    elif suffix == ".parquet":
+        raw = read_parquet(path)
+    else:
+        raise UnparseableFileError(f"{path}: unsupported file type (want .csv, .parquet or police.uk .json)")
+    cols = set(raw.frame.columns)
+    if "stop_id" in cols:
+        missing = [c for c in ("occurred_at", "legislation") if c not in cols]
+        if missing:
+            raise ContractError(f"{path}: contract stops file lacks column(s) {', '.join(missing)}")
+        return SourceRows(path, "contract", raw.frame, raw.lines, raw.shape_problems,
+                          raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else [])
+    if all(c in cols for c in POLICE_UK_CSV_COLUMNS):
+        mapped = map_police_uk_csv(raw.frame)
+        return SourceRows(path, "police.uk csv", mapped, raw.lines, raw.shape_problems,
+                          raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else [])
+    raise ContractError(
+        f"{path}: not a stop file: want a contract stops table (stop_id, occurred_at, legislation, ...) or a police.uk "
+        f"stop-and-search CSV ({', '.join(POLICE_UK_CSV_COLUMNS)}, ...)"
+    )
+
+
+def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
+    """Expand folders: their stops.csv/.parquet, police.uk CSVs and .json files (sorted); list others."""
+    files: list[Path] = []
+    ignored: list[str] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if not f.is_file():
+                    continue
+                suf = f.suffix.lower()
+                if suf == ".json" or (suf in (".csv", ".parquet") and (f.stem == "stops" or _looks_police_uk(f))):
+                    files.append(f)
+                else:
+                    ignored.append(str(f))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise ContractError(f"{p}: no such file or folder")
+    if not files:
+        raise ContractError(f"no stop files found in {', '.join(map(str, paths))}")
+    return files, ignored
+
+
+def _looks_police_uk(path: Path) -> bool:
+    if path.suffix.lower() != ".csv":
+        return False
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            head = f.readline()
+    except OSError:
+        return False
+    return all(c in head for c in POLICE_UK_CSV_COLUMNS)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, load_id: int, stats: FileStats) -> None:
+    cols = list(STOP_COLUMNS) + ["extra"]
+    stage = rows[cols].copy()
+    stage["occurred_at"] = pd.to_datetime(stage["occurred_at"])
+    con.register("_incoming", stage)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(STOP_COLUMNS)}, CAST(extra AS JSON) AS extra FROM _incoming")
+    con.unregister("_incoming")
+    diff = " OR ".join(f"s.{c} IS DISTINCT FROM t.{c}" for c in STOP_COLUMNS) + \
+        " OR CAST(s.extra AS VARCHAR) IS DISTINCT FROM CAST(t.extra AS VARCHAR)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _delta AS
+        SELECT s.*, CASE WHEN t.stop_id IS NULL THEN 'insert' ELSE 'update' END AS _change,
+               CASE WHEN t.stop_id IS NULL THEN NULL ELSE to_json(t) END AS _before
+        FROM _stage s LEFT JOIN stops t ON s.stop_id = t.stop_id
+        WHERE t.stop_id IS NULL OR {diff}""")
+    n_ins, n_upd = con.execute("SELECT count(*) FILTER (_change='insert'), count(*) FILTER (_change='update') FROM _delta").fetchone()
+    con.execute(f"""INSERT INTO changes SELECT {int(load_id)}, 'stops', s.stop_id, s._change, s._before,
+                    CASE WHEN s._change = 'update' THEN to_json(s) END FROM _delta s""")
+    con.execute(f"INSERT OR REPLACE INTO stops ({', '.join(cols)}, load_id) SELECT {', '.join(cols)}, {int(load_id)} FROM _delta")
+    stats.inserted, stats.updated = int(n_ins), int(n_upd)
+    stats.unchanged = len(rows) - stats.inserted - stats.updated
+    con.execute("DROP TABLE _stage; DROP TABLE _delta")
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, src: SourceRows, problems: pd.DataFrame, load_id: int) -> int:
+    """Insert quarantine rows not already recorded for this file; returns how many were new."""
+    recs = []
+    for r in problems.to_dict("records"):
+        row = int(r["_row"]) if r["_row"] is not None and int(r["_row"]) >= 0 else -1
+        recs.append({
+            "table_name": "stops", "file": str(src.path), "line": int(r["_line"]), "column_name": r["column_name"],
+            "value": None if r["value"] is None else str(r["value"]), "reason": r["reason"],
+            "row_json": src.raw_json[row] if (src.raw_json is not None and row >= 0) else None,
+        })
+    for line, why in src.shape_problems:
+        recs.append({"table_name": "stops", "file": str(src.path), "line": int(line), "column_name": None, "value": None,
+                     "reason": why, "row_json": None})
+    if not recs:
+        return 0
+    q = pd.DataFrame(recs)
+    q.insert(0, "load_id", int(load_id))
+    con.register("_q", q)
+    n = con.execute("""SELECT count(*) FROM _q WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.table_name = 'stops'
+                       AND x.file = _q.file AND x.line IS NOT DISTINCT FROM _q.line
+                       AND x.column_name IS NOT DISTINCT FROM _q.column_name AND x.reason = _q.reason)""").fetchone()[0]
+    con.execute("""INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON)
+                   FROM _q WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.table_name = 'stops'
+                       AND x.file = _q.file AND x.line IS NOT DISTINCT FROM _q.line
+                       AND x.column_name IS NOT DISTINCT FROM _q.column_name AND x.reason = _q.reason)""")
+    con.unregister("_q")
+    return int(n)
+
+
+def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_file=None) -> ImportReport:
+    """Import stop files or folders into the warehouse ``stops`` table.
+
+    Parameters
+    ----------
+    con
+        An open, migrated warehouse connection.
+    paths
+        Files (contract stops CSV/Parquet, police.uk CSV, police.uk API JSON) or folders.
+    on_file
+        Optional callback ``on_file(FileStats)`` after each file.
+
+    Returns
+    -------
+    ImportReport
+        Per file: read, loaded, quarantined (read = loaded + quarantined), inserted, updated,
+        unchanged. ``load_id`` is None when nothing changed (the same files again).
+    """
+    files, ignored = discover_files(list(paths))
+    sources = [read_stop_file(f) for f in files]  # parse all before writing anything
+    load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+    report = ImportReport(load_id, ignored=ignored)
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    seen_ids: dict[str, str] = {}
+    new_quarantine = 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for src in sources:
+            stats = FileStats(str(src.path), src.fmt, read=src.n_read)
+            rows, problems = validate_stop_frame(src.frame, src.lines)
+            # The same stop id in two files of one import: the first wins, later ones are quarantined.
+            ids = rows["stop_id"]
+            clash = ids.notna() & ids.isin(list(seen_ids))
+            if clash.any():
+                extra = pd.DataFrame({"_row": rows.index[clash], "column_name": "stop_id", "value": ids[clash].values,
+                                      "reason": [f"duplicate stop_id (already in {seen_ids[i]})" for i in ids[clash]],
+                                      "_line": rows["_line"][clash].values})
+                problems = pd.concat([problems, extra], ignore_index=True)
+            bad = problems["_row"].astype(int).unique() if len(problems) else []
+            ok = rows.drop(index=bad)
+            for i in ok["stop_id"]:
+                seen_ids[i] = src.path.name
+            stats.loaded = len(ok)
+            stats.quarantined = len(bad) + len(src.shape_problems)
+            if stats.read != stats.loaded + stats.quarantined:
+                raise ContractError(f"{src.path}: internal count mismatch read {stats.read} != loaded + quarantined")
+            if len(ok):
+                _upsert(con, ok, load_id, stats)
+            new_quarantine += _quarantine(con, src, problems, load_id)
+            report.files.append(stats)
+            if on_file:
+                on_file(stats)
+        if not new_quarantine and not any(f.inserted or f.updated for f in report.files):
+            con.execute("ROLLBACK")
+            report.load_id = None
+            return report
+        con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+                    [load_id, "stops import: " + "; ".join(str(Path(p).resolve()) for p in paths), started,
+                     datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(report.to_dict())])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log.info("stops import load %s: %s", load_id, report.totals())
+    return report

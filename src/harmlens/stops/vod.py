@@ -1,0 +1,413 @@
+"""The veil-of-darkness test, as the Stanford Open Policing Project codes it.
+
+Idea (Grogger and Ridgeway 2006; Pierson et al. 2020): if officers see a driver's ethnicity
+less well after dark, then at the *same clock time* the minority share of stops should fall
+from daylight to darkness when daylight stops are biased. Clock time is held fixed by using
+the seasons: 19:00 is light in June and dark in December.
+
+Steps, following the project's code:
+
+1. Sunset and the end of civil twilight (dusk, sun 6 degrees below the horizon) for each date,
+   for the place, with ``astral``; clock minutes in local time (Europe/London for the warehouse).
+2. Keep stops in the inter-twilight window: clock times between the earliest and the latest
+   dusk over the dates analysed.
+3. Drop stops between sunset and dusk on their own day (twilight is neither light nor dark).
+4. ``is_dark`` = the stop is after that day's dusk.
+5. Logistic regression of minority status (minority vs the reference group only) on
+   ``is_dark`` plus a natural cubic spline of clock minute with 6 degrees of freedom
+   (R's ``ns(minute, df = 6)``), optionally with area fixed effects (location cells or
+   boroughs). A negative ``is_dark`` coefficient means a lower minority share after dark.
+
+The fit is exact maximum likelihood on aggregated counts (stops share a minute, darkness and
+area), which is what makes millions of stops cheap.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from harmlens.errors import HarmlensError
+
+CAVEATS = (
+    "The test assumes that the mix of people driving (or on foot) at a given clock time does not change between the light "
+    "and dark halves of the year; seasonal changes in who is out at that hour would bias it either way.",
+    "Darkness is a proxy for visibility: street lighting, headlights and lit town centres lessen the veil, which biases "
+    "the coefficient towards zero (a null result is weak evidence of no bias).",
+    "It speaks only to the decision to stop, and only within the evening inter-twilight window; it says nothing about "
+    "stops at other times or about what happens after the stop.",
+    "A negative coefficient (fewer minority stops after dark at the same clock time) is consistent with bias in daylight "
+    "stops; it is evidence to examine, not proof. Area fixed effects guard against differences in where stops happen "
+    "in light and dark; when they remove the effect, place, not visibility, may explain it.",
+    "police.uk stop-and-search data are searches of people and vehicles, not traffic stops under s163: the veil is "
+    "an assumption about what the officer could see before deciding, which fits traffic stops best.",
+)
+
+
+class VodError(HarmlensError):
+    """The veil-of-darkness test cannot be run on these data."""
+
+
+# ------------------------------------------------------------------------------------------- sun
+
+
+def sun_minutes(dates: Iterable[date], latitude: float, longitude: float, tz: str = "Europe/London") -> pd.DataFrame:
+    """Sunset and civil dusk for each date at a place, as clock minutes after local midnight.
+
+    Returns columns ``date, sunset_minute, dusk_minute`` (minutes are whole: the clock
+    time truncated to the minute, as the Stanford code does with ``hour*60 + minute``).
+    """
+    from astral import Observer
+    from astral.sun import dusk as _dusk
+    from astral.sun import sunset as _sunset
+
+    zone = ZoneInfo(tz)
+    obs = Observer(latitude=float(latitude), longitude=float(longitude))
+    rows = []
+    for d in sorted({pd.Timestamp(x).date() for x in dates}):
+        try:
+            ss = _sunset(obs, d, tzinfo=zone)
+            du = _dusk(obs, d, tzinfo=zone)
+        except ValueError:  # polar day/night: no sunset or dusk that day
+            continue
+        rows.append((d, ss.hour * 60 + ss.minute, du.hour * 60 + du.minute))
+    out = pd.DataFrame(rows, columns=["date", "sunset_minute", "dusk_minute"])
+    return out
+
+
+# ------------------------------------------------------------------------------ natural spline
+
+
+def _quantile7(values: np.ndarray, weights: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """R's quantile type 7 of the sample where each ``values[i]`` occurs ``weights[i]`` times."""
+    order = np.argsort(values, kind="mergesort")
+    v, w = values[order], weights[order].astype(np.int64)
+    cum = np.cumsum(w)
+    n = int(cum[-1])
+    h = (n - 1) * probs
+    lo = np.floor(h).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    vlo = v[np.searchsorted(cum, lo, side="right")]
+    vhi = v[np.searchsorted(cum, hi, side="right")]
+    return vlo + (h - lo) * (vhi - vlo)
+
+
+def natural_spline_knots(x: np.ndarray, df: int = 6, weights: np.ndarray | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+    """Interior and boundary knots as R's ``ns(x, df)`` places them (quantiles of x)."""
+    x = np.asarray(x, dtype=float)
+    w = np.ones(len(x), dtype=np.int64) if weights is None else np.asarray(weights)
+    n_inner = df - 1
+    probs = np.linspace(0, 1, n_inner + 2)[1:-1]
+    inner = _quantile7(x, w, probs)
+    return inner, (float(x.min()), float(x.max()))
+
+
+def natural_spline_basis(x: np.ndarray, inner: np.ndarray, boundary: tuple[float, float]) -> np.ndarray:
+    """Natural cubic spline basis without intercept, spanning the same space as R's ``ns``.
+
+    B-spline basis on the knots, first column dropped (no intercept), then restricted to the
+    null space of the second-derivative constraints at both boundary knots.
+    """
+    from scipy.interpolate import BSpline
+
+    x = np.asarray(x, dtype=float)
+    a, b = boundary
+    if b <= a:
+        raise VodError("clock times do not vary: the spline of clock time cannot be fitted")
+    t = np.r_[[a] * 4, np.asarray(inner, dtype=float), [b] * 4]
+    nb = len(t) - 4
+    xs = np.clip(x, a, b)
+    B = np.empty((len(xs), nb))
+    C = np.empty((2, nb))
+    for j in range(nb):
+        c = np.zeros(nb)
+        c[j] = 1.0
+        spl = BSpline(t, c, 3, extrapolate=True)
+        B[:, j] = spl(xs)
+        d2 = spl.derivative(2)
+        C[0, j] = d2(a)
+        C[1, j] = d2(b)
+    B, C = B[:, 1:], C[:, 1:]
+    # Null space of C: the last columns of the full QR of C^T.
+    q, _ = np.linalg.qr(C.T, mode="complete")
+    return B @ q[:, 2:]
+
+
+# ------------------------------------------------------------------------- logistic regression
+
+
+@dataclass
+class LogitFit:
+    params: np.ndarray
+    cov: np.ndarray
+    names: list[str]
+    n: int
+    deviance: float
+    converged: bool
+    iterations: int
+
+    def coef(self, name: str) -> tuple[float, float]:
+        i = self.names.index(name)
+        return float(self.params[i]), float(math.sqrt(self.cov[i, i]))
+
+
+def fit_binomial_logit(X: np.ndarray, successes: np.ndarray, trials: np.ndarray, names: list[str], *,
+                       max_iter: int = 60, tol: float = 1e-10) -> LogitFit:
+    """Maximum likelihood logistic regression on aggregated binomial counts (Newton / IRLS).
+
+    ``X`` (k x p) includes the intercept column. Standard errors from the inverse Fisher
+    information, as R's ``glm(..., family = binomial)`` reports them.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(successes, dtype=float)
+    m = np.asarray(trials, dtype=float)
+    keep = m > 0
+    X, y, m = X[keep], y[keep], m[keep]
+    p = X.shape[1]
+    beta = np.zeros(p)
+    # Start from the overall log-odds on the intercept (column 0) for stable first steps.
+    pbar = min(max(y.sum() / m.sum(), 1e-6), 1 - 1e-6)
+    beta[0] = math.log(pbar / (1 - pbar))
+    converged = False
+    dev_old = np.inf
+    it = 0
+    for it in range(1, max_iter + 1):
+        eta = X @ beta
+        mu = 1.0 / (1.0 + np.exp(-eta))
+        w = m * mu * (1 - mu)
+        grad = X.T @ (y - m * mu)
+        H = (X * w[:, None]).T @ X
+        try:
+            step = np.linalg.solve(H, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(H, grad, rcond=None)[0]
+        # Step halving keeps the deviance falling (the Newton step can overshoot near separation).
+        dev = _deviance(X, y, m, beta)
+        t = 1.0
+        while t > 1e-4:
+            nb = beta + t * step
+            nd = _deviance(X, y, m, nb)
+            if nd <= dev + 1e-12:
+                break
+            t /= 2
+        beta = beta + t * step
+        dev_new = _deviance(X, y, m, beta)
+        if abs(dev_old - dev_new) < tol * (abs(dev_new) + 0.1):
+            converged = True
+            break
+        dev_old = dev_new
+    eta = X @ beta
+    mu = 1.0 / (1.0 + np.exp(-eta))
+    w = m * mu * (1 - mu)
+    H = (X * w[:, None]).T @ X
+    cov = np.linalg.pinv(H)
+    return LogitFit(beta, cov, list(names), int(m.sum()), float(_deviance(X, y, m, beta)), converged, it)
+
+
+def _deviance(X: np.ndarray, y: np.ndarray, m: np.ndarray, beta: np.ndarray) -> float:
+    eta = X @ beta
+    # log(1 + exp(eta)) computed stably
+    log1pexp = np.logaddexp(0, eta)
+    ll = y * eta - m * log1pexp
+    return float(-2 * ll.sum())
+
+
+# ------------------------------------------------------------------------------------ the test
+
+
+@dataclass
+class VodModel:
+    name: str
+    coef: float
+    se: float
+    n: int
+    controls: str
+    converged: bool
+    dropped_areas: int = 0
+    areas: int = 0
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return self.coef - 1.959964 * self.se, self.coef + 1.959964 * self.se
+
+    @property
+    def odds_ratio(self) -> float:
+        return math.exp(self.coef)
+
+    @property
+    def p_value(self) -> float:
+        from scipy.stats import norm
+
+        return float(2 * norm.sf(abs(self.coef / self.se))) if self.se > 0 else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        lo, hi = self.ci
+        return {"name": self.name, "controls": self.controls, "dark_coef": self.coef, "se": self.se, "ci_low": lo,
+                "ci_high": hi, "odds_ratio": self.odds_ratio, "p_value": self.p_value, "n": self.n,
+                "converged": self.converged, "areas": self.areas, "areas_dropped_no_variation": self.dropped_areas}
+
+
+@dataclass
+class VodResult:
+    minority: str
+    reference: str
+    place: tuple[float, float] | None
+    window: tuple[int, int] | None
+    n_window: int
+    n_light: int
+    n_dark: int
+    share_light: float
+    share_dark: float
+    models: list[VodModel] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
+    by_minute: pd.DataFrame | None = None  # minute bin x dark -> minority share, for the chart
+    caveats: tuple[str, ...] = CAVEATS
+
+    def model(self, name: str) -> VodModel:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "minority": self.minority, "reference": self.reference,
+            "place": list(self.place) if self.place else None,
+            "window_minutes": list(self.window) if self.window else None,
+            "window_clock": [f"{w // 60:02d}:{w % 60:02d}" for w in self.window] if self.window else None,
+            "n_window": self.n_window, "n_light": self.n_light, "n_dark": self.n_dark,
+            "minority_share_light": self.share_light, "minority_share_dark": self.share_dark,
+            "models": [m.to_dict() for m in self.models], "excluded": dict(self.excluded), "caveats": list(self.caveats),
+        }
+
+
+def vod_fit(counts: pd.DataFrame, *, area_col: str | None = None, df: int = 6, name: str = "time",
+            controls: str = "natural spline of clock time (df 6)") -> VodModel:
+    """Fit ``minority ~ is_dark + ns(minute, df) [+ area]`` on aggregated counts.
+
+    ``counts`` has columns ``minute, dark (0/1), minority (count), total (count)`` and, for
+    fixed effects, ``area_col``. Areas whose stops are all minority or all reference carry no
+    information about ``is_dark`` (their fixed effect would run off to infinity) and are
+    dropped, as the conditional likelihood would; how many is reported.
+    """
+    c = counts[counts["total"] > 0].copy()
+    if c.empty:
+        raise VodError("no stops in the inter-twilight window")
+    dropped = 0
+    n_areas = 0
+    if area_col is not None:
+        c = c[c[area_col].notna()]
+        agg = c.groupby(area_col)[["minority", "total"]].sum()
+        informative = agg.index[(agg["minority"] > 0) & (agg["minority"] < agg["total"])]
+        dropped = int(len(agg) - len(informative))
+        c = c[c[area_col].isin(informative)]
+        n_areas = int(len(informative))
+        if c.empty:
+            raise VodError("no area has both groups in the window: fixed effects cannot be fitted")
+    if c["dark"].nunique() < 2:
+        raise VodError("the window has only light or only dark stops: the darkness effect cannot be estimated")
+    minutes = c["minute"].to_numpy(dtype=float)
+    inner, bnd = natural_spline_knots(minutes, df, c["total"].to_numpy())
+    S = natural_spline_basis(minutes, inner, bnd)
+    cols = [np.ones(len(c)), c["dark"].to_numpy(dtype=float)] + [S[:, j] for j in range(S.shape[1])]
+    names = ["intercept", "is_dark"] + [f"ns{j + 1}" for j in range(S.shape[1])]
+    if area_col is not None and n_areas > 1:
+        codes = pd.Categorical(c[area_col]).codes
+        D = np.zeros((len(c), n_areas - 1))
+        rows = np.flatnonzero(codes > 0)
+        D[rows, codes[rows] - 1] = 1.0
+        cols += [D[:, j] for j in range(D.shape[1])]
+        names += [f"area{j + 1}" for j in range(D.shape[1])]
+    X = np.column_stack(cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = fit_binomial_logit(X, c["minority"].to_numpy(), c["total"].to_numpy(), names)
+    b, se = fit.coef("is_dark")
+    return VodModel(name, b, se, fit.n, controls, fit.converged, dropped, n_areas)
+
+
+def window_counts(stops: pd.DataFrame, sun: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], tuple[int, int]]:
+    """Inter-twilight window: join sun times by date, keep the window, drop twilight, flag dark.
+
+    ``stops`` has ``date, minute, minority (0/1 or count), total`` (aggregated or one row per
+    stop with total 1) and any area columns. Returns the windowed rows with ``dark``, the
+    counts excluded at each step, and the window (earliest dusk, latest dusk) in minutes.
+    """
+    d = stops.merge(sun, on="date", how="inner")
+    lo, hi = int(sun["dusk_minute"].min()), int(sun["dusk_minute"].max())
+    excluded = {}
+    tot = int(stops["total"].sum())
+    in_win = (d["minute"] >= lo) & (d["minute"] <= hi)
+    excluded["outside_window"] = tot - int(d.loc[in_win, "total"].sum())
+    d = d[in_win]
+    twilight = (d["minute"] > d["sunset_minute"]) & (d["minute"] < d["dusk_minute"])
+    excluded["twilight"] = int(d.loc[twilight, "total"].sum())
+    d = d[~twilight].copy()
+    d["dark"] = (d["minute"] > d["dusk_minute"]).astype(int)
+    return d, excluded, (lo, hi)
+
+
+def location_cells(lat: pd.Series, lon: pd.Series, km: float = 5.0) -> pd.Series:
+    """Square cells of about ``km`` km (equirectangular about the mean latitude), as strings."""
+    lat0 = float(np.nanmean(lat)) if len(lat) else 0.0
+    y = np.floor(lat.to_numpy(dtype=float) * 110.574 / km)
+    x = np.floor(lon.to_numpy(dtype=float) * 111.320 * math.cos(math.radians(lat0)) / km)
+    ok = ~(np.isnan(x) | np.isnan(y))
+    out = np.full(len(lat), None, dtype=object)
+    out[ok] = [f"{int(a)}_{int(b)}" for a, b in zip(y[ok], x[ok])]
+    return pd.Series(out, index=lat.index)
+
+
+def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, tz: str = "Europe/London",
+                     minority: str = "Black", reference: str = "White", cell_km: float | None = 5.0,
+                     area_col: str | None = None, df: int = 6) -> VodResult:
+    """Run the test on stops with ``date, minute, group, total`` (+ ``cell`` or ``area_col``).
+
+    ``group`` is the ethnic group; only ``minority`` and ``reference`` rows are used. Rows may
+    be single stops (total 1) or counts. ``cell`` (strings, None when no location) is used for
+    the fixed-effects model when ``cell_km`` is given.
+    """
+    s = stops[stops["group"].isin([minority, reference])].copy()
+    if s.empty:
+        raise VodError(f"no stops of {minority} or {reference} people with a recorded clock time")
+    s["minority"] = np.where(s["group"] == minority, s["total"], 0)
+    s["date"] = pd.to_datetime(s["date"]).dt.date
+    sun = sun_minutes(pd.unique(s["date"]), latitude, longitude, tz)
+    if sun.empty:
+        raise VodError("no sunset/dusk times for these dates at this place")
+    w, excluded, window = window_counts(s, sun)
+    keys = ["minute", "dark"]
+    fe_col = area_col if area_col is not None else ("cell" if (cell_km and "cell" in w.columns) else None)
+    if fe_col:
+        keys.append(fe_col)
+    agg = w.groupby(keys, dropna=False)[["minority", "total"]].sum().reset_index()
+    n_window = int(agg["total"].sum())
+    light = agg[agg["dark"] == 0]
+    dark = agg[agg["dark"] == 1]
+    share = lambda a: float(a["minority"].sum() / a["total"].sum()) if a["total"].sum() else float("nan")  # noqa: E731
+    res = VodResult(minority, reference, (latitude, longitude), window, n_window, int(light["total"].sum()),
+                    int(dark["total"].sum()), share(light), share(dark), excluded=excluded)
+    base = agg.groupby(["minute", "dark"])[["minority", "total"]].sum().reset_index()
+    res.models.append(vod_fit(base, df=df))
+    if fe_col:
+        label = f"{cell_km:g} km location cells" if fe_col == "cell" else f"{fe_col} fixed effects"
+        fe = agg[agg[fe_col].notna()]
+        res.excluded["no_location_for_fixed_effects"] = int(agg.loc[agg[fe_col].isna(), "total"].sum())
+        try:
+            res.models.append(vod_fit(fe, area_col=fe_col, df=df, name="time+area",
+                                      controls=f"natural spline of clock time (df 6) + {label}"))
+        except VodError as exc:
+            res.excluded["fixed_effects_model_not_fitted"] = 1
+            res.caveats = res.caveats + (f"Area fixed-effects model not fitted: {exc}.",)
+    # Chart data: minority share by 15-minute bin, light vs dark.
+    b = base.assign(bin=(base["minute"] // 15) * 15).groupby(["bin", "dark"])[["minority", "total"]].sum().reset_index()
+    b["share"] = b["minority"] / b["total"]
+    res.by_minute = b
+    return res
