@@ -1,0 +1,497 @@
+"""Forecast estimators following scikit-learn's conventions.
+
+* :class:`RiskFactorLogit`: penalised logistic regression for prediction, plus a statsmodels
+  inference table (coefficient, odds ratio, 95% CI, p-value per risk factor) so each factor is
+  a *statistically tested* one, with standard errors clustered by person when the rows are
+  repeated snapshots of the same people.
+* :class:`CalibratedBoosting`: gradient boosting (scikit-learn HistGradientBoosting or LightGBM)
+  whose scores are mapped to probabilities by isotonic (or Platt) calibration on a held-out,
+  person-grouped part of the training data.
+* :class:`TimeToOffenceCox`: a lifelines Cox proportional-hazards model for the time to the next
+  offence; ``predict_proba`` gives the probability of an offence within ``horizon_days``.
+
+``__init__`` only stores parameters, ``fit`` returns ``self`` and fitted attributes end in ``_``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from harmlens.errors import HarmlensError
+
+log = logging.getLogger(__name__)
+
+
+class RiskModelError(HarmlensError):
+    """A forecast model cannot be fitted or used with the data given."""
+
+
+def _as_frame(X: Any, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X, dtype=float)
+    if arr.ndim != 2:
+        raise RiskModelError(f"expected a 2-d feature table, got shape {arr.shape}")
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(arr.shape[1])]
+    return pd.DataFrame(arr, columns=names)
+
+
+def _check_binary(y: Any) -> np.ndarray:
+    yy = np.asarray(y)
+    if yy.ndim != 1:
+        yy = yy.ravel()
+    vals = np.unique(yy[~pd.isna(yy)])
+    if len(vals) < 2:
+        raise RiskModelError("the target has only one class in the training data: nothing to learn")
+    if not set(vals.tolist()) <= {0, 1, True, False, 0.0, 1.0}:
+        raise RiskModelError(f"the target must be 0/1, found values {vals[:5].tolist()}")
+    return yy.astype(int)
+
+
+def _numeric_matrix(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise RiskModelError(f"feature table lacks columns the model was trained on: {missing[:5]}")
+    return X[list(columns)].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _independent_columns(M: np.ndarray, names: list[str], tol: float = 1e-9) -> list[int]:
+    """Indices of a maximal set of linearly independent, non-constant columns (greedy, in order)."""
+    keep: list[int] = []
+    if M.shape[0] == 0:
+        return keep
+    centred = M - M.mean(axis=0)
+    scale = np.sqrt((centred**2).mean(axis=0))
+    basis = np.zeros((M.shape[0], 0))
+    for j in range(M.shape[1]):
+        if not np.isfinite(scale[j]) or scale[j] <= tol:
+            continue
+        v = centred[:, j] / scale[j]
+        if basis.shape[1]:
+            v = v - basis @ (basis.T @ v)
+        norm = np.linalg.norm(v)
+        if norm / np.sqrt(M.shape[0]) > 1e-6:
+            basis = np.column_stack([basis, v / norm])
+            keep.append(j)
+    return keep
+
+
+class RiskFactorLogit(ClassifierMixin, BaseEstimator):
+    """Penalised logistic regression with a per-factor inference table.
+
+    Parameters
+    ----------
+    C : float
+        Inverse L2 penalty strength for the predictive fit (on standardised features).
+    max_iter : int
+        Iterations for the solver.
+    inference : bool
+        Fit the statsmodels inference table (unpenalised maximum likelihood; clustered standard
+        errors when ``groups`` is passed to ``fit``).
+    inference_max_rows : int
+        The inference fit uses at most this many rows (a random, group-preserving sample) so it
+        stays fast on stacked snapshots; the table records the number of rows used.
+    random_state : int
+        Seed for that sample.
+
+    Attributes
+    ----------
+    feature_names_in_ : list of str
+    kept_features_ : list of str
+        Features used (constant and perfectly collinear columns are dropped and listed in
+        ``dropped_features_``).
+    coef_ : ndarray, intercept_ : float
+        Coefficients per one unit of each raw feature (log-odds).
+    inference_table_ : DataFrame
+        feature, coef, odds_ratio, ci_low, ci_high (odds ratio), p_value, std_err, per one unit.
+    """
+
+    def __init__(self, C: float = 1.0, max_iter: int = 500, inference: bool = True, inference_max_rows: int = 300_000, random_state: int = 0):
+        self.C = C
+        self.max_iter = max_iter
+        self.inference = inference
+        self.inference_max_rows = inference_max_rows
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> "RiskFactorLogit":
+        from sklearn.linear_model import LogisticRegression
+
+        Xf = _as_frame(X)
+        yy = _check_binary(y)
+        if len(Xf) != len(yy):
+            raise RiskModelError(f"X has {len(Xf)} rows but y has {len(yy)}")
+        self.feature_names_in_ = [str(c) for c in Xf.columns]
+        self.n_features_in_ = len(self.feature_names_in_)
+        M = Xf.to_numpy(dtype=float, na_value=np.nan)
+        self.medians_ = np.nan_to_num(np.nanmedian(M, axis=0) if len(M) else np.zeros(M.shape[1]))
+        M = np.where(np.isnan(M), self.medians_, M)
+        keep = _independent_columns(M, self.feature_names_in_)
+        if not keep:
+            raise RiskModelError("no usable feature: every column is constant")
+        self.kept_features_ = [self.feature_names_in_[j] for j in keep]
+        self.dropped_features_ = [n for n in self.feature_names_in_ if n not in self.kept_features_]
+        Mk = M[:, keep]
+        self.mean_ = Mk.mean(axis=0)
+        self.scale_ = Mk.std(axis=0)
+        self.scale_[self.scale_ == 0] = 1.0
+        Z = (Mk - self.mean_) / self.scale_
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter)
+        lr.fit(Z, yy, sample_weight=sample_weight)
+        self.classes_ = np.array([0, 1])
+        self.coef_std_ = lr.coef_.ravel()
+        self.coef_ = self.coef_std_ / self.scale_
+        self.intercept_ = float(lr.intercept_[0] - np.sum(self.coef_std_ * self.mean_ / self.scale_))
+        self.inference_table_ = self._inference(Z, yy, groups) if self.inference else None
+        return self
+
+    def _inference(self, Z: np.ndarray, y: np.ndarray, groups: Any) -> pd.DataFrame:
+        import statsmodels.api as sm
+
+        rng = np.random.default_rng(self.random_state)
+        idx = np.arange(len(y))
+        g = None if groups is None else pd.factorize(np.asarray(groups))[0]
+        if len(idx) > self.inference_max_rows:
+            if g is not None:
+                ug = np.unique(g)
+                frac = self.inference_max_rows / len(idx)
+                chosen = rng.choice(ug, size=max(1, int(len(ug) * frac)), replace=False)
+                idx = idx[np.isin(g, chosen)]
+            else:
+                idx = np.sort(rng.choice(idx, size=self.inference_max_rows, replace=False))
+        exog = sm.add_constant(Z[idx], has_constant="add")
+        model = sm.Logit(y[idx], exog)
+        kwargs: dict[str, Any] = {"disp": 0, "maxiter": 200}
+        if g is not None:
+            kwargs.update(cov_type="cluster", cov_kwds={"groups": g[idx]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                res = model.fit(method="newton", **kwargs)
+            except Exception:  # perfect separation or a singular Hessian stops Newton; BFGS still gives an estimate
+                res = model.fit(method="bfgs", **kwargs)
+        params = np.asarray(res.params)[1:]
+        bse = np.asarray(res.bse)[1:]
+        pvals = np.asarray(res.pvalues)[1:]
+        # back to one raw unit of each feature
+        coef = params / self.scale_
+        se = bse / self.scale_
+        table = pd.DataFrame(
+            {
+                "feature": self.kept_features_,
+                "coef": coef,
+                "std_err": se,
+                "odds_ratio": _exp(coef),
+                "ci_low": _exp(coef - 1.959964 * se),
+                "ci_high": _exp(coef + 1.959964 * se),
+                "p_value": pvals,
+                "coef_per_sd": params,
+            }
+        )
+        table.attrs["n_rows"] = int(len(idx))
+        table.attrs["clustered"] = g is not None
+        table.attrs["n_clusters"] = int(len(np.unique(g[idx]))) if g is not None else None
+        return table.sort_values("p_value", kind="stable").reset_index(drop=True)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        Xf = _as_frame(X, self.feature_names_in_)
+        M = _numeric_matrix(Xf, self.feature_names_in_)
+        M = np.where(np.isnan(M), self.medians_, M)
+        idx = [self.feature_names_in_.index(n) for n in self.kept_features_]
+        return M[:, idx] @ self.coef_ + self.intercept_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        z = np.clip(self.decision_function(X), -35, 35)
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X: Any) -> pd.DataFrame:
+        """Per-row, per-feature contribution to the log-odds relative to the training mean."""
+        check_is_fitted(self, "coef_")
+        Xf = _as_frame(X, self.feature_names_in_)
+        M = _numeric_matrix(Xf, self.kept_features_)
+        med = np.array([self.medians_[self.feature_names_in_.index(n)] for n in self.kept_features_])
+        M = np.where(np.isnan(M), med, M)
+        return pd.DataFrame((M - self.mean_) * self.coef_, columns=self.kept_features_, index=Xf.index)
+
+
+def _group_split(n: int, groups: Any, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        mask = rng.random(n) < fraction
+    else:
+        codes, uniq = pd.factorize(np.asarray(groups))
+        chosen = rng.random(len(uniq)) < fraction
+        mask = chosen[codes]
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+class CalibratedBoosting(ClassifierMixin, BaseEstimator):
+    """Gradient boosting with probability calibration on a held-out, person-grouped split.
+
+    Parameters
+    ----------
+    backend : {"hgb", "lightgbm"}
+        scikit-learn ``HistGradientBoostingClassifier`` or LightGBM's ``LGBMClassifier``.
+    learning_rate, max_iter, max_leaf_nodes, min_samples_leaf, l2_regularization
+        Booster settings (same meaning for both backends).
+    calibration : {"isotonic", "sigmoid", "none"}
+    calibration_fraction : float
+        Share of people (groups) held out of the booster fit to fit the calibration map.
+    early_stopping : bool
+        Stop adding trees when the held-out log loss stops improving.
+    max_train_rows : int or None
+        Subsample rows (by group) for the booster fit beyond this size, for speed.
+    n_jobs : int
+        Threads for LightGBM.
+    random_state : int
+    """
+
+    def __init__(
+        self,
+        backend: str = "hgb",
+        learning_rate: float = 0.08,
+        max_iter: int = 300,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 50,
+        l2_regularization: float = 1.0,
+        calibration: str = "isotonic",
+        calibration_fraction: float = 0.2,
+        early_stopping: bool = True,
+        max_train_rows: int | None = None,
+        n_jobs: int = 2,
+        random_state: int = 0,
+    ):
+        self.backend = backend
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.early_stopping = early_stopping
+        self.max_train_rows = max_train_rows
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _make_booster(self) -> Any:
+        if self.backend == "hgb":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            return HistGradientBoostingClassifier(
+                learning_rate=self.learning_rate,
+                max_iter=self.max_iter,
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                l2_regularization=self.l2_regularization,
+                early_stopping=self.early_stopping,
+                validation_fraction=0.1 if self.early_stopping else None,
+                n_iter_no_change=15,
+                random_state=self.random_state,
+            )
+        if self.backend == "lightgbm":
+            try:
+                from lightgbm import LGBMClassifier
+            except ImportError as exc:  # pragma: no cover - lightgbm is a core dependency
+                raise RiskModelError("the lightgbm backend needs the lightgbm package") from exc
+            return LGBMClassifier(
+                learning_rate=self.learning_rate,
+                n_estimators=self.max_iter,
+                num_leaves=self.max_leaf_nodes,
+                min_child_samples=self.min_samples_leaf,
+                reg_lambda=self.l2_regularization,
+                n_jobs=self.n_jobs,
+                random_state=self.random_state,
+                verbose=-1,
+            )
+        raise RiskModelError(f"unknown boosting backend {self.backend!r}: use 'hgb' or 'lightgbm'")
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> "CalibratedBoosting":
+        if self.calibration not in ("isotonic", "sigmoid", "none"):
+            raise RiskModelError(f"unknown calibration {self.calibration!r}: use isotonic, sigmoid or none")
+        Xf = _as_frame(X)
+        yy = _check_binary(y)
+        if len(Xf) != len(yy):
+            raise RiskModelError(f"X has {len(Xf)} rows but y has {len(yy)}")
+        self.feature_names_in_ = [str(c) for c in Xf.columns]
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.classes_ = np.array([0, 1])
+        M = Xf.to_numpy(dtype=float, na_value=np.nan)
+        self.medians_ = np.nan_to_num(np.nanmedian(M, axis=0)) if len(M) else np.zeros(M.shape[1])
+        if self.calibration == "none":
+            fit_idx, cal_idx = np.arange(len(yy)), np.array([], dtype=int)
+        else:
+            fit_idx, cal_idx = _group_split(len(yy), groups, self.calibration_fraction, self.random_state)
+            if len(np.unique(yy[cal_idx])) < 2 or len(np.unique(yy[fit_idx])) < 2:
+                fit_idx, cal_idx = _group_split(len(yy), None, self.calibration_fraction, self.random_state)
+        if self.max_train_rows and len(fit_idx) > self.max_train_rows:
+            rng = np.random.default_rng(self.random_state)
+            fit_idx = np.sort(rng.choice(fit_idx, size=self.max_train_rows, replace=False))
+        booster = self._make_booster()
+        if self.backend == "lightgbm":
+            booster.fit(pd.DataFrame(M[fit_idx], columns=self.feature_names_in_), yy[fit_idx])
+        else:
+            booster.fit(M[fit_idx], yy[fit_idx])
+        self.booster_ = booster
+        self.calibrator_ = None
+        if len(cal_idx):
+            raw = self._raw(M[cal_idx])
+            if self.calibration == "isotonic":
+                from sklearn.isotonic import IsotonicRegression
+
+                self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, yy[cal_idx])
+            else:
+                from sklearn.linear_model import LogisticRegression
+
+                self.calibrator_ = LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), yy[cal_idx])
+        self.n_fit_rows_ = int(len(fit_idx))
+        self.n_calibration_rows_ = int(len(cal_idx))
+        return self
+
+    def _raw(self, M: np.ndarray) -> np.ndarray:
+        if self.backend == "lightgbm":
+            return self.booster_.predict_proba(pd.DataFrame(M, columns=self.feature_names_in_))[:, 1]
+        return self.booster_.predict_proba(M)[:, 1]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "booster_")
+        Xf = _as_frame(X, self.feature_names_in_)
+        M = _numeric_matrix(Xf, self.feature_names_in_)
+        raw = self._raw(M)
+        if self.calibrator_ is None:
+            p = raw
+        elif self.calibration == "isotonic":
+            p = self.calibrator_.predict(raw)
+        else:
+            p = self.calibrator_.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
+        p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def _exp(v: np.ndarray) -> np.ndarray:
+    """exp that saturates at about 1e300 instead of overflowing (unstable, separated factors)."""
+    return np.exp(np.clip(np.nan_to_num(v, nan=np.nan), -690, 690))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+class TimeToOffenceCox(ClassifierMixin, BaseEstimator):
+    """Cox proportional hazards (lifelines) for time to the next offence.
+
+    ``fit(X, y, durations=...)``: ``y`` is 1 if the offence happened within follow-up, and
+    ``durations`` the days to it (or to the end of follow-up, ``horizon_days``, when it did not).
+    If ``durations`` is omitted, ``y`` may be a two-column table ``(duration, event)``.
+    ``predict_proba(X)[:, 1]`` is the probability of an offence within ``horizon_days``.
+
+    Parameters
+    ----------
+    horizon_days : float
+    penalizer : float
+        lifelines L2 penalizer (keeps rare counts estimable).
+    max_rows : int
+        Fit on at most this many rows (random sample) for speed.
+    random_state : int
+    """
+
+    def __init__(self, horizon_days: float = 365.0, penalizer: float = 0.05, max_rows: int = 100_000, random_state: int = 0):
+        self.horizon_days = horizon_days
+        self.penalizer = penalizer
+        self.max_rows = max_rows
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, durations: Any = None) -> "TimeToOffenceCox":
+        from lifelines import CoxPHFitter
+
+        Xf = _as_frame(X)
+        if durations is None:
+            yarr = np.asarray(y, dtype=float)
+            if yarr.ndim != 2 or yarr.shape[1] != 2:
+                raise RiskModelError("TimeToOffenceCox needs durations: pass durations= or y as (duration, event) columns")
+            dur, ev = yarr[:, 0], yarr[:, 1].astype(int)
+        else:
+            ev = _check_binary(y)
+            dur = np.asarray(durations, dtype=float)
+        if len(Xf) != len(ev) or len(dur) != len(ev):
+            raise RiskModelError("X, y and durations must have the same number of rows")
+        dur = np.where(np.isnan(dur) | (ev == 0), self.horizon_days, dur)
+        dur = np.clip(dur, 0.5, None)
+        self.feature_names_in_ = [str(c) for c in Xf.columns]
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.classes_ = np.array([0, 1])
+        M = Xf.to_numpy(dtype=float, na_value=np.nan)
+        self.medians_ = np.nan_to_num(np.nanmedian(M, axis=0)) if len(M) else np.zeros(M.shape[1])
+        M = np.where(np.isnan(M), self.medians_, M)
+        keep = _independent_columns(M, self.feature_names_in_)
+        self.kept_features_ = [self.feature_names_in_[j] for j in keep]
+        Mk = M[:, keep]
+        self.mean_ = Mk.mean(axis=0)
+        self.scale_ = Mk.std(axis=0)
+        self.scale_[self.scale_ == 0] = 1.0
+        idx = np.arange(len(ev))
+        if len(idx) > self.max_rows:
+            idx = np.sort(np.random.default_rng(self.random_state).choice(idx, self.max_rows, replace=False))
+        df = pd.DataFrame((Mk[idx] - self.mean_) / self.scale_, columns=[f"f{i}" for i in range(len(keep))])
+        df["_T"] = dur[idx]
+        df["_E"] = ev[idx]
+        cph = CoxPHFitter(penalizer=self.penalizer)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cph.fit(df, duration_col="_T", event_col="_E")
+        self.cph_ = cph
+        self.n_fit_rows_ = int(len(idx))
+        sf = cph.baseline_survival_
+        times = sf.index.to_numpy(dtype=float)
+        at = times[times <= self.horizon_days]
+        self.baseline_survival_at_horizon_ = float(sf.loc[at[-1]].iloc[0]) if len(at) else 1.0
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "cph_")
+        Xf = _as_frame(X, self.feature_names_in_)
+        M = _numeric_matrix(Xf, self.feature_names_in_)
+        M = np.where(np.isnan(M), self.medians_, M)
+        idx = [self.feature_names_in_.index(n) for n in self.kept_features_]
+        Z = (M[:, idx] - self.mean_) / self.scale_
+        beta = self.cph_.params_.to_numpy()
+        # lifelines centres covariates at their training mean before the baseline hazard
+        centre = np.asarray(self.cph_._norm_mean.values, dtype=float)
+        lp = (Z - centre) @ beta
+        s = self.baseline_survival_at_horizon_ ** np.exp(np.clip(lp, -50, 50))
+        p = np.clip(1.0 - s, 0.0, 1.0)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def summary_table(self) -> pd.DataFrame:
+        """Hazard ratio per one raw unit of each feature, with 95% CI and p-value."""
+        check_is_fitted(self, "cph_")
+        s = self.cph_.summary
+        coef = s["coef"].to_numpy() / self.scale_
+        se = s["se(coef)"].to_numpy() / self.scale_
+        return pd.DataFrame(
+            {
+                "feature": self.kept_features_,
+                "hazard_ratio": _exp(coef),
+                "ci_low": _exp(coef - 1.959964 * se),
+                "ci_high": _exp(coef + 1.959964 * se),
+                "p_value": s["p"].to_numpy(),
+            }
+        )

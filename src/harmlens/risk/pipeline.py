@@ -1,0 +1,491 @@
+"""The forecast pipeline on the warehouse: train, evaluate, score.
+
+Time line of ``train`` (``h`` = horizon, ``end`` = last recorded event, or ``--until``):
+
+* validation date ``V = end - h``: the last date whose outcomes are fully observed;
+* validation model: trained on monthly snapshots from ``start`` to ``V - h`` (their outcomes are
+  all known by ``V``), then scored on everyone in the population on ``V`` and compared with the
+  V100 and RFH baselines on the same people (temporal holdout: nothing after ``V`` was seen);
+* registered model: refitted on snapshots from ``start`` to ``V`` (outcomes known by ``end``),
+  for scoring dates at or after ``end``.
+
+``evaluate`` repeats the holdout comparison for any registered version on any date whose
+horizon is observed; ``score`` applies a version as of a date, or to a cohort file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from harmlens.errors import HarmlensError
+
+log = logging.getLogger(__name__)
+
+MODEL_NAMES = ("logit", "boosting", "cox")
+DEFAULT_KS = (100, 1000)
+
+
+class PipelineError(HarmlensError):
+    """The warehouse cannot support the requested training, evaluation or scoring."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train: target definition, snapshot window and models."""
+
+    horizon_days: int = 365
+    category: str = "vawg"
+    threshold: str = "allegation"
+    freq_months: int = 1
+    start: str | None = None
+    until: str | None = None
+    models: tuple[str, ...] = MODEL_NAMES
+    primary: str = "boosting"
+    backend: str = "hgb"
+    n_boot: int = 200
+    seed: int = 0
+    flag_top: int = 1000
+    validate: bool = True
+    refit: bool = True
+
+
+@dataclass
+class TrainResult:
+    version: str
+    artifact: Path
+    card_md: Path | None
+    card_html: Path | None
+    n_rows: int
+    n_people: int
+    metrics: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    validation: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _day(d: Any) -> datetime:
+    from harmlens.features import parse_as_of
+
+    try:
+        return parse_as_of(d)
+    except HarmlensError:
+        raise
+    except Exception as exc:
+        raise PipelineError(f"not a date: {d!r}") from exc
+
+
+def _month_start_after(d: datetime) -> datetime:
+    ts = pd.Timestamp(d)
+    first = ts.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first if first == ts else first + pd.DateOffset(months=1)).to_pydatetime()
+
+
+def fit_models(X: pd.DataFrame, y: pd.Series, meta: pd.DataFrame, settings: TrainSettings) -> dict[str, Any]:
+    """Fit the requested estimators on stacked snapshots (person ids as clusters/groups)."""
+    from harmlens.risk.estimators import CalibratedBoosting, RiskFactorLogit, TimeToOffenceCox
+
+    groups = meta["person_id"].to_numpy()
+    out: dict[str, Any] = {}
+    for name in settings.models:
+        t = time.perf_counter()
+        if name == "logit":
+            out[name] = RiskFactorLogit(random_state=settings.seed).fit(X, y, groups=groups)
+        elif name == "boosting":
+            out[name] = CalibratedBoosting(backend=settings.backend, random_state=settings.seed).fit(X, y, groups=groups)
+        elif name == "cox":
+            out[name] = TimeToOffenceCox(horizon_days=settings.horizon_days, random_state=settings.seed).fit(
+                X, y, durations=meta["days_to_event"].to_numpy())
+        else:
+            raise PipelineError(f"unknown model {name!r}: choose from {', '.join(MODEL_NAMES)}")
+        log.info("fitted %s in %.1fs", name, time.perf_counter() - t)
+    return out
+
+
+def baseline_scores(con: Any, as_of: datetime, index: pd.Index) -> tuple[dict[str, np.ndarray], list[str]]:
+    """V100 and RFH scores (harm area) for the people in ``index``; 0 for people they do not list."""
+    notes: list[str] = []
+    out: dict[str, np.ndarray] = {}
+    try:
+        import harmlens.harm as harm
+    except ImportError:
+        return out, ["the harm area is not installed: no V100/RFH baselines"]
+    for name, fn_name in (("V100", "v100_scores"), ("RFH", "rfh_scores")):
+        fn = getattr(harm, fn_name, None)
+        if fn is None:
+            notes.append(f"harmlens.harm.{fn_name} is not available: no {name} baseline")
+            continue
+        df = fn(con, as_of)
+        out[name] = _score_series(df, name).reindex(index.astype(str)).fillna(0.0).to_numpy(dtype=float)
+    return out, notes
+
+
+def _score_series(df: Any, name: str) -> pd.Series:
+    if isinstance(df, pd.Series):
+        s = df
+    else:
+        d = df.set_index("person_id") if "person_id" in getattr(df, "columns", []) else df
+        prefer = [c for c in d.columns if c.lower() in ("score", "rfh_score", "v100_score", "rfh", "harm", "harm_365d", "rfgv_score")]
+        numeric = [c for c in d.columns if pd.api.types.is_numeric_dtype(d[c]) and c.lower() not in ("rank",)]
+        if not prefer and not numeric:
+            raise PipelineError(f"the {name} baseline returned no numeric score column")
+        s = d[(prefer or numeric)[0]]
+    s = pd.to_numeric(s, errors="coerce")
+    s.index = s.index.astype(str)
+    return s
+
+
+AGE_BANDS = [(0, 18, "under 18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55+")]
+ETHNIC_GROUPS = {"A": "Asian", "B": "Black", "M": "Mixed", "W": "White", "O": "Other"}
+
+
+def person_groups(con: Any, person_ids: Sequence[Any], as_of: datetime) -> pd.DataFrame:
+    """Ethnicity group, sex and age band per person, for the audit of error rates only.
+
+    The most frequently recorded self-defined ethnicity and sex over the person's mentions (ties
+    broken alphabetically); age from the most frequent plausible date of birth. Never a model input.
+    """
+    ids = pd.DataFrame({"person_id": [str(p) for p in person_ids]})
+    con.register("_risk_group_ids", ids)
+    try:
+        df = con.execute(
+            """
+            WITH m AS (
+                SELECT CAST(l.person_id AS VARCHAR) AS person_id, p.self_defined_ethnicity AS eth, p.sex, p.date_of_birth AS dob
+                FROM links l JOIN people p ON p.mention_id = l.mention_id
+                JOIN _risk_group_ids i ON i.person_id = CAST(l.person_id AS VARCHAR)
+            ),
+            e AS (SELECT person_id, arg_max(eth, n) AS eth FROM (
+                    SELECT person_id, eth, count(*) * 1000 - rank() OVER (PARTITION BY person_id ORDER BY eth) AS n
+                    FROM m WHERE eth IS NOT NULL AND eth <> 'not_stated' GROUP BY person_id, eth) GROUP BY person_id),
+            s AS (SELECT person_id, arg_max(sex, n) AS sex FROM (
+                    SELECT person_id, sex, count(*) * 1000 - rank() OVER (PARTITION BY person_id ORDER BY sex) AS n
+                    FROM m WHERE sex IN ('male', 'female', 'other') GROUP BY person_id, sex) GROUP BY person_id),
+            d AS (SELECT person_id, arg_max(dob, n) AS dob FROM (
+                    SELECT person_id, dob, count(*) AS n FROM m WHERE dob >= DATE '1910-01-01' GROUP BY person_id, dob) GROUP BY person_id)
+            SELECT i.person_id, e.eth, s.sex, d.dob FROM _risk_group_ids i
+            LEFT JOIN e USING (person_id) LEFT JOIN s USING (person_id) LEFT JOIN d USING (person_id)
+            """
+        ).df()
+    finally:
+        con.unregister("_risk_group_ids")
+    df = df.set_index("person_id").reindex(ids["person_id"])
+    eth = df["eth"].astype("string").str.slice(0, 1).map(ETHNIC_GROUPS).fillna("not stated / unknown")
+    sex = df["sex"].fillna("unknown")
+    age = (pd.Timestamp(as_of) - pd.to_datetime(df["dob"])).dt.days / 365.25
+    band = pd.Series("unknown", index=df.index, dtype=object)
+    for lo, hi, lab in AGE_BANDS:
+        band[(age >= lo) & (age < hi)] = lab
+    return pd.DataFrame({"ethnicity": eth.to_numpy(), "sex": sex.to_numpy(), "age band": band.to_numpy()}, index=df.index)
+
+
+def _severity(risk: np.ndarray, y: np.ndarray, harm: np.ndarray, n_bins: int = 10) -> tuple[list[float], list[float]]:
+    """Mean harm of what followed, among those with an outcome, by tenth of predicted risk."""
+    pos = y == 1
+    if pos.sum() == 0:
+        return [], []
+    edges = np.unique(np.quantile(risk, np.linspace(0, 1, n_bins + 1)[:-1]))
+    b = np.clip(np.searchsorted(edges, risk, side="right") - 1, 0, len(edges) - 1)
+    overall = float(harm[pos].mean())
+    means = []
+    for i in range(len(edges)):
+        m = pos & (b == i)
+        # few positives in a bin: shrink to the overall mean so one case does not set the bin
+        n = int(m.sum())
+        means.append(float((harm[m].sum() + 20 * overall) / (n + 20)))
+    return [float(e) for e in edges], means
+
+
+def validate_at(con: Any, models: dict[str, Any], primary: str, as_of: datetime, settings: TrainSettings, features: Sequence[str]) -> dict[str, Any]:
+    """Score everyone on ``as_of`` with each model and the baselines; outcomes in the horizon after."""
+    from harmlens.features import build_features, build_labels, data_end
+    from harmlens.risk.metrics import calibration_table, compare_with_baselines, error_rates_by_group
+
+    last = data_end(con)
+    if last is None or as_of + pd.Timedelta(days=settings.horizon_days) > last:
+        raise PipelineError(
+            f"outcomes for {as_of:%Y-%m-%d} + {settings.horizon_days} days are not all recorded yet (data end "
+            f"{'none' if last is None else f'{last:%Y-%m-%d}'}): evaluate an earlier date")
+    X = build_features(con, as_of)
+    if X.empty:
+        raise PipelineError(f"nobody is in the scored population on {as_of:%Y-%m-%d}")
+    L = build_labels(con, as_of, settings.horizon_days, settings.category, settings.threshold).reindex(X.index)
+    y = L["label"].fillna(0).to_numpy(dtype=int)
+    harm = L["harm_next"].fillna(0).to_numpy(dtype=float)
+    if y.sum() == 0:
+        raise PipelineError(f"no {settings.category} outcome in the {settings.horizon_days} days after {as_of:%Y-%m-%d}: nothing to validate against")
+    scores = {primary: models[primary].predict_proba(X[list(features)])[:, 1]}
+    for n, m in models.items():
+        if n != primary:
+            scores[n] = m.predict_proba(X[list(features)])[:, 1]
+    base, notes = baseline_scores(con, as_of, X.index)
+    scores.update(base)
+    cmp = compare_with_baselines(y, scores, reference=primary, harm_next=harm, ks=DEFAULT_KS, n_boot=settings.n_boot, seed=settings.seed)
+    cal = calibration_table(y, scores[primary])
+    k = min(settings.flag_top, max(1, len(y) // 10))
+    order = np.lexsort((np.random.default_rng(settings.seed).random(len(y)), -scores[primary]))
+    flagged = np.zeros(len(y), dtype=bool)
+    flagged[order[:k]] = True
+    groups = person_groups(con, X.index, as_of)
+    by_group = {attr: error_rates_by_group(y, scores[primary], groups[attr].to_numpy(), flagged=flagged) for attr in groups.columns}
+    return {"as_of": as_of, "n": int(len(y)), "positives": int(y.sum()), "compare": cmp, "calibration": cal,
+            "groups": by_group, "flag_rule": f"the top {k:,} by predicted risk", "notes": notes}
+
+
+def _metrics_json(cmp: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    long = cmp["metrics"]
+    out: dict[str, Any] = {}
+    for (score, metric), v in long.set_index(["score", "metric"])["value"].items():
+        out.setdefault(score, {})[metric] = None if pd.isna(v) else float(v)
+    return out
+
+
+def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder: str | Path | None = None) -> TrainResult:
+    """Train, validate on a temporal holdout, write the model card, and register a new version."""
+    from harmlens.features import FEATURES, data_end, snapshot_dataset
+    from harmlens.risk import card as card_mod
+    from harmlens.risk import registry
+
+    if settings.primary not in settings.models:
+        raise PipelineError(f"the primary model {settings.primary!r} is not among the models trained ({', '.join(settings.models)})")
+    timings: dict[str, float] = {}
+    last = data_end(con)
+    if last is None:
+        raise PipelineError("the warehouse has no events: run 'harmlens ingest' (and link, harm apply) first")
+    end = _day(settings.until) if settings.until else last
+    if end > last:
+        raise PipelineError(f"--until {end:%Y-%m-%d} is after the last recorded event ({last:%Y-%m-%d})")
+    h = pd.Timedelta(days=settings.horizon_days)
+    first = con.execute("SELECT min(occurred_at) FROM events").fetchone()[0]
+    start = _day(settings.start) if settings.start else _month_start_after(first + pd.Timedelta(days=365))
+    V = (pd.Timestamp(end) - h).normalize().to_pydatetime()
+    val_train_end = (pd.Timestamp(V) - h).to_pydatetime()
+    fit_end = V if settings.refit or not settings.validate else val_train_end
+    need_end = val_train_end if settings.validate else fit_end
+    if need_end < start:
+        raise PipelineError(
+            f"not enough history: training snapshots from {start:%Y-%m-%d} must end by {need_end:%Y-%m-%d} so that "
+            f"{'validation and ' if settings.validate else ''}outcomes {settings.horizon_days} days later are recorded "
+            f"(data end {end:%Y-%m-%d}); pass an earlier --start, a shorter --horizon, or --no-validate")
+    t = time.perf_counter()
+    X_all, y_all, meta_all = snapshot_dataset(con, start, fit_end, freq_months=settings.freq_months, horizon_days=settings.horizon_days,
+                                              category=settings.category, threshold=settings.threshold)
+    timings["snapshots_s"] = time.perf_counter() - t
+    features = list(X_all.columns)
+    if y_all.nunique() < 2:
+        raise PipelineError("the training snapshots have only one outcome class: nothing to learn (check the category and horizon)")
+    validation: dict[str, Any] | None = None
+    if settings.validate:
+        sel = (meta_all["as_of"] <= pd.Timestamp(val_train_end)).to_numpy()
+        if y_all[sel].nunique() < 2:
+            raise PipelineError("the validation training window has only one outcome class: pass an earlier --start")
+        t = time.perf_counter()
+        vmodels = fit_models(X_all[sel].reset_index(drop=True), y_all[sel].reset_index(drop=True), meta_all[sel].reset_index(drop=True), settings)
+        timings["fit_validation_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        validation = validate_at(con, vmodels, settings.primary, V, settings, features)
+        timings["validate_s"] = time.perf_counter() - t
+    sel = (meta_all["as_of"] <= pd.Timestamp(fit_end)).to_numpy()
+    X, y, meta = X_all[sel].reset_index(drop=True), y_all[sel].reset_index(drop=True), meta_all[sel].reset_index(drop=True)
+    t = time.perf_counter()
+    models = fit_models(X, y, meta, settings) if (settings.refit or not settings.validate) else vmodels
+    timings["fit_s"] = time.perf_counter() - t
+    risk = models[settings.primary].predict_proba(X)[:, 1]
+    edges, means = _severity(risk, y.to_numpy(), meta["harm_next"].to_numpy())
+    window = {"train_start": f"{start:%Y-%m-%d}", "train_end": f"{fit_end:%Y-%m-%d}", "labels_until": f"{end:%Y-%m-%d}",
+              "freq_months": settings.freq_months, "validation_as_of": f"{V:%Y-%m-%d}" if settings.validate else None,
+              "validation_train_end": f"{val_train_end:%Y-%m-%d}" if settings.validate else None}
+    target = {"category": settings.category, "horizon_days": settings.horizon_days, "threshold": settings.threshold}
+    bundle = registry.RiskBundle(models=models, primary=settings.primary, features=features, target=target, window=window,
+                                 severity_edges=edges, severity_means=means)
+    version = registry.next_version(con)
+    folder = registry.models_dir(con, models_folder) / version
+    dhash = registry.data_hash(X, y, meta[["person_id", "as_of"]].astype(str))
+    params = {"models": ",".join(settings.models), "primary": settings.primary, "backend": settings.backend, "seed": settings.seed,
+              "freq_months": settings.freq_months, "n_boot": settings.n_boot}
+    metrics: dict[str, Any] = {"primary": settings.primary, "n_train_rows": int(len(y)), "n_train_people": int(meta["person_id"].nunique()),
+                               "train_prevalence": float(y.mean()), "timings_s": {k: round(v, 2) for k, v in timings.items()}}
+    if validation is not None:
+        metrics["validation"] = _metrics_json(validation["compare"])
+        metrics["validation_as_of"] = f"{V:%Y-%m-%d}"
+        metrics["validation_n"] = validation["n"]
+        metrics["differences"] = validation["compare"]["differences"].to_dict(orient="records")
+    artifact, sha = registry.save_bundle(bundle, folder)
+    ci = card_mod.CardInputs(
+        version=version, created_at=f"{datetime.utcnow():%Y-%m-%d %H:%M}", primary=settings.primary, target=target, window=window,
+        data_hash=dhash, n_train_rows=int(len(y)), n_train_people=int(meta["person_id"].nunique()), train_prevalence=float(y.mean()),
+        features={f: FEATURES.get(f, f) for f in features}, params=params,
+        validation_wide=validation["compare"]["wide"] if validation else None,
+        differences=validation["compare"]["differences"] if validation else None,
+        calibration=validation["calibration"] if validation else None,
+        inference=models["logit"].inference_table_ if "logit" in models else None,
+        groups=validation["groups"] if validation else {}, flag_rule=validation["flag_rule"] if validation else "",
+        notes=(validation["notes"] if validation else ["No temporal validation was run for this version (--no-validate)."]),
+        validation_n=validation["n"] if validation else 0, validation_positives=validation["positives"] if validation else 0,
+    )
+    md, html_path = card_mod.write_card(ci, folder)
+    registry.register(con, version=version, bundle=bundle, artifact=artifact, artifact_sha256=sha, data_hash_=dhash,
+                      params=params, metrics=metrics, card_md=md, card_html=html_path)
+    if validation is not None:
+        _store_evaluation(con, version, validation)
+    return TrainResult(version=version, artifact=artifact, card_md=md, card_html=html_path, n_rows=int(len(y)),
+                       n_people=int(meta["person_id"].nunique()), metrics=metrics, timings=timings,
+                       validation=validation["compare"] if validation else {})
+
+
+def _store_evaluation(con: Any, version: str, v: dict[str, Any]) -> None:
+    import json
+
+    con.execute("DELETE FROM model_evaluations WHERE version = ? AND as_of = ?", [version, v["as_of"]])
+    con.execute("INSERT INTO model_evaluations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        version, v["as_of"], datetime.utcnow(), v["n"], v["positives"], json.dumps(_metrics_json(v["compare"])),
+        v["compare"]["differences"].to_json(orient="records")])
+
+
+def evaluate(con: Any, as_of: Any, *, version: str | None = None, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
+    """Temporal validation of a registered version on a date: every model in it and the baselines."""
+    from harmlens.risk import registry
+
+    bundle, rec = registry.load_bundle(con, version)
+    at = _day(as_of)
+    tr_end = pd.Timestamp(bundle.window["train_end"]) + pd.Timedelta(days=int(bundle.target["horizon_days"]))
+    notes = []
+    if pd.Timestamp(at) < tr_end:
+        notes.append(f"{at:%Y-%m-%d} is before the end of the training outcomes ({tr_end:%Y-%m-%d}): this is not an out-of-time test")
+    settings = TrainSettings(horizon_days=int(bundle.target["horizon_days"]), category=bundle.target["category"],
+                             threshold=bundle.target["threshold"], n_boot=n_boot, seed=seed)
+    v = validate_at(con, bundle.models, bundle.primary, at, settings, bundle.features)
+    v["notes"] = notes + v["notes"]
+    v["version"] = rec["version"]
+    _store_evaluation(con, rec["version"], v)
+    return v
+
+
+def score(con: Any, as_of: Any, *, version: str | None = None, person_ids: Sequence[Any] | None = None,
+          explain_top: int | None = 1000, save: bool = True) -> pd.DataFrame:
+    """Risk for every person in the scored population as of a date (or the given people).
+
+    Returns one row per person, highest risk first: person_id, as_of, risk, expected_harm,
+    rfgv_score (RFH baseline score, when the harm area provides it), allegations, charges,
+    convictions (the evidence, for the outcome category), last_event_at, top_factors, model_version.
+    """
+    from harmlens.features import build_features, evidence_summary
+    from harmlens.risk import registry
+    from harmlens.risk.explain import top_factors_text
+
+    bundle, rec = registry.load_bundle(con, version)
+    at = _day(as_of)
+    X = build_features(con, at, person_ids)
+    if X.empty:
+        return pd.DataFrame(columns=["person_id", "as_of", "risk", "expected_harm", "rfgv_score", "allegations", "charges",
+                                     "convictions", "last_event_at", "top_factors", "model_version"])
+    risk = bundle.predict_risk(X)
+    ev = evidence_summary(con, at, list(X.index), category=bundle.target["category"]).reindex(X.index)
+    base, _ = baseline_scores(con, at, X.index)
+    out = pd.DataFrame({
+        "person_id": X.index.astype(str), "as_of": f"{at:%Y-%m-%d}", "risk": risk, "expected_harm": bundle.expected_harm(risk),
+        "rfgv_score": base.get("RFH", np.full(len(X), np.nan)),
+        "allegations": ev["allegations"].to_numpy(), "charges": ev["charges"].to_numpy(), "convictions": ev["convictions"].to_numpy(),
+        "last_event_at": pd.to_datetime(ev["last_event_at"]).dt.strftime("%Y-%m-%d").to_numpy(),
+    })
+    order = np.lexsort((out["person_id"].to_numpy(), -out["risk"].to_numpy()))
+    out = out.iloc[order].reset_index(drop=True)
+    n_explain = len(out) if explain_top is None else min(explain_top, len(out))
+    texts = [""] * len(out)
+    if n_explain:
+        Xe = X.iloc[order[:n_explain]]
+        texts[:n_explain] = top_factors_text(bundle.model, Xe[bundle.features])
+    out["top_factors"] = texts
+    out["model_version"] = rec["version"]
+    if save:
+        _save_scores(con, rec["version"], at, out)
+    return out
+
+
+def _save_scores(con: Any, version: str, at: datetime, out: pd.DataFrame) -> None:
+    rows = pd.DataFrame({"version": version, "as_of": pd.Timestamp(at), "person_id": out["person_id"], "risk": out["risk"],
+                         "expected_harm": out["expected_harm"], "top_factors": out["top_factors"].replace("", None),
+                         "scored_at": pd.Timestamp(datetime.utcnow())})
+    con.register("_risk_scores_new", rows)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM risk_scores WHERE version = ? AND as_of = ?", [version, pd.Timestamp(at).to_pydatetime()])
+        con.execute("INSERT INTO risk_scores SELECT version, as_of, person_id, risk, expected_harm, top_factors, scored_at FROM _risk_scores_new")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_risk_scores_new")
+
+
+def read_cohort(path: str | Path) -> pd.DataFrame:
+    p = Path(path)
+    if not p.exists():
+        raise PipelineError(f"no such cohort file: {p}")
+    try:
+        df = pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:
+        raise PipelineError(f"cannot read cohort file {p}: {str(exc).splitlines()[0]}") from exc
+    id_cols = [c for c in ("person_id", "mention_id") if c in df.columns]
+    if len(id_cols) != 1:
+        raise PipelineError("the cohort file needs exactly one of the columns person_id or mention_id")
+    if "as_of" not in df.columns:
+        raise PipelineError("the cohort file needs an as_of column (the date to score each row as of)")
+    return df
+
+
+def score_cohort(con: Any, cohort: pd.DataFrame, *, version: str | None = None) -> pd.DataFrame:
+    """Score each cohort row (person_id or mention_id, as_of) as of its own date.
+
+    Rows whose person is not in the scored population on that date (no suspect or offender
+    record before it), whose mention is not linked, or whose date does not parse get no risk and
+    a ``reason``.
+    """
+    from harmlens.features import parse_as_of
+
+    id_col = "person_id" if "person_id" in cohort.columns else "mention_id"
+    df = cohort.reset_index(drop=True).copy()
+    df["_row"] = np.arange(len(df))
+    if id_col == "mention_id":
+        m = df[["mention_id"]].astype(str).drop_duplicates()
+        con.register("_risk_cohort_mentions", m)
+        try:
+            links = con.execute("SELECT l.mention_id, CAST(l.person_id AS VARCHAR) AS person_id FROM links l "
+                                "JOIN _risk_cohort_mentions c ON c.mention_id = l.mention_id").df()
+        finally:
+            con.unregister("_risk_cohort_mentions")
+        df = df.merge(links, on="mention_id", how="left")
+    else:
+        df["person_id"] = df["person_id"].astype(str)
+    dates = []
+    for v in df["as_of"]:
+        try:
+            dates.append(parse_as_of(v))
+        except Exception:
+            dates.append(None)
+    df["_as_of"] = dates
+    parts = []
+    valid = df[df["_as_of"].notna() & df["person_id"].notna()]
+    for at, part in valid.groupby("_as_of"):
+        s = score(con, at, version=version, person_ids=part["person_id"].unique().tolist(), explain_top=None, save=False)
+        r = s.drop(columns=["as_of"]).set_index("person_id").reindex(part["person_id"].to_numpy()).reset_index(drop=True)
+        r["_row"] = part["_row"].to_numpy()
+        parts.append(r)
+    scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"_row": pd.Series(dtype=int), "risk": pd.Series(dtype=float)})
+    out = df.merge(scored, on="_row", how="left")
+    reason = pd.Series("", index=out.index, dtype=object)
+    reason[out["_as_of"].isna()] = "as_of is not a date"
+    if id_col == "mention_id":
+        reason[(reason == "") & out["person_id"].isna()] = "mention not linked to a person"
+    reason[(reason == "") & out["risk"].isna()] = "not in the scored population on as_of (no suspect or offender record before it)"
+    out["reason"] = reason
+    keep = [id_col] + (["person_id"] if id_col == "mention_id" else []) + ["as_of", "risk", "expected_harm", "rfgv_score", "allegations",
+                                                                            "charges", "convictions", "last_event_at", "top_factors", "model_version", "reason"]
+    return out.sort_values("_row")[[c for c in keep if c in out.columns]].reset_index(drop=True)
