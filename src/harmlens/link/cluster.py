@@ -1,0 +1,149 @@
+"""Clustering scored pairs into persons: greedy, strongest evidence first, with constraints.
+
+Plain connected components at a threshold let one weak bridge glue two people together. Here
+edges are taken in order of decreasing match probability and two groups are joined only if
+nothing forbids it: two different strong ids (person_ref), or a reviewer's "not the same
+person" decision between any of their members. Must-link edges (same person_ref, reviewer
+"same person") are applied first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class UnionFind:
+    """Union-find over string ids with per-group constraint bookkeeping."""
+
+    parent: dict[str, str] = field(default_factory=dict)
+    size: dict[str, int] = field(default_factory=dict)
+    refs: dict[str, frozenset[str]] = field(default_factory=dict)
+    cannot: dict[str, set[str]] = field(default_factory=dict)  # root -> members having a cannot-link partner
+
+    def add(self, x: str, ref: str | None = None) -> None:
+        if x not in self.parent:
+            self.parent[x] = x
+            self.size[x] = 1
+            self.refs[x] = frozenset([ref]) if ref else frozenset()
+
+    def find(self, x: str) -> str:
+        p = self.parent
+        root = x
+        while p[root] != root:
+            root = p[root]
+        while p[x] != root:
+            p[x], x = root, p[x]
+        return root
+
+    def union(self, a: str, b: str) -> str:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size.pop(rb)
+        self.refs[ra] = self.refs[ra] | self.refs.pop(rb)
+        cb = self.cannot.pop(rb, None)
+        if cb:
+            self.cannot.setdefault(ra, set()).update(cb)
+        return ra
+
+
+def cluster(
+    ids: Iterable[str],
+    edges: Iterable[tuple[str, str, float]],
+    *,
+    threshold: float,
+    refs: dict[str, str] | None = None,
+    must_link: Sequence[tuple[str, str]] = (),
+    cannot_link: Sequence[tuple[str, str]] = (),
+    start: dict[str, str] | None = None,
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Group ``ids`` into clusters.
+
+    Parameters
+    ----------
+    ids : every record id (singletons included).
+    edges : (a, b, match_probability); only those >= ``threshold`` can join groups.
+    refs : strong id per record; records with the same ref are joined, different refs never are.
+    must_link / cannot_link : reviewer decisions.
+    start : an existing grouping (record -> group key) to start from (incremental linking).
+
+    Returns
+    -------
+    (record -> representative record, blocked) where ``blocked`` lists (a, b, reason) for edges
+    above the threshold that a constraint refused.
+    """
+    refs = refs or {}
+    uf = UnionFind()
+    for i in ids:
+        uf.add(i, refs.get(i))
+    partners: dict[str, set[str]] = {}
+    for a, b in cannot_link:
+        if a in uf.parent and b in uf.parent:
+            partners.setdefault(a, set()).add(b)
+            partners.setdefault(b, set()).add(a)
+            uf.cannot.setdefault(a, set()).add(a)
+            uf.cannot.setdefault(b, set()).add(b)
+    blocked: list[tuple[str, str, str]] = []
+
+    def allowed(a: str, b: str) -> str | None:
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            return None
+        fa, fb = uf.refs[ra], uf.refs[rb]
+        if fa and fb and not (fa & fb):
+            return "different person_ref"
+        ca, cb = uf.cannot.get(ra), uf.cannot.get(rb)
+        if ca and cb:
+            small, other = (ca, rb) if len(ca) <= len(cb) else (cb, ra)
+            for m in small:
+                for p in partners.get(m, ()):
+                    if uf.find(p) == other:
+                        return "reviewer decided not the same person"
+        return None
+
+    if start:
+        groups: dict[str, str] = {}
+        for rec, g in start.items():
+            if rec not in uf.parent:
+                continue
+            if g in groups:
+                uf.union(groups[g], rec)
+            else:
+                groups[g] = rec
+    by_ref: dict[str, str] = {}
+    for i, r in refs.items():
+        if r and i in uf.parent:
+            if r in by_ref:
+                uf.union(by_ref[r], i)
+            else:
+                by_ref[r] = i
+    for a, b in must_link:
+        if a in uf.parent and b in uf.parent:
+            why = allowed(a, b)
+            if why:
+                blocked.append((a, b, why))
+            else:
+                uf.union(a, b)
+    for a, b, p in sorted((e for e in edges if e[2] >= threshold), key=lambda e: (-e[2], e[0], e[1])):
+        if uf.find(a) == uf.find(b):
+            continue
+        why = allowed(a, b)
+        if why:
+            blocked.append((a, b, why))
+            continue
+        uf.union(a, b)
+    rep: dict[str, str] = {}
+    # representative = smallest id in the group, so results do not depend on edge order ties
+    members: dict[str, list[str]] = {}
+    for i in uf.parent:
+        members.setdefault(uf.find(i), []).append(i)
+    for ms in members.values():
+        m0 = min(ms)
+        for m in ms:
+            rep[m] = m0
+    return rep, blocked

@@ -1,0 +1,110 @@
+"""Deduplicating one table of mentions end to end: prepare, train or load a model, score, cluster."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from harmlens.link.cluster import cluster
+from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train
+from harmlens.link.prepare import Placeholders, PreparedInfo, prepare
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.9
+"""Match probability at or above which a pair joins two mentions into one person (documented in docs/link.md)."""
+
+REVIEW_BAND = (0.5, 0.99)
+"""Pairs with a probability in this band, either side of the threshold, go to the clerical review queue."""
+
+
+@dataclass
+class DedupeResult:
+    rep: dict[str, str]
+    pairs_table: str
+    model: dict[str, Any]
+    info: PreparedInfo
+    timings: dict[str, float] = field(default_factory=dict)
+    n_candidates: int = 0
+    blocked: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def score_pairs(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float | None) -> int:
+    """Score candidate pairs into table ``out`` (unique_id_l, unique_id_r, match_weight, match_probability)."""
+    sdf = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {out} AS SELECT CAST(unique_id_l AS VARCHAR) unique_id_l, CAST(unique_id_r AS VARCHAR) unique_id_r,
+            match_weight, match_probability FROM {sdf.physical_name}"""
+    )
+    sdf.drop_table_from_database_and_remove_from_cache()
+    return con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0]
+
+
+def distinctive_extras(con: duckdb.DuckDBPyConnection, table: str, extras: list[str], min_ratio: float = 0.2) -> list[str]:
+    """Extras with many distinct values per row (identifier-like), worth a blocking rule."""
+    out = []
+    for e in extras:
+        nd, nn = con.execute(f'SELECT count(DISTINCT "x_{e}"), count("x_{e}") FROM {table}').fetchall()[0]
+        if nn and nd / nn >= min_ratio:
+            out.append(e)
+    return out
+
+
+def dedupe_table(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    extras: list[str] | None = None,
+    model: dict[str, Any] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    keep_all_pairs: bool = False,
+    placeholders: Placeholders | None = None,
+    refs: dict[str, str] | None = None,
+    seed: int = 42,
+) -> DedupeResult:
+    """Link the rows of ``source`` (columns ``unique_id`` + standard columns + ``extras``).
+
+    A given ``model`` (Splink model JSON as a dict) is reused as is; otherwise one is estimated
+    from the data. ``keep_all_pairs`` keeps every candidate pair (for blocking recall) instead
+    of only those worth storing (probability >= the review band's lower end).
+    """
+    t = {}
+    t0 = time.perf_counter()
+    if model is not None and "harmlens_placeholders" in model:
+        placeholders = Placeholders.from_json(model["harmlens_placeholders"])
+    info = prepare(con, source, "__hl_prep", extras=extras, placeholders=placeholders, detect=model is None)
+    if model is not None and "harmlens_detected" in model:
+        # apply exactly the placeholders detected when the model was trained
+        det = model["harmlens_detected"]
+        ph2 = (placeholders or Placeholders()).with_values(dobs=set(det["dobs"]), postcodes=set(det["postcodes"]))
+        info = prepare(con, source, "__hl_prep", extras=extras, placeholders=ph2, detect=False)
+    t["prepare_s"] = time.perf_counter() - t0
+    n = con.execute("SELECT count(*) FROM __hl_prep").fetchall()[0][0]
+    t1 = time.perf_counter()
+    if model is None:
+        linker = make_linker(con, "__hl_prep", settings_dict(info.extras, block_extras=distinctive_extras(con, "__hl_prep", info.extras)))
+        train(linker, n, seed=seed)
+        refine_prior(linker, n)
+        m = json.loads(model_json(linker))
+        m["harmlens_placeholders"] = (placeholders or Placeholders()).to_json()
+        m["harmlens_detected"] = {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)}
+        m["harmlens_extras"] = info.extras
+    else:
+        m = model
+        linker = make_linker(con, "__hl_prep", {k: v for k, v in model.items() if not k.startswith("harmlens_")})
+    t["train_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    n_cand = score_pairs(con, linker, "__hl_pairs", None if keep_all_pairs else min(REVIEW_BAND[0], threshold))
+    t["predict_s"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    ids = [r[0] for r in con.execute("SELECT unique_id FROM __hl_prep").fetchall()]
+    edges = con.execute("SELECT unique_id_l, unique_id_r, match_probability FROM __hl_pairs WHERE match_probability >= ?", [threshold]).fetchall()
+    rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs)
+    t["cluster_s"] = time.perf_counter() - t3
+    t["total_s"] = time.perf_counter() - t0
+    return DedupeResult(rep, "__hl_pairs", m, info, t, n_cand, blocked)

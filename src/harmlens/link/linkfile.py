@@ -1,0 +1,152 @@
+"""``harmlens link-file``: deduplicate any CSV or Parquet list of people with a column mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from harmlens.errors import HarmlensError
+from harmlens.link.engine import DEFAULT_THRESHOLD, DedupeResult, dedupe_table
+from harmlens.link.evaluate import PairwiseScores, pairwise_scores
+from harmlens.link.prepare import STANDARD_COLUMNS
+
+
+class LinkFileError(HarmlensError):
+    """Bad arguments or unreadable input for link-file."""
+
+
+STANDARD_KEYS = {"forename": "forename", "surname": "surname", "dob": "date_of_birth", "date_of_birth": "date_of_birth",
+                 "sex": "sex", "gender": "sex", "postcode": "postcode"}
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    """``forename=COL,surname=COL,...`` -> {key: column}. Unknown keys become extra comparison columns."""
+    out: dict[str, str] = {}
+    for part in [p for p in text.split(",") if p.strip()]:
+        if "=" not in part:
+            raise LinkFileError(f"--map entry '{part}' is not KEY=COLUMN")
+        k, v = (x.strip() for x in part.split("=", 1))
+        if not k or not v:
+            raise LinkFileError(f"--map entry '{part}' is not KEY=COLUMN")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
+            raise LinkFileError(f"--map key '{k}' must be a plain identifier")
+        if k in out:
+            raise LinkFileError(f"--map key '{k}' given twice")
+        out[k] = v
+    if not out:
+        raise LinkFileError("--map is empty: give at least one KEY=COLUMN")
+    return out
+
+
+def person_id_for(first_member: str) -> str:
+    """A person id derived from a member id, so the same input gives the same ids run after run."""
+    return "P" + hashlib.sha1(first_member.encode()).hexdigest()[:12].upper()
+
+
+def load_files(con: duckdb.DuckDBPyConnection, files: list[Path], table: str) -> list[str]:
+    """Load CSV/Parquet files (same columns) into ``table`` as text with trimmed names and values."""
+    rels = []
+    for f in files:
+        if not f.exists():
+            raise LinkFileError(f"no such file: {f}")
+        suffix = f.suffix.lower()
+        path = str(f).replace("'", "''")
+        try:
+            if suffix == ".parquet":
+                rel = f"SELECT * FROM read_parquet('{path}')"
+            elif suffix in (".csv", ".txt", ".tsv"):
+                rel = f"SELECT * FROM read_csv('{path}', all_varchar = true, header = true)"
+            else:
+                raise LinkFileError(f"{f}: not a CSV or Parquet file (by its extension)")
+            cols = [r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()]
+        except duckdb.Error as exc:
+            raise LinkFileError(f"cannot read {f}: {str(exc).splitlines()[0]}") from exc
+        sel = ", ".join(f'nullif(trim(CAST("{c}" AS VARCHAR)), \'\') AS "{c.strip()}"' for c in cols)
+        rels.append((f"SELECT {sel} FROM ({rel})", [c.strip() for c in cols]))
+    first_cols = rels[0][1]
+    for (_, cols), f in zip(rels, files):
+        if sorted(cols) != sorted(first_cols):
+            raise LinkFileError(f"{f} has different columns from {files[0]}")
+    union = " UNION ALL BY NAME ".join(r for r, _ in rels)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {union}")
+    return first_cols
+
+
+@dataclass
+class LinkFileResult:
+    result: DedupeResult
+    assignments: list[tuple[str, str]]  # (mention_id, person_id)
+    scores: PairwiseScores | None
+
+
+def link_file(
+    files: list[Path],
+    id_col: str,
+    mapping: dict[str, str],
+    *,
+    truth: str | None = None,
+    truth_pattern: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> LinkFileResult:
+    """Deduplicate the rows of ``files``; with ``truth`` also score the result.
+
+    ``truth_pattern`` is a regular expression whose first group, applied to the truth column,
+    gives the true entity (e.g. ``rec-(\\d+)`` for FEBRL's rec_id).
+    """
+    con = con or duckdb.connect()
+    cols = load_files(con, files, "__hl_raw")
+    needed = [id_col] + list(mapping.values()) + ([truth] if truth else [])
+    missing = [c for c in needed if c not in cols]
+    if missing:
+        raise LinkFileError(f"column(s) not in the file: {', '.join(missing)} (columns: {', '.join(cols)})")
+    n, nd = con.execute(f'SELECT count(*), count(DISTINCT "{id_col}") FROM __hl_raw').fetchall()[0]
+    if n == 0:
+        raise LinkFileError("the input has no rows")
+    if nd != n or con.execute(f'SELECT count(*) FROM __hl_raw WHERE "{id_col}" IS NULL').fetchall()[0][0]:
+        raise LinkFileError(f"--id column '{id_col}' must be present and unique on every row")
+    sel = [f'"{id_col}" AS unique_id']
+    extras = []
+    for k, c in mapping.items():
+        std = STANDARD_KEYS.get(k.lower())
+        if std:
+            sel.append(f'"{c}" AS {std}')
+        else:
+            sel.append(f'"{c}" AS "x_src_{k}"')
+            extras.append(k)
+    con.execute(f"CREATE OR REPLACE TABLE __hl_src AS SELECT {', '.join(sel)} FROM __hl_raw")
+    # extras are named by their key: rename after selection to avoid clashing with standard names
+    for k in extras:
+        con.execute(f'ALTER TABLE __hl_src RENAME COLUMN "x_src_{k}" TO "{k}"')
+    assert all(s in STANDARD_COLUMNS for s in {STANDARD_KEYS[k.lower()] for k in mapping if k.lower() in STANDARD_KEYS})
+    res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None)
+    members: dict[str, str] = {}
+    for m, r in res.rep.items():
+        members.setdefault(r, m)
+    pid = {r: person_id_for(r) for r in set(res.rep.values())}
+    assignments = sorted((m, pid[r]) for m, r in res.rep.items())
+    scores = None
+    if truth:
+        import pandas as pd
+
+        if truth_pattern:
+            try:
+                re.compile(truth_pattern)
+            except re.error as exc:
+                raise LinkFileError(f"--truth-pattern is not a valid regular expression: {exc}") from exc
+            texpr = f"""regexp_extract("{truth}", '{truth_pattern.replace("'", "''")}', 1)"""
+        else:
+            texpr = f'"{truth}"'
+        df = pd.DataFrame(assignments, columns=["unique_id", "pred"])
+        con.register("__hl_assign_df", df)
+        con.execute(
+            f"""CREATE OR REPLACE TABLE __hl_assign AS SELECT a.unique_id, a.pred, nullif({texpr}, '') AS truth
+                FROM __hl_assign_df a JOIN __hl_raw r ON CAST(r."{id_col}" AS VARCHAR) = a.unique_id"""
+        )
+        con.unregister("__hl_assign_df")
+        scores = pairwise_scores(con, "__hl_assign", res.pairs_table)
+    return LinkFileResult(res, assignments, scores)
