@@ -42,6 +42,8 @@ class World:
     dob: dict[str, str | None] = field(default_factory=dict)
     sex: dict[str, str] = field(default_factory=dict)
     household: dict[str, str] = field(default_factory=dict)
+    dob_noise: str | None = None
+    """When set, every new mention records this date of birth instead of the person's own."""
     _m: itertools.count = field(default_factory=lambda: itertools.count(1))
     _e: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -57,7 +59,7 @@ class World:
             "role": role,
             "forename": "Test",
             "surname": "Person",
-            "date_of_birth": extra.pop("dob", self.dob.get(person) if person else None),
+            "date_of_birth": extra.pop("dob", self.dob_noise or (self.dob.get(person) if person else None)),
             "sex": self.sex.get(person, "unknown") if person else "unknown",
             "self_defined_ethnicity": extra.pop("ethnicity", "not_stated"),
             "relationship_to_suspect": extra.pop("rel", None),

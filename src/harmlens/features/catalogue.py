@@ -103,7 +103,7 @@ def _build() -> dict[str, str]:
     f["years_since_first_record"] = "Years since the person was first recorded as a suspect or offender"
     f["n_co_suspects"] = "Number of different people named as co-suspects with the person on the same offences"
     f["co_suspects_vawg_allegations"] = "Total VAWG allegations against the person's co-suspects, ever"
-    f["n_shared_victim_suspects"] = "Number of other suspects who are alleged to have offended against the same victims"
+    f["n_shared_victim_suspects"] = "Number of other suspects alleged to have offended, in separate offences, against the same victims"
     return f
 
 

@@ -104,11 +104,17 @@ def check_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     ]:
         if table not in have:
             raise WarehouseError(f"the warehouse has no {table} table: run '{stage}' first")
-    n_off = con.execute("SELECT count(*) FROM events WHERE event_type = 'offence'").fetchone()[0]
-    if n_off and not con.execute("SELECT count(*) FROM event_harm").fetchone()[0]:
+    n_off = _scalar(con, "SELECT count(*) FROM events WHERE event_type = 'offence'")
+    if n_off and not _scalar(con, "SELECT count(*) FROM event_harm"):
         raise WarehouseError("offences have no harm weights (event_harm is empty): run 'harmlens harm apply' first")
-    if con.execute("SELECT count(*) FROM people").fetchone()[0] and not con.execute("SELECT count(*) FROM links").fetchone()[0]:
+    if _scalar(con, "SELECT count(*) FROM people") and not _scalar(con, "SELECT count(*) FROM links"):
         raise WarehouseError("no mention is linked to a person (links is empty): run 'harmlens link' first")
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    """One value; fetches every row so the connection is free for the next statement (DuckDB 2)."""
+    rows = con.execute(sql).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _has_risk_assessments(con: duckdb.DuckDBPyConnection) -> bool:
@@ -181,7 +187,10 @@ def _base_ctes(settings: FeatureSettings) -> str:
                coalesce(hc.domestic, ho.domestic, FALSE) AS domestic,
                coalesce(hc.violent, ho.violent, FALSE) AS violent
         FROM evid e
-        LEFT JOIN event_harm hc ON hc.event_id = e.crime_key
+        -- the charged crime's flags only if that offence itself is known (a charge record can
+        -- arrive before the crime report is loaded; the later report must not change the past)
+        LEFT JOIN (SELECT h.* FROM event_harm h SEMI JOIN ev ON ev.event_id = h.event_id) hc
+               ON hc.event_id = e.crime_key
         LEFT JOIN event_harm ho ON ho.event_id = e.own_id
     ),
     vic AS MATERIALIZED (
@@ -317,9 +326,8 @@ def _features_sql(settings: FeatureSettings, with_dash: bool) -> str:
     ),
     shv AS (
         SELECT a.person_id, count(DISTINCT b.person_id) AS n_shared_victim_suspects
-        FROM (SELECT DISTINCT person_id, victim_id FROM vic) a
-        JOIN (SELECT DISTINCT person_id, victim_id FROM vic) b
-          ON a.victim_id = b.victim_id AND a.person_id <> b.person_id
+        FROM vic a
+        JOIN vic b ON a.victim_id = b.victim_id AND a.person_id <> b.person_id AND a.event_id <> b.event_id
         GROUP BY a.person_id
     )
     SELECT pop.person_id,
@@ -586,7 +594,7 @@ def snapshot_dates(start: object, end: object, freq_months: int = 1) -> list[dat
 
 def data_end(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """The latest recorded event date in the warehouse (None when empty)."""
-    v = con.execute("SELECT max(greatest(occurred_at, coalesce(reported_at, occurred_at))) FROM events").fetchone()[0]
+    v = _scalar(con, "SELECT max(greatest(occurred_at, coalesce(reported_at, occurred_at))) FROM events")
     return v
 
 
