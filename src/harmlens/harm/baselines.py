@@ -1,0 +1,391 @@
+"""The rankings police use today, computed exactly: V100 harm sum, RFG and RFH matrices.
+
+All scorers share one definition of the evidence, so the model and every baseline are compared
+on the same people, dates and counts:
+
+- **as of** a date means the start of that day (00:00): everything that happened, and was
+  reported, strictly before it. A window of ``N`` days is ``[as_of - N days, as_of)``, so an
+  offence exactly 365 days before the date is inside the V100 window and one 366 days before is not.
+- **allegation**: an offence event naming the person (through ``links``) as ``suspect`` or
+  ``offender``, counted once per event however many times the person is mentioned in it.
+  Offences reported on or after the as-of date (``reported_at``) are not yet known and not counted.
+- **charge / conviction**: an allegation counts as charged if the offence's own ``outcome`` is
+  ``charged`` or ``convicted``, or a ``charge`` or ``conviction`` event before the as-of date points
+  at it through ``crime_ref``; convicted likewise with ``convicted`` / ``conviction`` events.
+  Both sources are combined per offence (logical OR), so an offence with a charge event *and*
+  outcome ``charged`` counts once. An outcome event counts for the people it names; one that
+  names no linked person counts for every suspect of the offence. Convictions are also charges.
+- **distinct victims**: distinct linked persons in the ``victim`` role on those offences (an
+  unlinked victim mention counts as its own person; the suspect is never their own victim).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from harmlens.harm.errors import HarmError
+from harmlens.harm.offence_map import offence_harm_frame, stale_offences
+from harmlens.harm.weights import WeightTable, load_weight_table
+
+INF = math.inf
+
+
+def as_of_timestamp(as_of: str | date | datetime) -> datetime:
+    """A date means the start of that day; a datetime is used as given (naive, Europe/London)."""
+    if isinstance(as_of, datetime):
+        return as_of.replace(tzinfo=None)
+    if isinstance(as_of, date):
+        return datetime.combine(as_of, time.min)
+    s = str(as_of).strip()
+    try:
+        if len(s) == 10:
+            return datetime.combine(date.fromisoformat(s), time.min)
+        return datetime.fromisoformat(s).replace(tzinfo=None)
+    except ValueError as exc:
+        raise HarmError(f"as-of date {as_of!r} is not an ISO date (YYYY-MM-DD)") from exc
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
+def require_links(con: duckdb.DuckDBPyConnection) -> None:
+    if not _has_table(con, "links"):
+        raise HarmError("the warehouse has no links table: run 'harmlens link' first")
+
+
+def crime_ref_expr(con: duckdb.DuckDBPyConnection, alias: str = "e") -> str:
+    """SQL for an event's ``crime_ref``: a real column if ingest made one, else the passed-through extra JSON."""
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'events'").fetchall()}
+    if "crime_ref" in cols:
+        return f"{alias}.crime_ref"
+    return f"json_extract_string({alias}.extra, '$.crime_ref')"
+
+
+@contextmanager
+def harm_source(con: duckdb.DuckDBPyConnection, weights: str | Path | WeightTable | None = None) -> Iterator[tuple[str, str]]:
+    """Yield (relation name, weight table name) for scoring.
+
+    ``weights=None`` reads ``event_harm`` as applied (it must cover every offence event);
+    otherwise the map is computed on the fly with that table and nothing is written.
+    """
+    if weights is None:
+        stale = stale_offences(con)
+        if stale:
+            raise HarmError(f"{stale} offence events have no harm mapping: run 'harmlens harm apply' first")
+        names = [r[0] for r in con.execute("SELECT DISTINCT weight_table FROM event_harm ORDER BY 1").fetchall()]
+        yield "event_harm", (names[0] if len(names) == 1 else "+".join(names) if names else "none")
+        return
+    table = load_weight_table(weights)
+    df = offence_harm_frame(con, table)
+    name = f"_harm_{uuid.uuid4().hex[:10]}"
+    con.register(name, df)
+    try:
+        yield name, table.name
+    finally:
+        con.unregister(name)
+
+
+def suspect_offences(
+    con: duckdb.DuckDBPyConnection,
+    harm: str,
+    as_of: datetime,
+    window_days: int,
+    scope: str,
+) -> str:
+    """Create a temp table of (person, offence) pairs in scope; returns its name."""
+    require_links(con)
+    if scope not in ("vawg", "domestic", "all"):
+        raise HarmError(f"scope {scope!r} is not one of vawg, domestic, all")
+    scope_sql = {"vawg": "h.vawg", "domestic": "h.domestic", "all": "TRUE"}[scope]
+    ref = crime_ref_expr(con, "o")
+    name = f"_so_{uuid.uuid4().hex[:10]}"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {name} AS
+        WITH so AS (
+            SELECT DISTINCT l.person_id, e.event_id, e.occurred_at, e.outcome,
+                   h.harm_weight, h.offence_category, h.gravity
+            FROM people p
+            JOIN links l ON l.mention_id = p.mention_id
+            JOIN events e ON e.event_id = p.event_id
+            JOIN {harm} h ON h.event_id = e.event_id
+            WHERE e.event_type = 'offence' AND p.role IN ('suspect', 'offender')
+              AND e.occurred_at >= $start AND e.occurred_at < $as_of
+              AND (e.reported_at IS NULL OR e.reported_at < $as_of)
+              AND COALESCE({scope_sql}, FALSE)
+        ),
+        outc AS (
+            SELECT {ref} AS ref, o.event_type, l2.person_id
+            FROM events o
+            LEFT JOIN people p2 ON p2.event_id = o.event_id AND p2.role NOT IN ('victim', 'witness')
+            LEFT JOIN links l2 ON l2.mention_id = p2.mention_id
+            WHERE o.event_type IN ('charge', 'conviction') AND o.occurred_at < $as_of AND {ref} IS NOT NULL
+        )
+        SELECT so.*,
+               (so.outcome IN ('charged', 'convicted')
+                OR EXISTS (SELECT 1 FROM outc x WHERE x.ref = so.event_id
+                           AND (x.person_id = so.person_id OR x.person_id IS NULL))) AS charged,
+               (so.outcome = 'convicted'
+                OR EXISTS (SELECT 1 FROM outc x WHERE x.ref = so.event_id AND x.event_type = 'conviction'
+                           AND (x.person_id = so.person_id OR x.person_id IS NULL))) AS convicted
+        FROM so
+        """,
+        {"start": as_of - pd.Timedelta(days=window_days), "as_of": as_of},
+    )
+    return name
+
+
+def evidence(con: duckdb.DuckDBPyConnection, so: str, as_of: datetime) -> pd.DataFrame:
+    """Per person: allegations, charges, convictions, distinct victims, harm, last event, category mix."""
+    return con.execute(
+        f"""
+        WITH vic AS (
+            SELECT so.person_id, count(DISTINCT COALESCE(lv.person_id, 'mention:' || pv.mention_id)) AS distinct_victims
+            FROM (SELECT DISTINCT person_id, event_id FROM {so}) so
+            JOIN people pv ON pv.event_id = so.event_id AND pv.role = 'victim'
+            LEFT JOIN links lv ON lv.mention_id = pv.mention_id
+            WHERE COALESCE(lv.person_id, '') <> so.person_id
+            GROUP BY so.person_id
+        ),
+        cat AS (
+            SELECT person_id, offence_category, count(*) AS n, sum(harm_weight) AS w, count(harm_weight) AS nw
+            FROM {so} GROUP BY ALL
+        ),
+        mix AS (
+            SELECT person_id,
+                   string_agg(n || ' ' || offence_category ||
+                              CASE WHEN nw = 0 THEN ' (no weight)' ELSE ' (' || format('{{:g}}', round(w, 2)) || ')' END,
+                              '; ' ORDER BY COALESCE(w, -1) DESC, offence_category) AS category_mix
+            FROM cat GROUP BY person_id
+        )
+        SELECT a.person_id,
+               count(*)::BIGINT AS allegations,
+               count(*) FILTER (WHERE charged)::BIGINT AS charges,
+               count(*) FILTER (WHERE convicted)::BIGINT AS convictions,
+               COALESCE(max(v.distinct_victims), 0)::BIGINT AS distinct_victims,
+               COALESCE(sum(harm_weight), 0)::DOUBLE AS harm_sum,
+               count(*) FILTER (WHERE harm_weight IS NULL)::BIGINT AS unweighted,
+               max(gravity)::INTEGER AS max_gravity,
+               max(occurred_at) AS last_event_at,
+               date_diff('day', max(occurred_at)::DATE, $as_of::DATE)::BIGINT AS days_since_last,
+               max(m.category_mix) AS category_mix
+        FROM {so} a
+        LEFT JOIN vic v USING (person_id)
+        LEFT JOIN mix m USING (person_id)
+        GROUP BY a.person_id
+        ORDER BY a.person_id
+        """,
+        {"as_of": as_of},
+    ).df()
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def v100_scores(
+    con: duckdb.DuckDBPyConnection,
+    as_of: str | date | datetime,
+    *,
+    window_days: int = 365,
+    weights: str | Path | WeightTable | None = None,
+) -> pd.DataFrame:
+    """V100 style: summed harm weight of VAWG allegations naming the person in the window.
+
+    One row per person with at least one VAWG allegation in ``[as_of - window_days, as_of)``:
+    ``person_id, score (= harm_sum), harm_sum, allegations, charges, convictions,
+    distinct_victims, unweighted, last_event_at, top_factors, weight_table, as_of, method``.
+    Allegations whose offence has no weight add nothing and are counted in ``unweighted``.
+    """
+    ts = as_of_timestamp(as_of)
+    with harm_source(con, weights) as (harm, table_name):
+        so = suspect_offences(con, harm, ts, window_days, "vawg")
+        try:
+            ev = evidence(con, so, ts)
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {so}")
+    ev["score"] = ev["harm_sum"]
+    ev["top_factors"] = [
+        f"harm {_fmt(r.harm_sum)} from {r.allegations} VAWG allegation{'s' if r.allegations != 1 else ''} "
+        f"in {window_days} days: {r.category_mix}"
+        + (f"; {r.unweighted} without a weight" if r.unweighted else "")
+        for r in ev.itertuples(index=False)
+    ]
+    ev["weight_table"] = table_name
+    ev["as_of"] = ts
+    ev["method"] = "v100"
+    ev["rfgv_score"] = float("nan")
+    ev["band"] = None
+    return ev
+
+
+# --------------------------------------------------------------------------- RFG / RFH
+
+Bands = tuple[tuple[float, int], ...]
+
+
+@dataclass(frozen=True)
+class RFGConfig:
+    """Recency-Frequency-Gravity/Harm-Victims matrix settings.
+
+    The MATAC points are not public; these defaults are harmlens's, chosen to follow what is
+    public (see docs/harm.md): a three-year lookback (the MATAC serial-perpetrator definition,
+    two or more victims within three years), a first recency band of 28 days (the four-weekly
+    MATAC cycle), and each dimension scored 1-5 so the total is 4-20.
+
+    Bands are ``(upper bound inclusive, points)`` pairs, checked in order.
+    """
+
+    lookback_days: int = 1095
+    scope: str = "domestic"  # domestic | vawg | all
+    recency_bands: Bands = ((28, 5), (91, 4), (182, 3), (365, 2), (INF, 1))  # days since the last offence
+    frequency_bands: Bands = ((1, 1), (2, 2), (4, 3), (9, 4), (INF, 5))  # offences in the lookback
+    gravity_bands: Bands = ((1, 1), (2, 2), (3, 3), (4, 4), (INF, 5))  # highest gravity (1-5) in the lookback
+    harm_bands_days: Bands = ((10, 1), (100, 2), (365, 3), (1825, 4), (INF, 5))  # summed harm, tables in days
+    harm_bands_points: Bands = ((15, 1), (35, 2), (60, 3), (100, 4), (INF, 5))  # summed harm, point tables
+    victim_bands: Bands = ((1, 1), (2, 3), (INF, 5))  # distinct victims
+    weight_recency: float = 1.0
+    weight_frequency: float = 1.0
+    weight_gravity: float = 1.0
+    weight_victims: float = 1.0
+    band_high: float = 15.0
+    band_medium: float = 10.0
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "RFGConfig":
+        """Read overrides from a TOML file (keys as the field names; bands as [[bound, points], ...])."""
+        p = Path(path)
+        if not p.is_file():
+            raise HarmError(f"RFG config file not found: {p}")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise HarmError(f"RFG config {p} is not valid TOML: {exc}") from exc
+        return cls.from_dict(raw, source=str(p))
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> "RFGConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - names)
+        if unknown:
+            raise HarmError(f"{source}: unknown RFG setting(s) {', '.join(unknown)}")
+        cfg = cls()
+        vals = {}
+        for k, v in raw.items():
+            if k.endswith("_bands"):
+                try:
+                    vals[k] = tuple((INF if str(b).lower() in ("inf", "infinity") else float(b), int(pts)) for b, pts in v)
+                except (TypeError, ValueError) as exc:
+                    raise HarmError(f"{source}: {k} must be a list of [upper bound, points] pairs") from exc
+            else:
+                vals[k] = v
+        cfg = replace(cfg, **vals)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if self.scope not in ("domestic", "vawg", "all"):
+            raise HarmError(f"RFG scope {self.scope!r} is not one of domestic, vawg, all")
+        if self.lookback_days <= 0:
+            raise HarmError("RFG lookback_days must be positive")
+        for f in fields(self):
+            if f.name.endswith("_bands"):
+                bands = getattr(self, f.name)
+                bounds = [b for b, _ in bands]
+                if not bands or bounds != sorted(bounds) or bounds[-1] != INF:
+                    raise HarmError(f"RFG {f.name}: bounds must increase and end with inf")
+
+
+def band_points(value: float, bands: Bands) -> int:
+    """Points of the first band whose upper bound (inclusive) holds ``value``."""
+    for bound, pts in bands:
+        if value <= bound:
+            return pts
+    return bands[-1][1]
+
+
+def _matrix_scores(
+    con: duckdb.DuckDBPyConnection,
+    as_of: str | date | datetime,
+    *,
+    use_harm: bool,
+    weights: str | Path | WeightTable | None,
+    config: RFGConfig | None,
+) -> pd.DataFrame:
+    cfg = config or RFGConfig()
+    cfg.validate()
+    ts = as_of_timestamp(as_of)
+    with harm_source(con, weights) as (harm, table_name):
+        unit = "days"
+        if weights is not None:
+            unit = load_weight_table(weights).unit
+        elif table_name.startswith("harmlens-severity"):
+            unit = "points"
+        so = suspect_offences(con, harm, ts, cfg.lookback_days, cfg.scope)
+        try:
+            ev = evidence(con, so, ts)
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {so}")
+    method = "rfh" if use_harm else "rfg"
+    harm_bands = cfg.harm_bands_days if unit == "days" else cfg.harm_bands_points
+    r = [band_points(d, cfg.recency_bands) for d in ev["days_since_last"]]
+    f = [band_points(n, cfg.frequency_bands) for n in ev["allegations"]]
+    if use_harm:
+        g = [band_points(h, harm_bands) for h in ev["harm_sum"]]
+    else:
+        g = [band_points(0 if pd.isna(x) else x, cfg.gravity_bands) for x in ev["max_gravity"]]
+    v = [band_points(n, cfg.victim_bands) for n in ev["distinct_victims"]]
+    ev["recency_points"], ev["frequency_points"], ev["victim_points"] = r, f, v
+    ev["harm_points" if use_harm else "gravity_points"] = g
+    ev["rfgv_score"] = [
+        cfg.weight_recency * a + cfg.weight_frequency * b + cfg.weight_gravity * c + cfg.weight_victims * d
+        for a, b, c, d in zip(r, f, g, v)
+    ]
+    ev["score"] = ev["rfgv_score"]
+    ev["band"] = ["high" if s >= cfg.band_high else "medium" if s >= cfg.band_medium else "standard" for s in ev["rfgv_score"]]
+    gname = "H" if use_harm else "G"
+    ev["top_factors"] = [
+        f"R{row.recency_points} (last {row.days_since_last} days ago) "
+        f"F{row.frequency_points} ({row.allegations} {cfg.scope} allegation{'s' if row.allegations != 1 else ''} in {cfg.lookback_days} days) "
+        + (f"H{row.harm_points} (harm {_fmt(row.harm_sum)}) " if use_harm else f"G{row.gravity_points} (highest gravity {row.max_gravity}) ")
+        + f"V{row.victim_points} ({row.distinct_victims} victim{'s' if row.distinct_victims != 1 else ''}): {row.category_mix}"
+        for row in ev.itertuples(index=False)
+    ]
+    ev["weight_table"] = table_name
+    ev["as_of"] = ts
+    ev["method"] = method
+    ev.attrs["matrix"] = f"R+F+{gname}+V"
+    return ev
+
+
+def rfg_scores(
+    con: duckdb.DuckDBPyConnection,
+    as_of: str | date | datetime,
+    *,
+    weights: str | Path | WeightTable | None = None,
+    config: RFGConfig | None = None,
+) -> pd.DataFrame:
+    """Recency, Frequency, Gravity (highest offence gravity 1-5), Victims: one row per person in scope."""
+    return _matrix_scores(con, as_of, use_harm=False, weights=weights, config=config)
+
+
+def rfh_scores(
+    con: duckdb.DuckDBPyConnection,
+    as_of: str | date | datetime,
+    *,
+    weights: str | Path | WeightTable | None = None,
+    config: RFGConfig | None = None,
+) -> pd.DataFrame:
+    """Recency, Frequency, Harm (summed harm weight, banded), Victims: one row per person in scope."""
+    return _matrix_scores(con, as_of, use_harm=True, weights=weights, config=config)

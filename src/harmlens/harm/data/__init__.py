@@ -1,0 +1,1 @@
+"""Package data: the built-in offence map and weight tables (see PROVENANCE.md)."""

@@ -1,0 +1,210 @@
+"""Priority lists for human review, from any registered scoring method.
+
+The harm area registers ``v100``, ``rfg`` and ``rfh``. Another area adds a method without
+editing this file::
+
+    from harmlens.harm.ranking import register_method
+    register_method("risk", my_scorer, description="...", default=True)
+
+A scorer is ``fn(con, as_of: datetime, **options) -> DataFrame`` with at least ``person_id`` and
+``score`` (higher ranks first); any of the ``rank`` contract columns it fills (``risk``,
+``expected_harm``, ``rfgv_score``, ``band``, ``top_factors``, ``last_event_at``) and the evidence
+columns (``allegations``, ``charges``, ``convictions``, ``distinct_victims``, ``weight_table``)
+are passed through. :func:`rank` adds the at-large split, ranks, ties and the top-N cut.
+
+Ties share a rank (competition ranking: 1, 2, 2, 4) and every person tied with the N-th is
+kept, so a top-N list can be longer than N; within a tie the most recent last event comes
+first, then person_id, so the order is reproducible.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable
+
+import duckdb
+import pandas as pd
+
+from harmlens.harm.baselines import as_of_timestamp, rfg_scores, rfh_scores, v100_scores
+from harmlens.harm.custody import at_large
+from harmlens.harm.errors import HarmError
+
+Scorer = Callable[..., pd.DataFrame]
+
+RANK_COLUMNS = ["rank", "person_id", "risk", "expected_harm", "rfgv_score", "band", "at_large", "top_factors", "last_event_at"]
+EVIDENCE_COLUMNS = ["allegations", "charges", "convictions", "distinct_victims", "weight_table", "as_of"]
+EXTRA_COLUMNS = ["method", "score", "not_at_large_reason", "not_at_large_until"]
+OUTPUT_COLUMNS = RANK_COLUMNS + EVIDENCE_COLUMNS + EXTRA_COLUMNS
+
+
+@dataclass(frozen=True)
+class RankMethod:
+    name: str
+    scorer: Scorer
+    description: str = ""
+    options: tuple[str, ...] = field(default=())
+
+
+_METHODS: dict[str, RankMethod] = {}
+_DEFAULT: list[str] = []
+# Areas that may register methods on import; looked up only when a name is not yet known.
+_PLUGIN_MODULES = ("harmlens.rank",)
+
+
+def register_method(
+    name: str,
+    scorer: Scorer,
+    *,
+    description: str = "",
+    options: tuple[str, ...] = (),
+    default: bool = False,
+    replace: bool = False,
+) -> None:
+    """Add a ranking method (``default=True`` makes it the CLI's default)."""
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"method name {name!r} must be alphanumeric")
+    if name in _METHODS and not replace and _METHODS[name].scorer is not scorer:
+        raise ValueError(f"ranking method {name!r} is already registered")
+    _METHODS[name] = RankMethod(name, scorer, description, tuple(options))
+    if default:
+        _DEFAULT.append(name)
+
+
+def _load_plugins() -> None:
+    for mod in _PLUGIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+def methods() -> dict[str, RankMethod]:
+    """Registered methods by name."""
+    _load_plugins()
+    return dict(_METHODS)
+
+
+def default_method() -> str:
+    _load_plugins()
+    return _DEFAULT[-1] if _DEFAULT else "v100"
+
+
+def get_method(name: str) -> RankMethod:
+    if name not in _METHODS:
+        _load_plugins()
+    if name not in _METHODS:
+        raise HarmError(f"unknown ranking method {name!r}: use one of {', '.join(sorted(_METHODS))}")
+    return _METHODS[name]
+
+
+register_method("v100", v100_scores, description="V100: summed harm of VAWG allegations in the last 365 days", options=("weights", "window_days"))
+register_method("rfg", rfg_scores, description="Recency, Frequency, Gravity, Victims matrix (domestic abuse)", options=("weights", "config"))
+register_method("rfh", rfh_scores, description="Recency, Frequency, Harm, Victims matrix (domestic abuse)", options=("weights", "config"))
+
+
+@dataclass
+class RankResult:
+    """A ranked list: the people at large, and those who would rank but are not at large."""
+
+    method: str
+    as_of: datetime
+    weight_table: str
+    top: int
+    priority: pd.DataFrame
+    not_at_large: pd.DataFrame
+    scored: int
+    notes: list[str] = field(default_factory=list)
+
+    def combined(self) -> pd.DataFrame:
+        """One table: priority rows, then not-at-large rows (rank empty)."""
+        return pd.concat([self.priority, self.not_at_large], ignore_index=True)[OUTPUT_COLUMNS]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        def recs(df: pd.DataFrame) -> list[dict[str, Any]]:
+            out = []
+            for r in df.to_dict("records"):
+                clean = {}
+                for k, v in r.items():
+                    if isinstance(v, (pd.Timestamp, datetime)):
+                        v = None if pd.isna(v) else pd.Timestamp(v).isoformat()
+                    elif v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+                        v = None
+                    elif hasattr(v, "item"):
+                        v = v.item()
+                    clean[k] = v
+                out.append(clean)
+            return out
+
+        return {
+            "method": self.method,
+            "as_of": self.as_of.date().isoformat() if self.as_of.time() == datetime.min.time() else self.as_of.isoformat(),
+            "weight_table": self.weight_table,
+            "top": self.top,
+            "scored": self.scored,
+            "notes": self.notes,
+            "priority": recs(self.priority[OUTPUT_COLUMNS]),
+            "not_at_large": recs(self.not_at_large[OUTPUT_COLUMNS]),
+        }
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in OUTPUT_COLUMNS})
+
+
+def rank(
+    con: duckdb.DuckDBPyConnection,
+    method: str,
+    as_of: str | date | datetime,
+    *,
+    top: int = 20,
+    **options: Any,
+) -> RankResult:
+    """Score with ``method`` as of a date, split at large / not at large, rank and cut at ``top``."""
+    if top < 1:
+        raise HarmError("--top must be at least 1")
+    m = get_method(method)
+    ts = as_of_timestamp(as_of)
+    opts = {k: v for k, v in options.items() if v is not None}
+    bad = sorted(set(opts) - set(m.options))
+    if bad:
+        raise HarmError(f"method {method!r} does not take option(s) {', '.join(bad)}")
+    scores = m.scorer(con, ts, **opts)
+    if "person_id" not in scores.columns or "score" not in scores.columns:
+        raise HarmError(f"ranking method {method!r} returned no person_id/score columns")
+    table_name = str(scores["weight_table"].iloc[0]) if "weight_table" in scores.columns and len(scores) else ""
+    notes: list[str] = []
+    if not len(scores):
+        return RankResult(method, ts, table_name, top, _empty(), _empty(), 0, ["nobody has an allegation in scope on this date"])
+    df = scores.copy()
+    for c in OUTPUT_COLUMNS:
+        if c not in df.columns:
+            df[c] = None
+    df["method"] = method
+    df["as_of"] = ts
+    status = at_large(con, ts, df["person_id"])
+    df = df.drop(columns=["at_large"]).merge(status[["person_id", "at_large", "reason", "until"]], on="person_id", how="left")
+    df["not_at_large_reason"] = df["reason"]
+    df["not_at_large_until"] = df["until"]
+    df["score"] = df["score"].astype(float)
+    df = df.sort_values(
+        ["score", "last_event_at", "person_id"], ascending=[False, False, True], na_position="last", kind="mergesort"
+    ).reset_index(drop=True)
+    if "unweighted" in df.columns and df["unweighted"].fillna(0).sum():
+        notes.append(
+            f"{int(df['unweighted'].fillna(0).sum())} allegations have no harm weight (unmapped or unweighted offences): "
+            "see 'harmlens harm unmapped'"
+        )
+    pri = df[df["at_large"]].copy()
+    pri["rank"] = pri["score"].rank(method="min", ascending=False).astype(int)
+    pri = pri[pri["rank"] <= top]
+    off = df[~df["at_large"]].copy()
+    off["rank"] = None
+    if len(off):
+        cut = off["score"].rank(method="min", ascending=False)
+        off = off[cut <= top]
+        notes.append(f"{int((~df['at_large']).sum())} scored people are not at large (custody or dead) and are listed separately")
+    return RankResult(method, ts, table_name, top, pri[OUTPUT_COLUMNS].reset_index(drop=True), off[OUTPUT_COLUMNS].reset_index(drop=True), len(df), notes)
