@@ -16,7 +16,7 @@ from harmlens.link.prepare import Placeholders, PreparedInfo, prepare
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.95
 """Match probability at or above which a pair joins two mentions into one person (documented in docs/link.md)."""
 
 REVIEW_BAND = (0.5, 0.99)

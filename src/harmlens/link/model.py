@@ -157,7 +157,7 @@ class TrainReport:
 
 def _silence_splink() -> None:
     for name in ("splink", "splink.internals"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def make_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any] | str):
@@ -169,7 +169,7 @@ def make_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, 
     sdf = db_api.register(table)
     if isinstance(settings, str):
         settings = json.loads(settings)
-    return Linker(sdf, settings, log_level=logging.WARNING)
+    return Linker(sdf, settings, log_level=logging.ERROR)
 
 
 def train(linker, n_records: int, *, seed: int = 42, max_u_pairs: float = 2e6) -> None:
