@@ -121,6 +121,10 @@ def natural_spline_basis(x: np.ndarray, inner: np.ndarray, boundary: tuple[float
     a, b = boundary
     if b <= a:
         raise VodError("clock times do not vary: the spline of clock time cannot be fitted")
+    # Tied quantiles (few distinct clock times) would repeat knots; keep distinct interior ones,
+    # which lowers the spline's degrees of freedom (reported by the caller).
+    inner = np.unique(np.asarray(inner, dtype=float))
+    inner = inner[(inner > a) & (inner < b)]
     t = np.r_[[a] * 4, np.asarray(inner, dtype=float), [b] * 4]
     nb = len(t) - 4
     xs = np.clip(x, a, b)
@@ -326,6 +330,8 @@ def vod_fit(counts: pd.DataFrame, *, area_col: str | None = None, df: int = 6, n
         cols += [D[:, j] for j in range(D.shape[1])]
         names += [f"area{j + 1}" for j in range(D.shape[1])]
     X = np.column_stack(cols)
+    if S.shape[1] < df:
+        controls = controls.replace(f"(df {df})", f"(df {S.shape[1]}: too few distinct clock times for {df})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = fit_binomial_logit(X, c["minority"].to_numpy(), c["total"].to_numpy(), names)
@@ -395,6 +401,10 @@ def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, 
     res = VodResult(minority, reference, (latitude, longitude), window, n_window, int(light["total"].sum()),
                     int(dark["total"].sum()), share(light), share(dark), excluded=excluded)
     base = agg.groupby(["minute", "dark"])[["minority", "total"]].sum().reset_index()
+    if window[1] - window[0] < 60:
+        res.caveats = res.caveats + (
+            f"Dusk moves only {window[1] - window[0]} minutes over the dates analysed: the test needs stops across the "
+            "seasons (ideally a full year) to compare the same clock time in light and dark; this result has little power.",)
     res.models.append(vod_fit(base, df=df))
     if fe_col:
         label = f"{cell_km:g} km location cells" if fe_col == "cell" else f"{fe_col} fixed effects"
@@ -411,3 +421,44 @@ def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, 
     b["share"] = b["minority"] / b["total"]
     res.by_minute = b
     return res
+
+
+def read_window_file(path, *, race_col: str = "subject_race", minority: str = "black", reference: str = "white") -> pd.DataFrame:
+    """Read a pre-windowed stop file -> aggregated ``minute, dark, minority, total`` counts.
+
+    Columns: ``minute`` (or ``time`` as HH:MM[:SS]), darkness as ``period`` (day/night) or
+    ``is_dark`` (true/false, 1/0), and ``race_col``. Rows of other groups are left out.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise VodError(f"{path}: cannot read CSV ({str(exc).splitlines()[0]})") from None
+    if race_col not in df.columns:
+        raise VodError(f"{path}: no column {race_col!r} (columns: {', '.join(df.columns)})")
+    if "minute" in df.columns:
+        minute = pd.to_numeric(df["minute"], errors="coerce")
+    elif "time" in df.columns:
+        t = df["time"].str.extract(r"^(\d{1,2}):(\d{2})")
+        minute = pd.to_numeric(t[0], errors="coerce") * 60 + pd.to_numeric(t[1], errors="coerce")
+    else:
+        raise VodError(f"{path}: want a 'minute' or 'time' column")
+    if "is_dark" in df.columns:
+        dark = df["is_dark"].str.strip().str.lower().map({"true": 1, "1": 1, "false": 0, "0": 0})
+    elif "period" in df.columns:
+        dark = df["period"].str.strip().str.lower().map({"night": 1, "dark": 1, "day": 0, "light": 0})
+    else:
+        raise VodError(f"{path}: want an 'is_dark' or 'period' (day/night) column")
+    race = df[race_col].str.strip().str.lower()
+    keep = race.isin([minority.lower(), reference.lower()])
+    bad = keep & (minute.isna() | dark.isna())
+    if bad.any():
+        i = int(bad.idxmax())
+        raise VodError(f"{path}: line {i + 2}: unreadable minute/time or darkness")
+    out = pd.DataFrame({"minute": minute[keep].astype(int), "dark": dark[keep].astype(int),
+                        "minority": (race[keep] == minority.lower()).astype(int), "total": 1})
+    if out.empty:
+        raise VodError(f"{path}: no rows with {race_col} {minority!r} or {reference!r}")
+    return out.groupby(["minute", "dark"])[["minority", "total"]].sum().reset_index()

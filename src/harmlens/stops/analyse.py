@@ -1,0 +1,484 @@
+"""``harmlens stops analyse``: who is stopped, against whom, and do the tests suggest bias.
+
+Everything is computed from the warehouse ``stops`` table with SQL aggregation (DuckDB), so
+tens of millions of stops are summarised in seconds; only small aggregates reach Python.
+
+Contents of a ``StopAnalysis``:
+
+- ``counts``: stops by ethnic group, 'Not stated' and 'Not recorded' kept visible;
+- ``rates`` (a ``GroupFrame``) and ``disproportionality``: stops per 1,000 residents by group
+  with census denominators, and each group's rate over the reference group's (White) with a
+  95% CI (Home Office method: 'not stated' and unrecorded ethnicity are excluded from the
+  numerators and reported; exact conditional CI for the ratio of two Poisson counts over
+  fixed census denominators);
+- ``agreement``: self-defined vs officer-perceived group, counts, share agreeing and Cohen's kappa;
+- ``breakdowns``: stops by month, borough, legislation, age range and sex, by group;
+- ``vod``: the veil-of-darkness test (``harmlens.stops.vod``);
+- ``hit_rates`` (a ``GroupFrame``) and ``outcome_test``: share of searches finding something,
+  by group, each compared with the reference group.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harmlens.errors import HarmlensError
+from harmlens.stops.codes import GROUPS, NOT_RECORDED, NOT_STATED
+
+Z95 = 1.959963984540054
+
+SELF_GROUP_SQL = """CASE WHEN self_defined_ethnicity IS NULL THEN 'Not recorded'
+    WHEN self_defined_ethnicity = 'not_stated' THEN 'Not stated'
+    WHEN self_defined_ethnicity LIKE 'A%' THEN 'Asian' WHEN self_defined_ethnicity LIKE 'B%' THEN 'Black'
+    WHEN self_defined_ethnicity LIKE 'M%' THEN 'Mixed' WHEN self_defined_ethnicity LIKE 'W%' THEN 'White'
+    WHEN self_defined_ethnicity LIKE 'O%' THEN 'Other' ELSE 'Not recorded' END"""
+OFFICER_GROUP_SQL = """CASE WHEN officer_defined_ethnicity IN ('IC1', 'IC2') THEN 'White'
+    WHEN officer_defined_ethnicity = 'IC3' THEN 'Black' WHEN officer_defined_ethnicity = 'IC4' THEN 'Asian'
+    WHEN officer_defined_ethnicity IN ('IC5', 'IC6') THEN 'Other' WHEN officer_defined_ethnicity = 'IC9' THEN 'Unknown (IC9)'
+    ELSE coalesce(json_extract_string(extra, '$.officer_defined_group'), 'Not recorded') END"""
+
+HIT_RATE_CAVEATS = (
+    "A lower find rate for a group suggests its members were searched on weaker grounds, but find rates also differ "
+    "when groups differ in how often they carry what is searched for (infra-marginality); the comparison is a flag, "
+    "not a measure of bias.",
+    "For police.uk data 'found' means any outcome other than no further action (arrest, caution, penalty notice, "
+    "community resolution, ...), because police.uk's own 'outcome linked to object of search' is blank or False "
+    "throughout; an arrest can be for something other than the object of the search.",
+)
+RATE_CAVEATS = (
+    "Census denominators count residents, not the people present where stops happen (commuters, visitors, the "
+    "night-time population): rates per resident are the Home Office convention, not a measure of exposure.",
+    "'Not stated' and unrecorded ethnicity are excluded from the rates and reported; if they differ by group the "
+    "ratios are biased.",
+    "2011 Census denominators overstate minority rates where minority populations have grown since (the Home Office "
+    "moved to 2021 Census denominators in 2023).",
+)
+
+
+class StopAnalysisError(HarmlensError):
+    """The analysis cannot be run as asked (no stops after filtering, unknown group, ...)."""
+
+
+@dataclass(frozen=True)
+class StopFilter:
+    """Which stops to analyse. ``date_to`` is inclusive; ``legislation`` matches case-insensitive substrings."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    legislation: tuple[str, ...] = ()
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.date_from:
+            clauses.append("occurred_at >= ?")
+            params.append(pd.Timestamp(self.date_from).to_pydatetime())
+        if self.date_to:
+            clauses.append("occurred_at < ?")
+            params.append(pd.Timestamp(self.date_to + timedelta(days=1)).to_pydatetime())
+        if self.legislation:
+            clauses.append("(" + " OR ".join("legislation ILIKE ?" for _ in self.legislation) + ")")
+            params += [f"%{x}%" for x in self.legislation]
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def describe(self) -> str:
+        parts = []
+        if self.date_from or self.date_to:
+            parts.append(f"{self.date_from or 'start'} to {self.date_to or 'end'}")
+        if self.legislation:
+            parts.append("legislation matching " + " or ".join(repr(x) for x in self.legislation))
+        return "; ".join(parts) or "all stops"
+
+
+@dataclass(frozen=True)
+class AnalyseSettings:
+    """How to analyse. ``ethnicity``: 'self' (self-defined, the Home Office basis) or 'officer'."""
+
+    ethnicity: str = "self"
+    reference: str = "White"
+    minority: str = "Black"
+    areas: tuple[str, ...] = ()
+    place: tuple[float, float] | None = None
+    tz: str = "Europe/London"
+    cell_km: float | None = 5.0
+    vod: bool = True
+    n_boot: int = 2000
+    random_state: int = 0
+
+
+@dataclass
+class StopAnalysis:
+    filter: StopFilter
+    settings: AnalyseSettings
+    n_stops: int
+    period: tuple[str | None, str | None]
+    counts: pd.DataFrame
+    excluded_from_rates: dict[str, int] = field(default_factory=dict)
+    population_areas: list[str] = field(default_factory=list)
+    rates: Any = None  # GroupFrame
+    disproportionality: pd.DataFrame | None = None
+    agreement: pd.DataFrame | None = None
+    agreement_summary: dict[str, Any] = field(default_factory=dict)
+    breakdowns: dict[str, pd.DataFrame] = field(default_factory=dict)
+    borough_rates: pd.DataFrame | None = None
+    vod: Any = None  # VodResult
+    vod_skipped: str | None = None
+    hit_rates: Any = None  # GroupFrame
+    outcome_test: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    caveats: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        def frame(df: pd.DataFrame | None) -> Any:
+            if df is None:
+                return None
+            return _jsonable(df.reset_index().to_dict(orient="records"))
+
+        return _jsonable({
+            "filter": self.filter.describe(),
+            "ethnicity_basis": "self-defined" if self.settings.ethnicity == "self" else "officer-perceived",
+            "reference_group": self.settings.reference,
+            "n_stops": self.n_stops,
+            "period": list(self.period),
+            "counts": frame(self.counts),
+            "excluded_from_rates": self.excluded_from_rates,
+            "population_areas": self.population_areas,
+            "rates": self.rates.to_dict() if self.rates is not None else None,
+            "disproportionality": frame(self.disproportionality),
+            "agreement": frame(self.agreement),
+            "agreement_summary": self.agreement_summary,
+            "breakdowns": {k: frame(v) for k, v in self.breakdowns.items()},
+            "borough_rates": frame(self.borough_rates),
+            "veil_of_darkness": self.vod.to_dict() if self.vod is not None else None,
+            "veil_of_darkness_skipped": self.vod_skipped,
+            "hit_rates": self.hit_rates.to_dict() if self.hit_rates is not None else None,
+            "outcome_test": frame(self.outcome_test),
+            "notes": self.notes,
+            "caveats": {k: list(v) for k, v in self.caveats.items()},
+        })
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return None if (math.isnan(f) or math.isinf(f)) else f
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (pd.Timestamp, date)):
+        return v.isoformat()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+# ----------------------------------------------------------------------------------- pieces
+
+
+def rate_ratio_ci(a: float, pa: float, b: float, pb: float, level: float = 0.95) -> tuple[float, float, float]:
+    """Ratio of rates ``(a/pa) / (b/pb)`` with an exact conditional CI.
+
+    Counts are Poisson and denominators fixed; given ``a + b``, ``a`` is binomial with
+    ``p = pa*r / (pa*r + pb)``, so the Clopper-Pearson interval for ``p`` maps to an exact
+    interval for the ratio ``r``. It stays valid for small counts (and a zero count), where the
+    log-normal interval does not; for large counts the two agree.
+    """
+    from scipy.stats import beta
+
+    if pa <= 0 or pb <= 0 or a < 0 or b < 0 or a + b == 0:
+        return float("nan"), float("nan"), float("nan")
+    alpha = 1 - level
+    k = pb / pa
+    r = (a / pa) / (b / pb) if b > 0 else float("inf")
+    lo_p = beta.ppf(alpha / 2, a, b + 1) if a > 0 else 0.0
+    hi_p = beta.ppf(1 - alpha / 2, a + 1, b) if b > 0 else 1.0
+    lo = lo_p / (1 - lo_p) * k
+    hi = hi_p / (1 - hi_p) * k if hi_p < 1 else float("inf")
+    return float(r), float(lo), float(hi)
+
+
+def disproportionality_table(counts: pd.Series, population: pd.Series, reference: str = "White", *, n_boot: int = 2000,
+                             random_state: int = 0):
+    """Rates per 1,000 and ratios against ``reference``.
+
+    Returns ``(GroupFrame, table)``: the GroupFrame holds ``stops_per_1000`` by group with
+    parametric bootstrap CIs; the table has stops, population, rate (with the GroupFrame's
+    CI), and the rate ratio with its exact conditional 95% CI (``rate_ratio_ci``).
+    """
+    from harmlens.audit.groupframe import GroupFrame
+
+    groups = [g for g in GROUPS if g in population.index and population[g] > 0]
+    if reference not in groups:
+        raise StopAnalysisError(f"no population for the reference group {reference!r}")
+    num = counts.reindex(groups).fillna(0).astype(float).rename("stops_per_1000")
+    den = population.reindex(groups).astype(float).rename("stops_per_1000")
+    gf = GroupFrame.from_rates(num, den, kind="poisson", per=1000.0, feature="ethnic group", n_boot=n_boot,
+                               random_state=random_state)
+    ci = gf.ci
+    rows = []
+    for g in groups:
+        if g == reference:
+            r, lo, hi = 1.0, float("nan"), float("nan")
+        else:
+            r, lo, hi = rate_ratio_ci(num[g], den[g], num[reference], den[reference])
+        rows.append({"group": g, "stops": int(num[g]), "population": int(den[g]),
+                     "rate_per_1000": float(gf.by_group.loc[g, "stops_per_1000"]),
+                     "rate_low": float(ci.loc[(g, "stops_per_1000"), "low"]),
+                     "rate_high": float(ci.loc[(g, "stops_per_1000"), "high"]),
+                     "ratio_vs_" + reference.lower(): r, "ratio_low": lo, "ratio_high": hi})
+    return gf, pd.DataFrame(rows).set_index("group")
+
+
+def agreement_table(ct: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Self-defined (rows) x officer-perceived (columns) counts; agreement and kappa on the five groups."""
+    rows = [g for g in list(GROUPS) + [NOT_STATED, NOT_RECORDED] if g in ct.index]
+    cols = [g for g in list(GROUPS) + ["Unknown (IC9)", NOT_RECORDED] if g in ct.columns]
+    m = ct.reindex(index=rows, columns=cols).fillna(0).astype("int64")
+    both = m.reindex(index=list(GROUPS), columns=list(GROUPS)).fillna(0).to_numpy(dtype=float)
+    n = both.sum()
+    summary: dict[str, Any] = {"n_both_recorded": int(n)}
+    if n > 0:
+        po = np.trace(both) / n
+        pe = float((both.sum(axis=1) * both.sum(axis=0)).sum() / n**2)
+        summary["agreement"] = float(po)
+        summary["cohens_kappa"] = float((po - pe) / (1 - pe)) if pe < 1 else float("nan")
+        per = {}
+        for i, g in enumerate(GROUPS):
+            row = both[i].sum()
+            if row > 0:
+                per[g] = {"self_defined": int(row), "officer_agrees": float(both[i, i] / row)}
+        summary["by_self_defined_group"] = per
+    summary["note"] = ("Officer-perceived ethnicity has no Mixed category in IC codes; police.uk officer groups "
+                       "rarely use it, so self-defined Mixed people are necessarily 'misclassified'.")
+    m.index.name = "self_defined"
+    m.columns.name = "officer_perceived"
+    return m, summary
+
+
+def outcome_table(searched: pd.Series, found: pd.Series, reference: str = "White", *, n_boot: int = 2000,
+                  random_state: int = 0):
+    """Hit rates by group (GroupFrame) and each group vs the reference (difference, z test)."""
+    from scipy.stats import norm
+
+    from harmlens.audit.groupframe import GroupFrame
+
+    groups = [g for g in GROUPS if searched.get(g, 0) > 0]
+    if not groups:
+        return None, None
+    s = searched.reindex(groups).astype(float).rename("hit_rate")
+    f = found.reindex(groups).fillna(0).astype(float).rename("hit_rate")
+    gf = GroupFrame.from_rates(f, s, kind="binomial", per=1.0, feature="ethnic group", n_boot=n_boot,
+                               random_state=random_state, min_group_size=30, min_support=10)
+    rows = []
+    ref_ok = reference in groups
+    for g in groups:
+        p1 = f[g] / s[g]
+        row = {"group": g, "searches": int(s[g]), "found": int(f[g]), "hit_rate": p1}
+        lo, hi = _wilson(f[g], s[g])
+        row["hit_low"], row["hit_high"] = lo, hi
+        if ref_ok and g != reference:
+            p0 = f[reference] / s[reference]
+            se = math.sqrt(p1 * (1 - p1) / s[g] + p0 * (1 - p0) / s[reference])
+            d = p1 - p0
+            row["diff_vs_" + reference.lower()] = d
+            row["diff_low"], row["diff_high"] = d - Z95 * se, d + Z95 * se
+            pp = (f[g] + f[reference]) / (s[g] + s[reference])
+            se0 = math.sqrt(pp * (1 - pp) * (1 / s[g] + 1 / s[reference]))
+            row["p_value"] = float(2 * norm.sf(abs(d) / se0)) if se0 > 0 else float("nan")
+        rows.append(row)
+    return gf, pd.DataFrame(rows).set_index("group")
+
+
+def _wilson(k: float, n: float) -> tuple[float, float]:
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    den = 1 + Z95**2 / n
+    c = (p + Z95**2 / (2 * n)) / den
+    h = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / den
+    return c - h, c + h
+
+
+# ----------------------------------------------------------------------------------- driver
+
+
+def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSettings = AnalyseSettings(),
+                  population: pd.DataFrame | None = None) -> StopAnalysis:
+    """Run every analysis on the warehouse ``stops`` table.
+
+    Parameters
+    ----------
+    con
+        Warehouse connection.
+    filt
+        Date range and legislation filter.
+    settings
+        Ethnicity basis, reference and minority groups, areas of the population table, place
+        for sun times, location cell size for the veil-of-darkness fixed effects.
+    population
+        ``area, ethnicity_group, population`` (from ``read_population``); None for no rates.
+    """
+    from harmlens.stops.population import borough_populations, select_area
+
+    if settings.ethnicity not in ("self", "officer"):
+        raise StopAnalysisError("ethnicity must be 'self' or 'officer'")
+    for g in (settings.reference, settings.minority):
+        if g not in GROUPS:
+            raise StopAnalysisError(f"unknown group {g!r}; groups: {', '.join(GROUPS)}")
+    where, params = filt.where()
+    grp_sql = SELF_GROUP_SQL if settings.ethnicity == "self" else OFFICER_GROUP_SQL
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _s AS SELECT *, {SELF_GROUP_SQL} AS self_group,
+                    {OFFICER_GROUP_SQL} AS officer_group, {grp_sql} AS grp FROM stops{where}""", params) if not params else None
+    if params:
+        # Views cannot take parameters: materialise the filtered stops instead.
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _s AS SELECT *, {SELF_GROUP_SQL} AS self_group,
+                        {OFFICER_GROUP_SQL} AS officer_group, {grp_sql} AS grp FROM stops{where}""", params)
+    n, t0, t1 = con.execute("SELECT count(*), min(occurred_at), max(occurred_at) FROM _s").fetchone()
+    if n == 0:
+        raise StopAnalysisError(f"no stops match ({filt.describe()}); import some with 'harmlens stops import'")
+    res = StopAnalysis(filt, settings, int(n), (str(t0), str(t1)), counts=pd.DataFrame())
+    counts = con.execute("SELECT grp AS \"group\", count(*) AS stops FROM _s GROUP BY 1").df().set_index("group")["stops"]
+    order = [g for g in list(GROUPS) + [NOT_STATED, NOT_RECORDED, "Unknown (IC9)"] if g in counts.index]
+    c = counts.reindex(order).fillna(0).astype("int64").to_frame()
+    c["share"] = c["stops"] / c["stops"].sum()
+    res.counts = c
+    basis = "self-defined" if settings.ethnicity == "self" else "officer-perceived"
+    res.excluded_from_rates = {k: int(counts.get(k, 0)) for k in (NOT_STATED, NOT_RECORDED, "Unknown (IC9)") if k in counts.index}
+    res.caveats["rates"] = RATE_CAVEATS
+
+    # Rates and disproportionality
+    if population is not None and len(population):
+        popsel, used = select_area(population, list(settings.areas) or None)
+        res.population_areas = used
+        res.rates, res.disproportionality = disproportionality_table(
+            counts, popsel, settings.reference, n_boot=settings.n_boot, random_state=settings.random_state)
+        if settings.ethnicity == "officer":
+            res.notes.append("Rates use officer-perceived groups against self-identified census groups; the Home Office "
+                             "uses self-defined ethnicity for this reason.")
+        ex = sum(res.excluded_from_rates.values())
+        res.notes.append(f"{ex:,} of {n:,} stops ({ex / n:.1%}) have {basis} ethnicity not stated or not recorded and "
+                         "are excluded from the rates.")
+    else:
+        res.notes.append("No population table given: counts only, no rates or disproportionality ratios.")
+
+    # Agreement: self-defined x officer-perceived
+    ct = con.execute("SELECT self_group, officer_group, count(*) AS n FROM _s GROUP BY 1, 2").df()
+    ct = ct.pivot(index="self_group", columns="officer_group", values="n").fillna(0)
+    res.agreement, res.agreement_summary = agreement_table(ct)
+
+    # Breakdowns
+    dims = {
+        "month": "strftime(occurred_at, '%Y-%m')",
+        "borough": "coalesce(borough, '(none)')",
+        "legislation": "legislation",
+        "age_range": "coalesce(age_range, '(not recorded)')",
+        "sex": "coalesce(sex, '(not recorded)')",
+    }
+    for name, expr in dims.items():
+        b = con.execute(f"SELECT {expr} AS k, grp, count(*) AS n FROM _s GROUP BY 1, 2").df()
+        if b.empty:
+            continue
+        p = b.pivot(index="k", columns="grp", values="n").fillna(0).astype("int64")
+        p = p.reindex(columns=[g for g in order if g in p.columns])
+        p["total"] = p.sum(axis=1)
+        known = [g for g in GROUPS if g in p.columns]
+        if settings.minority in p.columns and known:
+            p[f"{settings.minority}_share_of_known"] = p[settings.minority] / p[known].sum(axis=1).replace(0, np.nan)
+        p.index.name = name
+        if name != "month":
+            p = p.sort_values("total", ascending=False)
+        res.breakdowns[name] = p
+    if population is not None and len(population) and "borough" in res.breakdowns:
+        bor = res.breakdowns["borough"]
+        pops = borough_populations(population, [b for b in bor.index if b != "(none)"])
+        rows = []
+        for b, pop in pops.items():
+            a, pa = float(bor.loc[b].get(settings.minority, 0)), float(pop.get(settings.minority, 0))
+            r, pr = float(bor.loc[b].get(settings.reference, 0)), float(pop.get(settings.reference, 0))
+            ratio, lo, hi = rate_ratio_ci(a, pa, r, pr)
+            rows.append({"borough": b, f"{settings.minority}_stops": int(a), f"{settings.minority}_population": int(pa),
+                         f"{settings.reference}_stops": int(r), f"{settings.reference}_population": int(pr),
+                         f"{settings.minority}_per_1000": 1000 * a / pa if pa else float("nan"),
+                         f"{settings.reference}_per_1000": 1000 * r / pr if pr else float("nan"),
+                         "ratio": ratio, "ratio_low": lo, "ratio_high": hi})
+        if rows:
+            res.borough_rates = pd.DataFrame(rows).set_index("borough").sort_values("ratio", ascending=False)
+
+    # Outcome (hit-rate) test
+    h = con.execute("""SELECT grp, count(*) FILTER (searched) AS searched,
+                       count(*) FILTER (searched AND found) AS found,
+                       count(*) FILTER (searched AND found IS NULL) AS unknown FROM _s GROUP BY 1""").df().set_index("grp")
+    if h["searched"].sum() > 0:
+        res.hit_rates, res.outcome_test = outcome_table(h["searched"], h["found"], settings.reference,
+                                                        n_boot=settings.n_boot, random_state=settings.random_state)
+        unk = int(h["unknown"].sum())
+        if unk:
+            res.notes.append(f"{unk:,} searches have no recorded find/outcome and count as not found in the hit rates.")
+        res.caveats["outcome_test"] = HIT_RATE_CAVEATS
+    else:
+        res.notes.append("No searches recorded: no outcome (hit-rate) test.")
+
+    # Veil of darkness
+    if settings.vod:
+        _run_vod(con, res, settings)
+    con.execute("DROP VIEW IF EXISTS _s") if not params else con.execute("DROP TABLE IF EXISTS _s")
+    return res
+
+
+def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
+    from harmlens.stops.vod import CAVEATS, VodError, sun_minutes, veil_of_darkness
+
+    minority, ref = settings.minority, settings.reference
+    timed = "(extra IS NULL OR json_extract_string(extra, '$.time_recorded') IS DISTINCT FROM 'false')"
+    n_untimed = con.execute(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND NOT {timed}", [minority, ref]).fetchone()[0]
+    if settings.place is not None:
+        lat0, lon0 = settings.place
+    else:
+        lat0, lon0 = con.execute("SELECT median(latitude), median(longitude) FROM _s WHERE latitude IS NOT NULL").fetchone()
+        if lat0 is None:
+            res.vod_skipped = "no stop has a location and no --place was given: sun times need a place"
+            return
+    dates = [r[0] for r in con.execute(f"SELECT DISTINCT CAST(occurred_at AS DATE) FROM _s WHERE grp IN (?, ?) AND {timed}",
+                                       [minority, ref]).fetchall()]
+    sun = sun_minutes(dates, lat0, lon0, settings.tz)
+    if sun.empty:
+        res.vod_skipped = "no sunset/dusk times for these dates at this place"
+        return
+    lo, hi = int(sun["dusk_minute"].min()), int(sun["dusk_minute"].max())
+    km = settings.cell_km
+    if km:
+        mlat = con.execute("SELECT avg(latitude) FROM _s WHERE latitude IS NOT NULL").fetchone()[0] or lat0
+        kx = 111.320 * math.cos(math.radians(mlat)) / km
+        ky = 110.574 / km
+        cell = (f"CASE WHEN latitude IS NULL OR longitude IS NULL THEN NULL ELSE "
+                f"CAST(CAST(floor(latitude * {ky!r}) AS BIGINT) AS VARCHAR) || '_' || "
+                f"CAST(CAST(floor(longitude * {kx!r}) AS BIGINT) AS VARCHAR) END")
+    else:
+        cell = "NULL"
+    total_timed = con.execute(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND {timed}", [minority, ref]).fetchone()[0]
+    agg = con.execute(f"""SELECT CAST(occurred_at AS DATE) AS "date", hour(occurred_at) * 60 + minute(occurred_at) AS "minute",
+                          grp AS "group", {cell} AS cell, count(*) AS total
+                          FROM _s WHERE grp IN (?, ?) AND {timed}
+                            AND hour(occurred_at) * 60 + minute(occurred_at) BETWEEN ? AND ?
+                          GROUP BY ALL""", [minority, ref, lo, hi]).df()
+    outside_pre = int(total_timed - agg["total"].sum())
+    try:
+        v = veil_of_darkness(agg, latitude=lat0, longitude=lon0, tz=settings.tz, minority=minority, reference=ref,
+                             cell_km=km if km else None)
+    except VodError as exc:
+        res.vod_skipped = str(exc)
+        return
+    v.excluded["outside_window"] += outside_pre
+    v.excluded["no_clock_time"] = int(n_untimed)
+    res.vod = v
+    res.caveats["veil_of_darkness"] = CAVEATS

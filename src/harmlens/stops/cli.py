@@ -1,0 +1,166 @@
+"""Commands: ``harmlens stops import | analyse | veil``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from harmlens.errors import HarmlensError
+from harmlens.options import DbOption
+
+stops_app = typer.Typer(
+    help="Stops: record stops with self-defined and officer-perceived ethnicity; rates against census "
+    "populations, disproportionality, veil-of-darkness and outcome tests.",
+    no_args_is_help=True,
+)
+
+
+def _date(value: Optional[str], what: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise HarmlensError(f"{what} {value!r} is not a date (want YYYY-MM-DD)") from None
+
+
+def _place(value: Optional[str]) -> Optional[tuple[float, float]]:
+    if value is None:
+        return None
+    try:
+        lat, lon = (float(x) for x in value.split(","))
+    except ValueError:
+        raise HarmlensError(f"--place {value!r}: want LAT,LON in degrees, e.g. 51.5074,-0.1278") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise HarmlensError(f"--place {value!r}: latitude or longitude out of range")
+    return lat, lon
+
+
+def _group(value: str) -> str:
+    from harmlens.stops.codes import GROUPS
+
+    for g in GROUPS:
+        if g.lower() == value.strip().lower():
+            return g
+    raise HarmlensError(f"unknown group {value!r}; groups: {', '.join(GROUPS)}")
+
+
+@stops_app.command("import")
+def import_cmd(
+    paths: List[Path] = typer.Argument(..., help="Stop files or folders: contract stops.csv|parquet, police.uk CSV, police.uk API JSON."),
+    db: Optional[Path] = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the load report as JSON."),
+) -> None:
+    """Validate and load stop records; bad rows go to quarantine with reasons.
+
+    Prints read / loaded / quarantined per file (read = loaded + quarantined always).
+    Importing the same files again changes nothing.
+    """
+    from harmlens.progress import progress
+    from harmlens.stops.importer import import_stops
+    from harmlens.warehouse import connect
+
+    con = connect(db)
+    with progress() as p:
+        task = p.add_task("importing stops", total=None)
+        report = import_stops(con, list(paths), on_file=lambda s: p.update(task, description=f"loaded {Path(s.file).name}"))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=1))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title="stops import" + ("" if report.load_id else " (already loaded: nothing changed)"))
+        for c in ("file", "format", "read", "loaded", "quarantined", "inserted", "updated", "unchanged"):
+            t.add_column(c, justify="left" if c in ("file", "format") else "right")
+        for f in report.files:
+            t.add_row(Path(f.file).name, f.format, *(f"{getattr(f, k):,}" for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")))
+        tot = report.totals()
+        t.add_row("total", "", *(f"{tot[k]:,}" for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")))
+        Console(width=max(120, Console().width)).print(t)
+    q = report.totals()["quarantined"]
+    if q and report.load_id:
+        typer.echo(f"{q} rows quarantined: see 'harmlens quarantine --table stops'", err=True)
+    if report.ignored:
+        typer.echo(f"ignored (not stop files): {len(report.ignored)} file(s)", err=True)
+
+
+@stops_app.command("analyse")
+def analyse_cmd(
+    db: Optional[Path] = DbOption,
+    population: Optional[Path] = typer.Option(None, "--population", help="Population table (contract area,ethnicity_group,population; TS021-style; or Nomis 2011 wide). Default: the warehouse population table."),
+    area: List[str] = typer.Option([], "--area", help="Area(s) of the population table to use (repeat to sum several), e.g. Metropolitan."),
+    date_from: Optional[str] = typer.Option(None, "--from", help="First day, YYYY-MM-DD (inclusive)."),
+    date_to: Optional[str] = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (inclusive)."),
+    legislation: List[str] = typer.Option([], "--legislation", help="Only stops whose legislation contains this text (repeatable, case-insensitive), e.g. s163."),
+    ethnicity: str = typer.Option("self", "--ethnicity", help="self (self-defined, the Home Office basis) or officer (officer-perceived)."),
+    reference: str = typer.Option("White", "--reference", help="Reference group for ratios."),
+    minority: str = typer.Option("Black", "--minority", help="Minority group for the veil-of-darkness test."),
+    place: Optional[str] = typer.Option(None, "--place", help="LAT,LON for sun times (default: median stop location)."),
+    cell_km: float = typer.Option(5.0, "--cell-km", help="Location cell size (km) for the veil-of-darkness fixed effects; 0 for none."),
+    no_vod: bool = typer.Option(False, "--no-vod", help="Skip the veil-of-darkness test."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write stops_report.html and .pdf into this folder."),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="With --report: also write the PDF."),
+) -> None:
+    """Counts and rates per 1,000 residents by group, disproportionality vs White with 95% CIs,
+    self vs officer agreement, breakdowns, veil-of-darkness and outcome (hit-rate) tests."""
+    from harmlens.stops.analyse import AnalyseSettings, StopFilter, analyse_stops
+    from harmlens.stops.population import population_from_warehouse, read_population
+    from harmlens.warehouse import connect
+
+    if ethnicity not in ("self", "officer"):
+        raise HarmlensError("--ethnicity must be 'self' or 'officer'")
+    d0, d1 = _date(date_from, "--from"), _date(date_to, "--to")
+    if d0 and d1 and d1 < d0:
+        raise HarmlensError("--to is before --from")
+    filt = StopFilter(d0, d1, tuple(legislation))
+    settings = AnalyseSettings(ethnicity=ethnicity, reference=_group(reference), minority=_group(minority), areas=tuple(area),
+                               place=_place(place), cell_km=cell_km if cell_km > 0 else None, vod=not no_vod)
+    con = connect(db, create=False)
+    pop = read_population(population) if population else population_from_warehouse(con)
+    result = analyse_stops(con, filt, settings, pop if len(pop) else None)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=1))
+    else:
+        from harmlens.stops.report import text_summary
+
+        typer.echo(text_summary(result))
+    if report is not None:
+        from harmlens.stops.report import write_stops_report
+
+        paths = write_stops_report(result, report, pdf=pdf)
+        typer.echo("report: " + ", ".join(str(p) for p in paths.values()), err=True)
+
+
+@stops_app.command("veil")
+def veil_cmd(
+    file: Path = typer.Argument(..., help="CSV of stops already in the inter-twilight window (twilight removed): a clock minute (or time), darkness (period day/night or is_dark) and a race/ethnicity column."),
+    minority: str = typer.Option("black", "--minority", help="Value of the race column for the minority group."),
+    reference: str = typer.Option("white", "--reference", help="Value of the race column for the reference group."),
+    race_col: str = typer.Option("subject_race", "--race-column", help="Name of the race/ethnicity column."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Veil-of-darkness regression on a pre-windowed file (e.g. Stanford Open Policing test vectors)."""
+    from harmlens.stops.vod import CAVEATS, read_window_file, vod_fit
+
+    counts = read_window_file(file, race_col=race_col, minority=minority, reference=reference)
+    m = vod_fit(counts)
+    out = m.to_dict() | {"caveats": list(CAVEATS)}
+    if as_json:
+        typer.echo(json.dumps(out, indent=1))
+    else:
+        lo, hi = m.ci
+        typer.echo(f"veil of darkness ({minority} vs {reference}, {m.n:,} stops): dark coefficient {m.coef:.3f} "
+                   f"(SE {m.se:.3f}, 95% CI {lo:.3f} to {hi:.3f}, p = {m.p_value:.3g}); controls: {m.controls}")
+        typer.echo("caveats:")
+        for c in CAVEATS:
+            typer.echo(f"- {c}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(stops_app, name="stops")
