@@ -49,3 +49,52 @@ def store(store_url):
     s = Store(store_url)
     yield s
     s.close()
+
+
+ROLES = {
+    "ana": ("analyst", None),
+    "sue": ("supervisor", None),
+    "pat": ("partner", "Probation"),
+    "olly": ("officer", None),
+    "aud": ("auditor", None),
+}
+PASSWORD = "a-long-test-password"
+
+
+def make_app(tmp_path, store_url=None, *, lists=True, stops=True, **settings):
+    """A warehouse with written-down truth (tests/web/wh_fixture.py), a store with one user per role, the app."""
+    from harmlens.web.app import WebSettings, create_app
+    from harmlens.web.auth import add_user
+    from harmlens.web.store import Store
+    from tests.web.wh_fixture import build_warehouse
+
+    wh = build_warehouse(tmp_path / "wh.duckdb", lists=lists, stops=stops)
+    url = store_url or f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    s = Store(url)
+    for name, (role, agency) in ROLES.items():
+        add_user(s, name, PASSWORD, role, agency)
+    s.close()
+    return create_app(WebSettings(warehouse=wh, store_url=url, **settings))
+
+
+def api_login(client, username, password=PASSWORD):
+    """Sign in through the API; returns the CSRF token (the cookie stays in the client)."""
+    r = client.post("/api/v1/session", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()["csrf_token"]
+
+
+@pytest.fixture
+def app(tmp_path):
+    a = make_app(tmp_path)
+    yield a
+    a.state.store.close()
+    a.state.warehouse.close()
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c

@@ -1,0 +1,304 @@
+"""The FastAPI app: server-rendered pages (Jinja2 + htmx) and a REST API mirroring them.
+
+Every route declares the permissions it needs (``x-permissions`` in its OpenAPI entry); a route
+that declares none is refused to everyone but the few public ones (sign-in, health, static
+assets, the OpenAPI document). Pages answer HTML, ``/api/v1`` answers JSON with errors shaped
+``{"error": {"code": ..., "message": ...}}`` and stable codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from harmlens.web import accesslog, views
+from harmlens.web.data import PAGE_SIZES, PRIORITY_SORTS, Warehouse
+from harmlens.web.security import (
+    PRELOGIN_COOKIE,
+    SESSION_COOKIE,
+    AppError,
+    Principal,
+    Sessions,
+    check_csrf,
+    client_ip,
+    require,
+    safe_next,
+)
+from harmlens.web.store import Store, resolve_url
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+API = "/api/v1"
+ANY_USER = ("*",)
+PUBLIC = ()
+
+# Where each role lands after signing in.
+HOME = {"analyst": "/priority", "supervisor": "/priority", "partner": "/referrals", "officer": "/stops/new", "auditor": "/access-log"}
+NAV = [
+    ("/priority", "Priority list", ("list.view",)),
+    ("/victims", "Victims at risk", ("list.view",)),
+    ("/referrals", "Referral packs", ("referral.view", "referral.view_own")),
+    ("/models", "Model cards", ("report.view",)),
+    ("/audit", "Audit report", ("report.view",)),
+    ("/stops", "Stop dashboard", ("stops.view",)),
+    ("/stops/new", "Record a stop", ("stops.record",)),
+    ("/access-log", "Access log", ("accesslog.view",)),
+]
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Everything the app needs; ``from_env`` is the one place environment variables are read."""
+
+    warehouse: Path
+    store_url: str
+    idle_minutes: int = 15
+    max_session_hours: int = 12
+    secure_cookies: bool = False
+    max_failures_user: int = 5
+    max_failures_ip: int = 50
+    throttle_minutes: int = 15
+    read_only: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "WebSettings":
+        from harmlens.warehouse import resolve_db_path
+
+        wh = resolve_db_path(None)
+        return cls(
+            warehouse=wh,
+            store_url=resolve_url(None, wh),
+            idle_minutes=int(os.environ.get("HARMLENS_IDLE_MINUTES", "15")),
+            secure_cookies=os.environ.get("HARMLENS_SECURE_COOKIES", "0") == "1",
+            read_only=os.environ.get("HARMLENS_WEB_READ_ONLY", "0") == "1",
+        )
+
+
+def _templates() -> Environment:
+    env = Environment(loader=PackageLoader("harmlens.web", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.globals["PURPOSES"] = accesslog.PURPOSES
+    env.filters["pct"] = lambda v: "" if v is None else f"{100 * float(v):.1f}%"
+    env.filters["num"] = lambda v, d=2: "" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
+    env.filters["day"] = lambda v: "" if not v else str(v)[:10]
+    return env
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """Build the app. Without ``settings`` it reads HARMLENS_DB / HARMLENS_DATABASE_URL (uvicorn factory)."""
+    settings = settings or WebSettings.from_env()
+    app = FastAPI(
+        title="harmlens",
+        version="1",
+        description=(
+            "REST API of harmlens: priority lists, person profiles (purpose required), victims at risk, referral packs, "
+            "model cards, audit, stops and the access log. Sign in with POST /api/v1/session; send the returned "
+            "csrf_token as X-CSRF-Token on every state-changing request. Errors: {\"error\": {\"code\", \"message\"}}."
+        ),
+        docs_url=None,  # Swagger UI would load from a CDN; the OpenAPI document is served instead
+        redoc_url=None,
+        openapi_url=f"{API}/openapi.json",
+    )
+    store = Store(settings.store_url)
+    wh = Warehouse(settings.warehouse, read_only=settings.read_only)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.warehouse = wh
+    app.state.sessions = Sessions(
+        store,
+        idle_minutes=settings.idle_minutes,
+        max_hours=settings.max_session_hours,
+        max_fail_user=settings.max_failures_user,
+        max_fail_ip=settings.max_failures_ip,
+        throttle_minutes=settings.throttle_minutes,
+    )
+    app.state.templates = _templates()
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    _install_handlers(app)
+    _security_headers(app, settings)
+    views.register(app)
+    return app
+
+
+# -- route registration with declared permissions ------------------------------------------------
+def route(app: FastAPI, method: str, path: str, perms: tuple[str, ...], endpoint: Callable[..., Any], **kw: Any) -> None:
+    """Add a route guarded by ``perms`` (any of them); state-changing methods also need the CSRF token."""
+    deps = []
+    if perms != PUBLIC:
+
+        def guard(request: Request) -> Principal:
+            if perms == ANY_USER:
+                return require(request, ANY_USER)
+            return require(request, perms)
+
+        deps.append(Depends(guard))
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
+
+            async def csrf(request: Request) -> None:
+                token = None
+                if "x-csrf-token" not in request.headers and request.headers.get("content-type", "").startswith(
+                    ("application/x-www-form-urlencoded", "multipart/form-data")
+                ):
+                    token = (await request.form()).get("csrf_token")
+                check_csrf(request, request.state.principal, token if isinstance(token, str) else None)
+
+            deps.append(Depends(csrf))
+    extra = dict(kw.pop("openapi_extra", None) or {})
+    extra["x-permissions"] = list(perms) if perms else ["public"]
+    app.add_api_route(path, endpoint, methods=[method], dependencies=deps, openapi_extra=extra, **kw)
+
+
+def principal(request: Request) -> Principal:
+    return request.state.principal
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith(API + "/") or request.url.path == API
+
+
+def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    from harmlens.web.auth import allowed
+
+    p: Principal | None = getattr(request.state, "principal", None)
+    nav = [(href, label) for href, label, perms in NAV if p and any(allowed(p.role, x) for x in perms)]
+    html = request.app.state.templates.get_template(template).render(
+        request=request, user=p, csrf=p.csrf if p else "", nav=nav, path=request.url.path, **ctx
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def log_access(request: Request, action: str, object_type: str, object_id: str | None = None, *, purpose: str | None = None, detail: Any = None) -> None:
+    p = principal(request)
+    accesslog.append(
+        request.app.state.store,
+        username=p.username,
+        role=p.role,
+        ip=client_ip(request),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        purpose=purpose,
+        detail=detail,
+    )
+
+
+# -- errors ----------------------------------------------------------------------------------------
+def _json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None, extra: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if extra is not None:
+        body["error"]["details"] = extra
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if is_api(request):
+            return _json_error(exc.status, exc.code, exc.message, exc.headers, exc.extra)
+        if exc.status == 401:
+            nxt = request.url.path + (("?" + request.url.query) if request.url.query and request.method == "GET" else "")
+            q = {"next": nxt}
+            if exc.code == "session_expired":
+                q["expired"] = "1"
+            return RedirectResponse("/login?" + urlencode(q), status_code=303)
+        return render(request, "error.html.j2", status=exc.status, code=exc.code, message=exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")), "reason": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        msg = "; ".join(f"{p['field']}: {p['reason']}" for p in problems) or "invalid request"
+        if is_api(request):
+            return _json_error(422, "validation_failed", msg, extra=problems)
+        return render(request, "error.html.j2", status=400, code="bad_request", message=msg)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 413: "too_large"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        msg = str(exc.detail) if exc.detail else code
+        if is_api(request):
+            return _json_error(exc.status_code, code, msg, getattr(exc, "headers", None))
+        return render(request, "error.html.j2", status=exc.status_code, code=code, message=msg)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        from harmlens.errors import HarmlensError
+
+        if isinstance(exc, HarmlensError):
+            if is_api(request):
+                return _json_error(409, "unavailable", str(exc))
+            return render(request, "error.html.j2", status=409, code="unavailable", message=str(exc))
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if is_api(request):
+            return _json_error(500, "internal_error", "something went wrong on the server; it has been logged")
+        return HTMLResponse("<h1>Something went wrong</h1><p>It has been logged.</p>", status_code=500)
+
+
+def _security_headers(app: FastAPI, settings: WebSettings) -> None:
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    )
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        resp: Response = await call_next(request)
+        resp.headers.setdefault("Content-Security-Policy", csp)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Referrer-Policy"] = "no-referrer"  # person ids in URLs never leave in a Referer
+        if not request.url.path.startswith("/static/"):
+            resp.headers["Cache-Control"] = "no-store"
+        if settings.secure_cookies:
+            resp.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return resp
+
+
+def set_session_cookie(resp: Response, request: Request, token: str) -> None:
+    s: WebSettings = request.app.state.settings
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=s.secure_cookies, path="/")
+
+
+def new_prelogin(resp: Response, request: Request) -> str:
+    tok = request.cookies.get(PRELOGIN_COOKIE) or secrets.token_urlsafe(24)
+    s: WebSettings = request.app.state.settings
+    resp.set_cookie(PRELOGIN_COOKIE, tok, httponly=True, samesite="strict", secure=s.secure_cookies, path="/login")
+    return tok
+
+
+def page_url(path: str, **params: Any) -> str:
+    q = {k: v for k, v in params.items() if v not in (None, "")}
+    return path + ("?" + urlencode(q) if q else "")
+
+
+def csv_response(rows: list[dict[str, Any]], filename: str) -> Response:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("; ".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()})
+    return Response(
+        buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{quote(filename)}"'}
+    )
+
+
+__all__ = ["create_app", "WebSettings", "route", "PAGE_SIZES", "PRIORITY_SORTS", "HOME"]

@@ -1,0 +1,412 @@
+"""Views of the warehouse for the pages and the API.
+
+The web app reads the warehouse and writes to it in one place only: a supervisor promoting a
+model (through the risk area's ``promote``). It gives each worker thread its own cursor; with
+``--read-only`` it opens the file read-only so several server processes can share it. Each reader returns plain dicts/lists (JSON-ready) or ``None``
+when the stage that produces the data has not run yet, so pages can say so honestly
+("no list has been produced yet: run harmlens rank") instead of showing anything made up.
+
+Tables come from the other stages (see docs/CONTRIBUTING.md): ``events``/``people`` (ingest),
+``links`` (link), ``event_harm`` (harm), ``models``/``risk_scores`` (risk), the rank lists, the
+referral packs, the audit and the stops. Only their public tables and columns are used.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from harmlens.errors import WarehouseError
+
+PAGE_SIZES = (25, 50, 100)
+
+# Rank output tables (contract: rank, person_id, risk, expected_harm, rfgv_score, band, at_large,
+# top_factors, last_event_at). The first that exists is used.
+PRIORITY_TABLES = ("rank_priority", "priority_list", "rank_list")
+VICTIM_TABLES = ("rank_victims", "victims_list", "victims")
+PRIORITY_SORTS = {
+    "rank": "rank ASC",
+    "risk": "risk DESC NULLS LAST, rank",
+    "harm": "expected_harm DESC NULLS LAST, rank",
+    "rfgv": "rfgv_score DESC NULLS LAST, rank",
+    "last_event": "last_event_at DESC NULLS LAST, rank",
+}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    return v
+
+
+def _parse_factors(v: Any) -> list[Any]:
+    """top_factors may be stored as JSON text, a list, or plain '; '-separated text."""
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return v
+    if isinstance(v, str):
+        s = v.strip()
+        if s.startswith("[") or s.startswith("{"):
+            try:
+                parsed = json.loads(s)
+                return parsed if isinstance(parsed, list) else [parsed]
+            except ValueError:
+                pass
+        return [p.strip() for p in s.split(";") if p.strip()]
+    return [v]
+
+
+def factor_text(f: Any) -> str:
+    """One factor as a short readable phrase, whatever shape the risk area stores."""
+    if isinstance(f, dict):
+        name = f.get("label") or f.get("feature") or f.get("name") or "factor"
+        val = f.get("value")
+        contrib = f.get("contribution", f.get("shap", f.get("weight")))
+        out = str(name)
+        if val is not None:
+            out += f" = {val}"
+        if isinstance(contrib, (int, float)):
+            out += f" ({'+' if contrib >= 0 else ''}{contrib:.3f})"
+        return out
+    return str(f)
+
+
+def evidential_status(event_type: str | None, outcome: str | None) -> str:
+    """What an event proves: conviction > charge > allegation; other event types say what they are."""
+    et = (event_type or "").lower()
+    oc = (outcome or "").lower()
+    if et == "conviction" or oc == "convicted":
+        return "conviction"
+    if et == "charge" or oc == "charged":
+        return "charge"
+    if et == "offence":
+        if oc == "acquitted":
+            return "allegation (acquitted)"
+        if oc in ("nfa", "victim_withdrew"):
+            return f"allegation ({'no further action' if oc == 'nfa' else 'victim withdrew'})"
+        return "allegation"
+    return et or "unknown"
+
+
+class Warehouse:
+    """A read-only DuckDB warehouse shared by request threads (one cursor per thread)."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        import duckdb
+
+        from harmlens.warehouse import connect
+
+        self.path = Path(path)
+        self.read_only = read_only
+        if not self.path.exists():
+            raise WarehouseError(f"no warehouse at {self.path}: run 'harmlens ingest DIR' first or pass --db")
+        if read_only:
+            try:
+                self._con = duckdb.connect(str(self.path), read_only=True)
+            except duckdb.Error as exc:
+                raise WarehouseError(f"cannot open warehouse {self.path} read-only: {str(exc).splitlines()[0]}") from exc
+        else:
+            # Read-write (one server process) so a supervisor can promote a model from the app.
+            self._con = connect(self.path)
+        self._local = threading.local()
+        self._tables: dict[str, set[str]] | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def cur(self) -> Any:
+        c = getattr(self._local, "cur", None)
+        if c is None:
+            c = self._con.cursor()
+            self._local.cur = c
+        return c
+
+    def rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cur = self.cur().execute(sql, list(params))
+        cols = [d[0] for d in cur.description]
+        return [{k: _jsonable(v) for k, v in zip(cols, r)} for r in cur.fetchall()]
+
+    def scalar(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        r = self.cur().execute(sql, list(params)).fetchone()
+        return _jsonable(r[0]) if r else None
+
+    # -- schema discovery -----------------------------------------------------------------------
+    def tables(self) -> dict[str, set[str]]:
+        """table name -> column names (cached: the warehouse is read-only while we hold it)."""
+        if self._tables is None:
+            with self._lock:
+                if self._tables is None:
+                    out: dict[str, set[str]] = {}
+                    for t, c in self.cur().execute(
+                        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+                    ).fetchall():
+                        out.setdefault(t, set()).add(c)
+                    self._tables = out
+        return self._tables
+
+    def has(self, table: str, *cols: str) -> bool:
+        t = self.tables().get(table)
+        return t is not None and all(c in t for c in cols)
+
+    def first(self, candidates: tuple[str, ...], *cols: str) -> str | None:
+        for t in candidates:
+            if self.has(t, *cols) and self.scalar(f"SELECT count(*) FROM {t}"):
+                return t
+        return None
+
+    # -- lists ----------------------------------------------------------------------------------
+    def priority_list(
+        self, *, borough: str | None = None, band: str | None = None, sort: str = "rank", page: int = 1, size: int = 50
+    ) -> dict[str, Any] | None:
+        """A page of the priority list, or None when rank has not produced one."""
+        t = self.first(PRIORITY_TABLES, "rank", "person_id")
+        if t is None:
+            return None
+        cols = self.tables()[t]
+        where, params = [], []
+        has_borough = "borough" in cols
+        if borough and has_borough:
+            where.append("borough = ?")
+            params.append(borough)
+        if band and "band" in cols:
+            where.append("band = ?")
+            params.append(band)
+        w = (" WHERE " + " AND ".join(where)) if where else ""
+        order = PRIORITY_SORTS.get(sort, PRIORITY_SORTS["rank"])
+        if any(k in order for k in ("risk", "expected_harm", "rfgv_score", "last_event_at")) and order.split()[0] not in cols:
+            order = PRIORITY_SORTS["rank"]
+        total = int(self.scalar(f"SELECT count(*) FROM {t}{w}", params))
+        page = max(1, page)
+        items = self.rows(f"SELECT * FROM {t}{w} ORDER BY {order} LIMIT ? OFFSET ?", [*params, size, (page - 1) * size])
+        for it in items:
+            it["factors"] = [factor_text(f) for f in _parse_factors(it.get("top_factors"))]
+            it.pop("top_factors", None)
+        meta = self._list_meta(t)
+        return {
+            "table": t,
+            "items": items,
+            "total": total,
+            "page": page,
+            "size": size,
+            "pages": max(1, -(-total // size)),
+            "boroughs": [r["borough"] for r in self.rows(f"SELECT DISTINCT borough FROM {t} WHERE borough IS NOT NULL ORDER BY 1")]
+            if has_borough
+            else [],
+            "bands": [r["band"] for r in self.rows(f"SELECT DISTINCT band FROM {t} WHERE band IS NOT NULL ORDER BY 1")]
+            if "band" in cols
+            else [],
+            **meta,
+        }
+
+    def _list_meta(self, t: str) -> dict[str, Any]:
+        cols = self.tables()[t]
+        meta: dict[str, Any] = {}
+        for c in ("as_of", "model_version", "version", "weight_table", "produced_at", "created_at"):
+            if c in cols:
+                meta[c] = self.scalar(f"SELECT max({c}) FROM {t}")
+        return meta
+
+    def victims_list(self, *, page: int = 1, size: int = 50) -> dict[str, Any] | None:
+        t = self.first(VICTIM_TABLES, "rank", "person_id")
+        if t is None:
+            return None
+        total = int(self.scalar(f"SELECT count(*) FROM {t}"))
+        page = max(1, page)
+        items = self.rows(f"SELECT * FROM {t} ORDER BY rank LIMIT ? OFFSET ?", [size, (page - 1) * size])
+        for it in items:
+            it["factors"] = [factor_text(f) for f in _parse_factors(it.get("top_factors"))]
+            it.pop("top_factors", None)
+        return {"table": t, "items": items, "total": total, "page": page, "size": size, "pages": max(1, -(-total // size)), **self._list_meta(t)}
+
+    # -- persons --------------------------------------------------------------------------------
+    def person_exists(self, person_id: str) -> bool:
+        if not self.has("links", "person_id"):
+            return False
+        return self.scalar("SELECT count(*) FROM links WHERE person_id = ?", [person_id]) > 0
+
+    def person(self, person_id: str) -> dict[str, Any] | None:
+        """Profile of one person: names as recorded, events with evidential status, risk, links."""
+        if not self.has("links", "person_id", "mention_id") or not self.has("people") or not self.has("events"):
+            return None
+        harm = self.has("event_harm", "event_id")
+        harm_cols = ", h.offence_category, h.harm_weight, h.vawg" if harm else ""
+        harm_join = " LEFT JOIN event_harm h ON h.event_id = e.event_id" if harm else ""
+        events = self.rows(
+            "SELECT e.event_id, e.event_type, e.source, e.offence_code, e.offence_description, e.occurred_at, e.ends_at,"
+            " e.outcome, e.domestic, e.borough, p.role, p.mention_id" + harm_cols + " FROM links l"
+            " JOIN people p ON p.mention_id = l.mention_id JOIN events e ON e.event_id = p.event_id" + harm_join +
+            " WHERE l.person_id = ? ORDER BY e.occurred_at DESC, e.event_id",
+            [person_id],
+        )
+        if not events:
+            return None
+        for ev in events:
+            ev["evidential_status"] = evidential_status(ev.get("event_type"), ev.get("outcome"))
+        names = self.rows(
+            "SELECT p.forename, p.surname, count(*) AS n FROM links l JOIN people p ON p.mention_id = l.mention_id"
+            " WHERE l.person_id = ? GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 5",
+            [person_id],
+        )
+        counts: dict[str, int] = {}
+        for ev in events:
+            counts[ev["evidential_status"].split(" (")[0]] = counts.get(ev["evidential_status"].split(" (")[0], 0) + 1
+        return {
+            "person_id": person_id,
+            "names": [" ".join(x for x in (n["forename"], n["surname"]) if x) or "(no name recorded)" for n in names],
+            "events": events,
+            "evidence_counts": counts,
+            "risk": self.person_risk(person_id),
+            "network": self.network(person_id),
+        }
+
+    def person_risk(self, person_id: str) -> dict[str, Any] | None:
+        """The person's latest stored risk score, its factors and the model version that made it."""
+        out: dict[str, Any] | None = None
+        if self.has("risk_scores", "person_id", "risk", "version"):
+            r = self.rows(
+                "SELECT version, as_of, risk, expected_harm, top_factors, scored_at FROM risk_scores WHERE person_id = ?"
+                " ORDER BY as_of DESC, scored_at DESC LIMIT 1",
+                [person_id],
+            )
+            if r:
+                out = r[0]
+                out["factors"] = [factor_text(f) for f in _parse_factors(out.pop("top_factors"))]
+        t = self.first(PRIORITY_TABLES, "rank", "person_id")
+        if t:
+            r = self.rows(f"SELECT * FROM {t} WHERE person_id = ?", [person_id])
+            if r:
+                row = r[0]
+                out = out or {}
+                out["list_rank"] = row.get("rank")
+                for k in ("band", "rfgv_score", "at_large", "expected_harm", "risk", "model_version", "as_of"):
+                    if k in row and row[k] is not None and out.get(k) is None:
+                        out[k] = row[k]
+                if not out.get("factors"):
+                    out["factors"] = [factor_text(f) for f in _parse_factors(row.get("top_factors"))]
+        return out
+
+    def network(self, person_id: str, limit: int = 60) -> dict[str, Any]:
+        """People co-mentioned with this person in any event, with the roles and how often."""
+        rows = self.rows(
+            "WITH mine AS (SELECT p.event_id, p.role FROM links l JOIN people p ON p.mention_id = l.mention_id WHERE l.person_id = ?)"
+            " SELECT l2.person_id AS other, p2.role AS other_role, count(DISTINCT p2.event_id) AS events,"
+            " string_agg(DISTINCT m.role, ',') AS my_roles"
+            " FROM mine m JOIN people p2 ON p2.event_id = m.event_id JOIN links l2 ON l2.mention_id = p2.mention_id"
+            " WHERE l2.person_id <> ? GROUP BY 1, 2 ORDER BY events DESC, other LIMIT ?",
+            [person_id, person_id, limit],
+        )
+        nodes = {person_id: {"id": person_id, "label": person_id, "centre": True, "roles": []}}
+        edges = []
+        for r in rows:
+            n = nodes.setdefault(r["other"], {"id": r["other"], "label": r["other"], "centre": False, "roles": []})
+            n["roles"].append(r["other_role"])
+            edges.append({"source": person_id, "target": r["other"], "role": r["other_role"], "events": r["events"], "my_roles": r["my_roles"]})
+        return {"nodes": list(nodes.values()), "edges": edges}
+
+    # -- models, audit, referrals, stops ---------------------------------------------------------
+    def models(self) -> list[dict[str, Any]] | None:
+        if not self.has("models", "version"):
+            return None
+        cols = self.tables()["models"]
+        want = [c for c in ("version", "created_at", "status", "primary_model", "target", "data_window", "metrics", "promoted_at") if c in cols]
+        return self.rows(f"SELECT {', '.join(want)} FROM models ORDER BY created_at DESC")
+
+    def model_card(self, version: str) -> dict[str, Any] | None:
+        if not self.has("models", "version"):
+            return None
+        cols = self.tables()["models"]
+        want = [c for c in ("version", "status", "created_at", "promoted_at", "card_html", "card_md", "metrics") if c in cols]
+        r = self.rows(f"SELECT {', '.join(want)} FROM models WHERE version = ?", [version])
+        return r[0] if r else None
+
+    def stops_summary(self) -> dict[str, Any] | None:
+        if not self.has("stops", "stop_id", "occurred_at"):
+            return None
+        total = int(self.scalar("SELECT count(*) FROM stops"))
+        if total == 0:
+            return None
+        by_month = self.rows("SELECT strftime(date_trunc('month', occurred_at), '%Y-%m') AS month, count(*) AS stops FROM stops GROUP BY 1 ORDER BY 1")
+        by_leg = self.rows("SELECT legislation, count(*) AS stops FROM stops GROUP BY 1 ORDER BY 2 DESC LIMIT 10")
+        by_eth = self.rows(
+            "SELECT coalesce(self_defined_ethnicity, 'not recorded') AS ethnicity, count(*) AS stops FROM stops GROUP BY 1 ORDER BY 2 DESC"
+        )
+        by_outcome = self.rows("SELECT coalesce(outcome, 'not recorded') AS outcome, count(*) AS stops FROM stops GROUP BY 1 ORDER BY 2 DESC LIMIT 10")
+        span = self.rows("SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM stops")[0]
+        return {"total": total, "by_month": by_month, "by_legislation": by_leg, "by_ethnicity": by_eth, "by_outcome": by_outcome, **span}
+
+    # -- writes (one) -----------------------------------------------------------------------------
+    def promote(self, version: str) -> str | None:
+        """Promote a model through the risk area's registry; returns the version it replaced."""
+        if self.read_only:
+            raise WarehouseError("this server opened the warehouse read-only (--read-only): promote with 'harmlens models promote'")
+        from harmlens.risk.registry import promote
+
+        return promote(self.cur(), version)
+
+    # -- referral packs and audit reports ---------------------------------------------------------
+    def _referral_table(self) -> tuple[str, str, str | None] | None:
+        """(table, id column, agency column) of the referral packs, if produced."""
+        for t in REFERRAL_TABLES:
+            cols = self.tables().get(t)
+            if not cols:
+                continue
+            idc = next((c for c in ("referral_id", "pack_id", "id") if c in cols), None)
+            if idc is None:
+                continue
+            agc = next((c for c in ("agency", "to_agency", "recipient_agency", "partner") if c in cols), None)
+            return t, idc, agc
+        return None
+
+    def referrals(self, agency: str | None = None) -> list[dict[str, Any]] | None:
+        """Referral packs, newest first; ``agency`` restricts to packs addressed to it (partners)."""
+        found = self._referral_table()
+        if found is None:
+            return None
+        t, idc, agc = found
+        cols = self.tables()[t]
+        show = [c for c in cols if c not in _BULKY]
+        where, params = "", []
+        if agency is not None:
+            if agc is None:
+                return []
+            where, params = f" WHERE lower({agc}) = lower(?)", [agency]
+        order = next((c for c in ("created_at", "produced_at", "as_of") if c in cols), idc)
+        rows = self.rows(f"SELECT {', '.join(show)} FROM {t}{where} ORDER BY {order} DESC LIMIT 500", params)
+        for r in rows:
+            r["referral_id"] = r.get(idc)
+            r["agency"] = r.get(agc) if agc else None
+        return rows
+
+    def referral(self, referral_id: str) -> dict[str, Any] | None:
+        found = self._referral_table()
+        if found is None:
+            return None
+        t, idc, agc = found
+        r = self.rows(f"SELECT * FROM {t} WHERE CAST({idc} AS VARCHAR) = ?", [referral_id])
+        if not r:
+            return None
+        out = r[0]
+        out["referral_id"] = out.get(idc)
+        out["agency"] = out.get(agc) if agc else None
+        return out
+
+    def audit_report(self) -> dict[str, Any] | None:
+        """The newest stored audit report (its HTML and headline fields), if the audit has run."""
+        for t in AUDIT_TABLES:
+            cols = self.tables().get(t)
+            if not cols or not self.scalar(f"SELECT count(*) FROM {t}"):
+                continue
+            order = next((c for c in ("created_at", "produced_at", "as_of", "run_at") if c in cols), None)
+            r = self.rows(f"SELECT * FROM {t}" + (f" ORDER BY {order} DESC" if order else "") + " LIMIT 1")
+            return {"table": t, **r[0]}
+        return None
+
+
+REFERRAL_TABLES = ("referral_packs", "referrals")
+AUDIT_TABLES = ("audit_reports", "audit_runs")
+_BULKY = {"pack_html", "pack_md", "html", "report_html", "pack_json", "body", "content"}
