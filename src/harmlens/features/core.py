@@ -126,13 +126,21 @@ def _has_risk_assessments(con: duckdb.DuckDBPyConnection) -> bool:
 # constants, never user text)
 
 
-def _base_ctes(settings: FeatureSettings) -> str:
+def crime_ref_sql(con: duckdb.DuckDBPyConnection, alias: str = "") -> str:
+    """SQL for an event's ``crime_ref``: a real column if ingest made one, else the extra JSON."""
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'events'").fetchall()}
+    a = f"{alias}." if alias else ""
+    return f"{a}crime_ref" if "crime_ref" in cols else f"json_extract_string({a}extra, '$.crime_ref')"
+
+
+def _base_ctes(settings: FeatureSettings, crime_ref: str = "json_extract_string(extra, '$.crime_ref')") -> str:
     """Known events, linked mentions on them, offences per suspect and evidence of charges."""
     lag = int(settings.outcome_lag_days)
     return f"""
     ev AS MATERIALIZED (
         SELECT event_id, event_type, occurred_at, ends_at, outcome, domestic,
-               json_extract_string(extra, '$.crime_ref') AS crime_ref
+               {crime_ref} AS crime_ref
         FROM events
         WHERE occurred_at < $as_of AND (reported_at IS NULL OR reported_at < $as_of)
     ),
@@ -209,7 +217,7 @@ def _win(days: int | None, col: str = "occurred_at") -> str:
     return "TRUE" if days is None else f"{col} >= $as_of - INTERVAL {int(days)} DAY"
 
 
-def _features_sql(settings: FeatureSettings, with_dash: bool) -> str:
+def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) -> str:
     cap = RECENCY_CAP_DAYS
     counts = []
     for cat, pred in CATEGORIES.items():
@@ -236,7 +244,7 @@ def _features_sql(settings: FeatureSettings, with_dash: bool) -> str:
     dash AS (SELECT NULL::VARCHAR AS person_id, 0 AS dash_high_victims, 0 AS max_dash_score WHERE FALSE),"""
     )
     return f"""
-    WITH {_base_ctes(settings)},
+    WITH {_base_ctes(settings, crime_ref)},
     oagg AS (
         SELECT person_id,
                {", ".join(counts)},
@@ -442,7 +450,7 @@ def build_features(
     """
     check_warehouse(con)
     at = parse_as_of(as_of)
-    sql = _features_sql(settings, _has_risk_assessments(con))
+    sql = _features_sql(settings, _has_risk_assessments(con), crime_ref_sql(con))
     df = _run(con, sql, at, person_ids)
     df = df.set_index("person_id").sort_index()
     df = df[list(FEATURES)].astype("float64")
@@ -468,7 +476,7 @@ def evidence_summary(
     pred = CATEGORIES[_check_category(category)]
     at = parse_as_of(as_of)
     sql = f"""
-    WITH {_base_ctes(settings)},
+    WITH {_base_ctes(settings, crime_ref_sql(con))},
     a AS (SELECT person_id, count(*) AS allegations, max(occurred_at) AS last_event_at
           FROM off WHERE {pred} GROUP BY person_id),
     c AS (SELECT person_id, count(DISTINCT crime_key) AS charges,
@@ -537,14 +545,14 @@ def build_labels(
         kinds = "('charge', 'conviction')" if threshold == "charged" else "('conviction')"
         thr = f"""(f.outcome IN {outcomes} OR EXISTS (
             SELECT 1 FROM events c
-            WHERE c.event_type IN {kinds} AND json_extract_string(c.extra, '$.crime_ref') = f.event_id
+            WHERE c.event_type IN {kinds} AND {crime_ref_sql(con, "c")} = f.event_id
               AND (EXISTS (SELECT 1 FROM people cp JOIN links cl ON cl.mention_id = cp.mention_id
                            WHERE cp.event_id = c.event_id AND CAST(cl.person_id AS VARCHAR) = f.person_id
                              AND cp.role NOT IN {NOT_SUBJECT_ROLES})
                    OR NOT EXISTS (SELECT 1 FROM people cq WHERE cq.event_id = c.event_id
                                   AND cq.role NOT IN {NOT_SUBJECT_ROLES}))))"""
     sql = f"""
-    WITH {_base_ctes(DEFAULT_SETTINGS)},
+    WITH {_base_ctes(DEFAULT_SETTINGS, crime_ref_sql(con))},
     fut AS (
         SELECT DISTINCT CAST(l.person_id AS VARCHAR) AS person_id, e.event_id, e.occurred_at, e.outcome,
                coalesce(h.vawg, FALSE) AS vawg, coalesce(h.sexual, FALSE) AS sexual,
