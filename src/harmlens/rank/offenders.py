@@ -1,0 +1,370 @@
+"""The ``risk`` ranking method: priority offenders at large, ranked by expected harm.
+
+Expected harm in the horizon = P(offending) x the harm this person's offending is expected to
+carry:
+
+* **P(offending)**: the registered forecast model (the promoted version, else the newest) applied
+  to the point-in-time features as of the date;
+* **expected harm per offence**: the person's own mean harm per allegation in the target
+  category, shrunk towards the model's severity for people of the same risk (the mean harm of
+  what followed among training people of similar risk) with a pseudo-count of
+  ``history_weight`` allegations. Someone with many grave allegations is expected to carry grave
+  harm; someone with one allegation is mostly expected to look like their risk peers.
+
+People not at large (custody, dead) are scored but listed separately by :func:`harmlens.harm.rank`.
+Each entry carries bands from calibrated risk, its top factors in words, its evidence
+(allegations, charges, convictions: allegations are not findings of guilt), the model version,
+and, against the previous stored list, what changed and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from harmlens.features.catalogue import CATEGORIES, WINDOWS
+from harmlens.rank.lists import (
+    RankError,
+    StoredList,
+    change_tags,
+    compute_changes,
+    list_entries,
+    previous_list,
+    save_list,
+)
+
+log = logging.getLogger(__name__)
+
+METHOD = "risk"
+SCORER_COLUMNS = [
+    "person_id", "score", "risk", "expected_harm", "rfgv_score", "band", "top_factors", "last_event_at",
+    "allegations", "charges", "convictions", "distinct_victims", "weight_table", "model_version",
+]
+
+
+@dataclass(frozen=True)
+class RiskRankSettings:
+    """How the risk list is built (defaults documented in docs/rank.md)."""
+
+    bands: tuple[tuple[float, str], ...] = ((0.5, "very high"), (0.25, "high"), (0.1, "medium"), (0.0, "standard"))
+    """(lowest calibrated risk, band name), highest first: a band is a statement about probability."""
+    history_weight: float = 2.0
+    """Pseudo-count of allegations given to the model's severity when blending with the person's own."""
+    explain_top: int = 300
+    """How many of the highest expected-harm people get their factors worked out (costly for boosting)."""
+    keep: int = 1000
+    """How many people at large are stored per list (churn is measured within them)."""
+    expiry_days: int = 90
+    save: bool = True
+
+
+DEFAULT = RiskRankSettings()
+
+_CAT_WORD = {"vawg": "VAWG", "sexual": "sexual", "domestic": "domestic abuse", "violent": "violent", "any": "all"}
+_WIN_WORD = {"90d": "in 90 days", "365d": "in past year", "3y": "in 3 years", "ever": "ever"}
+_LABELS = {
+    "days_since_last_offence": "days since last allegation",
+    "days_since_last_vawg": "days since last VAWG allegation",
+    "harm_any_365d": "harm of all allegations in past year",
+    "harm_any_ever": "harm of all allegations ever",
+    "harm_vawg_prev_365d": "VAWG harm the year before",
+    "escalation_vawg_harm": "escalation in VAWG harm",
+    "max_harm_365d": "gravest allegation in past year (harm)",
+    "max_harm_before_365d": "gravest earlier allegation (harm)",
+    "escalating_severity": "escalating severity",
+    "distinct_victims_ever": "distinct victims",
+    "distinct_victims_3y": "distinct victims in 3 years",
+    "distinct_partner_victims_ever": "partner/ex-partner victims",
+    "distinct_child_victims_ever": "child victims",
+    "max_offences_same_victim": "most allegations against one victim",
+    "repeat_victims": "repeat victims",
+    "dash_high_victims": "DASH high-risk victims",
+    "max_dash_score": "highest victim DASH score",
+    "n_breach_365d": "order breaches in past year",
+    "n_breach_ever": "order breaches",
+    "n_orders_ever": "orders made",
+    "active_orders": "orders in force",
+    "days_in_custody_365d": "days in custody in past year",
+    "days_in_custody_ever": "days in custody",
+    "in_custody_now": "in custody now",
+    "n_arrests_365d": "arrests in past year",
+    "n_arrests_ever": "arrests",
+    "charges_ever": "charges",
+    "charges_vawg_ever": "VAWG charges",
+    "convictions_ever": "convictions",
+    "convictions_vawg_ever": "VAWG convictions",
+    "charge_ratio": "share of allegations charged",
+    "n_intel_365d": "intelligence reports in past year",
+    "times_victim_ever": "times recorded as a victim",
+    "age": "age",
+    "age_at_first_record": "age at first record",
+    "dob_unknown": "date of birth unknown",
+    "years_since_first_record": "years since first record",
+    "n_co_suspects": "co-suspects",
+    "co_suspects_vawg_allegations": "co-suspects' VAWG allegations",
+    "n_shared_victim_suspects": "other suspects sharing victims",
+}
+
+
+def short_label(feature: str) -> str:
+    """A few words for a feature, for list columns (the full description is in FEATURES)."""
+    if feature in _LABELS:
+        return _LABELS[feature]
+    parts = feature.split("_")
+    if len(parts) == 3 and parts[0] == "n" and parts[1] in CATEGORIES and parts[2] in WINDOWS:
+        return f"{_CAT_WORD[parts[1]]} allegations {_WIN_WORD[parts[2]]}"
+    if len(parts) == 3 and parts[0] == "harm" and parts[1] == "vawg" and parts[2] in WINDOWS:
+        return f"VAWG harm {_WIN_WORD[parts[2]]}"
+    return feature.replace("_", " ")
+
+
+def _fmt_value(v: float) -> str:
+    if pd.isna(v):
+        return "missing"
+    v = float(v)
+    if v.is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.1f}"
+
+
+def factor_texts(model: Any, X: pd.DataFrame, *, top: int = 3) -> list[str]:
+    """Per row, the factors that raised the risk most, with the person's values, in words."""
+    from harmlens.risk.explain import contributions
+
+    if not len(X):
+        return []
+    c = contributions(model, X)
+    names = np.asarray(c.columns)
+    M = c.to_numpy()
+    V = X[list(names)].to_numpy(dtype=float)
+    out = []
+    for i in range(len(X)):
+        order = np.argsort(-M[i], kind="stable")[:top]
+        parts = [f"{short_label(names[j])}: {_fmt_value(V[i, j])}" for j in order if M[i, j] > 0]
+        out.append("; ".join(parts) if parts else "no factor above typical")
+    return out
+
+
+def _band(risk: np.ndarray, bands: tuple[tuple[float, str], ...]) -> np.ndarray:
+    out = np.full(len(risk), bands[-1][1], dtype=object)
+    for lo, name in reversed(bands):
+        out[risk >= lo] = name
+    return out
+
+
+def _model_severity(bundle: Any, risk: np.ndarray, fallback: float) -> np.ndarray:
+    edges = np.asarray(getattr(bundle, "severity_edges", []) or [], dtype=float)
+    means = np.asarray(getattr(bundle, "severity_means", []) or [], dtype=float)
+    if not len(means):
+        return np.full(len(risk), fallback)
+    b = np.clip(np.searchsorted(edges, risk, side="right") - 1, 0, len(means) - 1)
+    return means[b]
+
+
+def expected_harm_per_offence(bundle: Any, X: pd.DataFrame, risk: np.ndarray, history_weight: float) -> np.ndarray:
+    """The harm this person's next offending is expected to carry (see the module docstring)."""
+    cat = str(bundle.target.get("category", "vawg"))
+    if cat in ("vawg", "any") and f"n_{cat}_ever" in X.columns and f"harm_{cat}_ever" in X.columns:
+        n = X[f"n_{cat}_ever"].to_numpy(dtype=float)
+        h = X[f"harm_{cat}_ever"].to_numpy(dtype=float)
+    else:  # no per-category harm history among the features: the model's severity alone
+        n = np.zeros(len(X))
+        h = np.zeros(len(X))
+    fallback = float(h.sum() / n.sum()) if n.sum() > 0 else 0.0
+    sev_model = _model_severity(bundle, risk, fallback)
+    k = max(0.0, float(history_weight))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        blended = np.where(n + k > 0, (h + k * sev_model) / (n + k), sev_model)
+    return blended
+
+
+def _weight_table(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute("SELECT DISTINCT weight_table FROM event_harm WHERE weight_table IS NOT NULL ORDER BY 1").fetchall()
+    return ",".join(str(r[0]) for r in rows)
+
+
+def _rfh(con: duckdb.DuckDBPyConnection, at: datetime, index: pd.Index) -> np.ndarray:
+    """The RFH baseline score beside the model's (``rfgv_score``), NaN where the harm area has none."""
+    try:
+        from harmlens.harm import rfh_scores
+
+        df = rfh_scores(con, at)
+    except Exception as exc:  # the baseline is context, never a reason to fail the list
+        log.warning("RFH baseline unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return np.full(len(index), np.nan)
+    if "person_id" not in df.columns or "score" not in df.columns:
+        return np.full(len(index), np.nan)
+    s = df.assign(person_id=df["person_id"].astype(str)).set_index("person_id")["score"]
+    return s.reindex(index.astype(str)).to_numpy(dtype=float)
+
+
+def new_allegations_since(
+    con: duckdb.DuckDBPyConnection, person_ids: Iterable[str], since: datetime, until: datetime, category: str
+) -> pd.Series:
+    """Words per person: allegations (of the category) that became known in [since, until)."""
+    from harmlens.features.core import SUSPECT_ROLES
+
+    ids = pd.DataFrame({"person_id": pd.Series(list(person_ids), dtype="object").astype(str).unique()})
+    if not len(ids):
+        return pd.Series(dtype=object)
+    pred = {"vawg": "h.vawg", "sexual": "h.sexual", "domestic": "coalesce(h.domestic, e.domestic)",
+            "violent": "h.violent", "any": "TRUE"}[category]
+    con.register("_rank_new_ids", ids)
+    try:
+        df = con.execute(
+            f"""
+            SELECT CAST(l.person_id AS VARCHAR) AS person_id, count(DISTINCT e.event_id) AS n, max(e.occurred_at) AS last
+            FROM events e JOIN people p ON p.event_id = e.event_id AND p.role IN {SUSPECT_ROLES}
+            JOIN links l ON l.mention_id = p.mention_id
+            JOIN _rank_new_ids i ON i.person_id = CAST(l.person_id AS VARCHAR)
+            LEFT JOIN event_harm h ON h.event_id = e.event_id
+            WHERE e.event_type = 'offence' AND coalesce({pred}, FALSE)
+              AND e.occurred_at < $until AND coalesce(e.reported_at, e.occurred_at) < $until
+              AND greatest(e.occurred_at, coalesce(e.reported_at, e.occurred_at)) >= $since
+            GROUP BY 1
+            """,
+            {"since": since, "until": until},
+        ).df()
+    finally:
+        con.unregister("_rank_new_ids")
+    word = _CAT_WORD[category] if category != "any" else "recorded"
+    return pd.Series(
+        [f"{int(n)} new {word} allegation{'s' if n != 1 else ''} (latest {pd.Timestamp(t):%Y-%m-%d})" for n, t in zip(df["n"], df["last"])],
+        index=df["person_id"].to_numpy(),
+        dtype=object,
+    )
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in SCORER_COLUMNS})
+
+
+def score_people(
+    con: duckdb.DuckDBPyConnection,
+    as_of: Any,
+    *,
+    version: str | None = None,
+    settings: RiskRankSettings = DEFAULT,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Risk, expected harm, band, evidence and factors for everyone scored as of a date.
+
+    Returns (frame of ``SCORER_COLUMNS`` plus ``at_large``/``not_at_large_reason``, sorted by
+    expected harm), and context (bundle, registry record, features, category).
+    """
+    from harmlens.features import build_features, evidence_summary, parse_as_of
+    from harmlens.harm import at_large
+    from harmlens.risk import load_bundle
+
+    at = parse_as_of(as_of)
+    bundle, rec = load_bundle(con, version)
+    X = build_features(con, at)
+    ctx: dict[str, Any] = {"bundle": bundle, "record": rec, "as_of": at, "X": X,
+                           "category": str(bundle.target.get("category", "vawg"))}
+    if X.empty:
+        return _empty().assign(at_large=pd.Series(dtype=bool), not_at_large_reason=pd.Series(dtype=object)), ctx
+    risk = bundle.predict_risk(X)
+    sev = expected_harm_per_offence(bundle, X, risk, settings.history_weight)
+    eh = risk * sev
+    ev = evidence_summary(con, at, category=ctx["category"]).reindex(X.index)
+    status = at_large(con, at).assign(person_id=lambda d: d["person_id"].astype(str)).set_index("person_id")
+    status = status.reindex(X.index.astype(str))
+    df = pd.DataFrame({
+        "person_id": X.index.astype(str),
+        "score": eh,
+        "risk": risk,
+        "expected_harm": eh,
+        "rfgv_score": _rfh(con, at, X.index),
+        "band": _band(risk, settings.bands),
+        "top_factors": "",
+        "last_event_at": pd.to_datetime(ev["last_event_at"]).to_numpy(),
+        "allegations": ev["allegations"].fillna(0).astype("int64").to_numpy(),
+        "charges": ev["charges"].fillna(0).astype("int64").to_numpy(),
+        "convictions": ev["convictions"].fillna(0).astype("int64").to_numpy(),
+        "distinct_victims": ev["distinct_victims"].fillna(0).astype("int64").to_numpy(),
+        "weight_table": _weight_table(con),
+        "model_version": rec["version"],
+        "at_large": status["at_large"].fillna(True).astype(bool).to_numpy(),
+        "not_at_large_reason": status["reason"].to_numpy(),
+    })
+    order = np.lexsort((df["person_id"].to_numpy(), -df["score"].to_numpy()))
+    df = df.iloc[order].reset_index(drop=True)
+    n_explain = min(max(0, settings.explain_top), len(df))
+    if n_explain:
+        Xe = X.loc[df["person_id"].iloc[:n_explain].to_numpy(), bundle.features]
+        df.loc[: n_explain - 1, "top_factors"] = factor_texts(bundle.model, Xe)
+    if n_explain < len(df):
+        df.loc[n_explain:, "top_factors"] = "not explained (below the top by expected harm)"
+    return df, ctx
+
+
+def build_offender_list(
+    con: duckdb.DuckDBPyConnection,
+    as_of: Any,
+    *,
+    version: str | None = None,
+    settings: RiskRankSettings = DEFAULT,
+) -> dict[str, Any]:
+    """Score, rank the people at large, compare with the previous list and store it.
+
+    Returns ``{"scores": all scored people, "entries": the stored list (top ``keep`` at large),
+    "changes": churn against the previous list, "previous": StoredList | None, "list_id": ...}``.
+    """
+    scores, ctx = score_people(con, as_of, version=version, settings=settings)
+    at = ctx["as_of"]
+    free = scores[scores["at_large"]].copy()
+    free["rank"] = free["score"].rank(method="first", ascending=False).astype(int)
+    entries = free[free["rank"] <= settings.keep].copy()
+    prev = previous_list(con, "offenders", METHOD, at)
+    changes = pd.DataFrame(columns=["person_id", "change", "previous_rank", "new_rank", "reason"])
+    if prev is not None:
+        prev_entries = list_entries(con, prev.list_id)
+        status = scores.set_index("person_id")[["risk"]].copy()
+        status["reason"] = scores.set_index("person_id")["not_at_large_reason"]
+        status["scored"] = True
+        status["rank"] = free.set_index("person_id")["rank"].reindex(status.index)
+        status["previous_risk"] = prev_entries.set_index("person_id")["risk"].reindex(status.index)
+        gone = prev_entries.loc[~prev_entries["person_id"].isin(status.index), "person_id"]
+        if len(gone):
+            status = pd.concat([status, pd.DataFrame({"scored": False}, index=pd.Index(gone, name="person_id"))])
+        new_ids = entries.loc[~entries["person_id"].isin(prev_entries["person_id"]), "person_id"]
+        new_ev = new_allegations_since(con, new_ids, prev.as_of, at, ctx["category"])
+        changes = compute_changes(prev_entries, entries, previous_as_of=prev.as_of, status=status, new_evidence=new_ev)
+    list_id = None
+    if settings.save:
+        params = {k: v for k, v in asdict(settings).items() if k != "save"}
+        list_id = save_list(
+            con, kind="offenders", method=METHOD, as_of=at, entries=entries, changes=changes, previous=prev,
+            model_version=ctx["record"]["version"], params=params, expiry_days=settings.expiry_days,
+        )
+    return {"scores": scores, "entries": entries.reset_index(drop=True), "changes": changes, "previous": prev,
+            "list_id": list_id, "context": ctx}
+
+
+def risk_scores(con: duckdb.DuckDBPyConnection, as_of: Any, *, version: str | None = None) -> pd.DataFrame:
+    """Scorer registered with ``harmlens.harm.ranking`` as method ``risk`` (the default).
+
+    Builds and stores the list (see :func:`build_offender_list`) and returns one row per scored
+    person for :func:`harmlens.harm.rank`; ``top_factors`` starts with the change against the
+    previous list (``[new]``, ``[up 3]``, ``[down 1]``, ``[=]``) and ends with the model version.
+    """
+    res = build_offender_list(con, as_of, version=version)
+    df = res["scores"]
+    if not len(df):
+        return _empty()
+    tags = change_tags(res["changes"]) if res["previous"] is not None else {}
+    ver = res["context"]["record"]["version"]
+    df = df.copy()
+    df["top_factors"] = [
+        f"{tags[p] + ' ' if p in tags else ''}{t} (model {ver})" for p, t in zip(df["person_id"], df["top_factors"])
+    ]
+    return df[SCORER_COLUMNS]
+
+
+def stored_previous(con: duckdb.DuckDBPyConnection, as_of: datetime) -> StoredList | None:
+    return previous_list(con, "offenders", METHOD, as_of)
