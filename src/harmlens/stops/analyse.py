@@ -362,9 +362,16 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         res.population_areas = used
         res.rates, res.disproportionality = disproportionality_table(
             counts, popsel, settings.reference, n_boot=settings.n_boot, random_state=settings.random_state)
+        res.notes.append(f"Rates are stops in the period analysed ({str(t0)[:10]} to {str(t1)[:10]}) per 1,000 residents, "
+                         "not per year.")
         if settings.ethnicity == "officer":
             res.notes.append("Rates use officer-perceived groups against self-identified census groups; the Home Office "
                              "uses self-defined ethnicity for this reason.")
+        n_api = con.execute("SELECT count(*) FROM _s WHERE extra IS NOT NULL AND "
+                            "json_extract_string(extra, '$.source_format') = 'police.uk api json'").fetchone()[0]
+        if n_api:
+            res.notes.append(f"{n_api:,} stops come from police.uk API extracts, which can be partial (a subset of a force's "
+                             "records): treat rates that include them as lower bounds, not totals.")
         ex = sum(res.excluded_from_rates.values())
         res.notes.append(f"{ex:,} of {n:,} stops ({ex / n:.1%}) have {basis} ethnicity not stated or not recorded and "
                          "are excluded from the rates.")

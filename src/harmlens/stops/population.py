@@ -131,14 +131,16 @@ def population_from_warehouse(con) -> pd.DataFrame:
 def select_area(pop: pd.DataFrame, areas: list[str] | None) -> tuple[pd.Series, list[str]]:
     """Group totals for the chosen area(s); returns (population by group, area names used).
 
-    ``areas=None`` is allowed only when the table has one area. Names match ignoring case,
-    punctuation and '&'/'and'.
+    ``areas=None`` is allowed only when the table has one area; ``["all"]`` sums every area
+    (e.g. all boroughs of a force). Names match ignoring case, punctuation and '&'/'and'.
     """
     all_areas = sorted(pop["area"].unique())
+    if areas and [a.strip().lower() for a in areas] == ["all"]:
+        areas = all_areas
     if not areas:
         if len(all_areas) != 1:
             shown = ", ".join(all_areas[:8]) + (" ..." if len(all_areas) > 8 else "")
-            raise PopulationError(f"the population table has {len(all_areas)} areas ({shown}): choose with --area NAME")
+            raise PopulationError(f"the population table has {len(all_areas)} areas ({shown}): choose with --area NAME (repeatable) or --area all")
         areas = all_areas
     lookup = {_norm_area(a): a for a in all_areas}
     chosen = []

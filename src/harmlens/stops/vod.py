@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -63,23 +64,30 @@ def sun_minutes(dates: Iterable[date], latitude: float, longitude: float, tz: st
 
     Returns columns ``date, sunset_minute, dusk_minute`` (minutes are whole: the clock
     time truncated to the minute, as the Stanford code does with ``hour*60 + minute``).
+    Dates without a sunset or dusk (polar day or night) are left out.
     """
+    rows = []
+    for d in sorted({pd.Timestamp(x).date() for x in dates}):
+        t = _sun_day(d, round(float(latitude), 6), round(float(longitude), 6), tz)
+        if t is not None:
+            rows.append((d, t[0], t[1]))
+    return pd.DataFrame(rows, columns=["date", "sunset_minute", "dusk_minute"])
+
+
+@lru_cache(maxsize=65536)
+def _sun_day(d: date, latitude: float, longitude: float, tz: str) -> tuple[int, int] | None:
     from astral import Observer
     from astral.sun import dusk as _dusk
     from astral.sun import sunset as _sunset
 
     zone = ZoneInfo(tz)
-    obs = Observer(latitude=float(latitude), longitude=float(longitude))
-    rows = []
-    for d in sorted({pd.Timestamp(x).date() for x in dates}):
-        try:
-            ss = _sunset(obs, d, tzinfo=zone)
-            du = _dusk(obs, d, tzinfo=zone)
-        except ValueError:  # polar day/night: no sunset or dusk that day
-            continue
-        rows.append((d, ss.hour * 60 + ss.minute, du.hour * 60 + du.minute))
-    out = pd.DataFrame(rows, columns=["date", "sunset_minute", "dusk_minute"])
-    return out
+    obs = Observer(latitude=latitude, longitude=longitude)
+    try:
+        ss = _sunset(obs, d, tzinfo=zone)
+        du = _dusk(obs, d, tzinfo=zone)
+    except ValueError:  # polar day/night: no sunset or dusk that day
+        return None
+    return ss.hour * 60 + ss.minute, du.hour * 60 + du.minute
 
 
 # ------------------------------------------------------------------------------ natural spline
