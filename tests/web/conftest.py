@@ -61,19 +61,51 @@ ROLES = {
 PASSWORD = "a-long-test-password"
 
 
-def make_app(tmp_path, store_url=None, *, lists=True, stops=True, **settings):
-    """A warehouse with written-down truth (tests/web/wh_fixture.py), a store with one user per role, the app."""
-    from harmlens.web.app import WebSettings, create_app
+_TEMPLATES: dict[tuple[bool, bool], object] = {}
+
+
+def _template(lists: bool, stops: bool):
+    """Build the warehouse and the user store once per test session; tests get copies (argon2 is slow on purpose)."""
+    import tempfile
+    from pathlib import Path
+
     from harmlens.web.auth import add_user
     from harmlens.web.store import Store
     from tests.web.wh_fixture import build_warehouse
 
-    wh = build_warehouse(tmp_path / "wh.duckdb", lists=lists, stops=stops)
-    url = store_url or f"sqlite:///{tmp_path / 'ops.sqlite'}"
-    s = Store(url)
-    for name, (role, agency) in ROLES.items():
-        add_user(s, name, PASSWORD, role, agency)
-    s.close()
+    key = (lists, stops)
+    if key not in _TEMPLATES:
+        d = Path(tempfile.mkdtemp(prefix="hlweb_tpl_"))
+        build_warehouse(d / "wh.duckdb", lists=lists, stops=stops)
+        s = Store(f"sqlite:///{d / 'ops.sqlite'}")
+        for name, (role, agency) in ROLES.items():
+            add_user(s, name, PASSWORD, role, agency)
+        s.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        s.close()
+        _TEMPLATES[key] = d
+    return _TEMPLATES[key]
+
+
+def make_app(tmp_path, store_url=None, *, lists=True, stops=True, **settings):
+    """A warehouse with written-down truth (tests/web/wh_fixture.py), a store with one user per role, the app."""
+    import shutil
+
+    from harmlens.web.app import WebSettings, create_app
+    from harmlens.web.auth import add_user
+    from harmlens.web.store import Store
+
+    tpl = _template(lists, stops)
+    wh = tmp_path / "wh.duckdb"
+    shutil.copy(tpl / "wh.duckdb", wh)
+    if store_url is None:
+        shutil.copy(tpl / "ops.sqlite", tmp_path / "ops.sqlite")
+        url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    else:
+        url = store_url
+        s = Store(url)
+        for name, (role, agency) in ROLES.items():
+            add_user(s, name, PASSWORD, role, agency)
+        s.close()
     return create_app(WebSettings(warehouse=wh, store_url=url, **settings))
 
 

@@ -3,7 +3,8 @@
 Truth:
 - P1 (suspect) appears in events E1 (offence, nfa), E2 (offence, charged), E3 (conviction); victims
   in those events are P2 (E1, E2) and P3 (E3). So P1's network is {P2: 2 events, P3: 1 event}.
-- Priority list: P1 rank 1 (Camden, high), P4 rank 2 (Hackney, medium), P5 rank 3 (Camden, low).
+- Priority list (rank area tables): P1 rank 1 (Camden, high), P4 rank 2 (Hackney, medium), P5 rank 3 (borough from
+  their latest event: Hackney, as P5 is the victim in E4).
 - Victims list: P2 rank 1.
 - Stops: 6 stops over two months.
 - Referral packs: R1 to Probation, R2 to Housing.
@@ -18,10 +19,6 @@ from pathlib import Path
 # cross-area interface names (docs/CONTRIBUTING.md, data-contract.md); IF NOT EXISTS keeps the
 # real migration's table when it exists.
 _AUX = [
-    "CREATE TABLE IF NOT EXISTS rank_priority (rank INTEGER, person_id VARCHAR, risk DOUBLE, expected_harm DOUBLE, rfgv_score DOUBLE,"
-    " band VARCHAR, at_large BOOLEAN, top_factors VARCHAR, last_event_at TIMESTAMP, borough VARCHAR, as_of DATE, model_version VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS rank_victims (rank INTEGER, person_id VARCHAR, risk_of_revictimisation DOUBLE,"
-    " linked_high_risk_suspects INTEGER, last_event_at TIMESTAMP, top_factors VARCHAR, as_of DATE)",
     "CREATE TABLE IF NOT EXISTS referral_packs (referral_id VARCHAR PRIMARY KEY, agency VARCHAR, person_id VARCHAR, created_at TIMESTAMP,"
     " reason VARCHAR, pack_html VARCHAR)",
 ]
@@ -52,11 +49,15 @@ def build_warehouse(path: Path, *, stops: bool = True, lists: bool = True) -> Pa
         ('E3','violence with injury',true,true,false,true,365,'cchi','test','code',now()),
         ('E4','stalking',true,false,false,false,10,'cchi','test','code',now())""")
     if lists:
-        con.execute("""INSERT INTO rank_priority VALUES
-            (1,'P1',0.62,412.5,14,'high',true,'["3 VAWG allegations in 12 months","charged ABH 2024-03","2 victims"]','2024-06-01','Camden','2024-07-01','v1'),
-            (2,'P4',0.31,55.0,7,'medium',true,'prior stalking allegation','2024-05-01','Hackney','2024-07-01','v1'),
-            (3,'P5',0.05,2.0,2,'low',true,NULL,'2024-05-01','Camden','2024-07-01','v1')""")
-        con.execute("INSERT INTO rank_victims VALUES (1,'P2',0.44,1,'2024-03-10','repeat victim; suspect charged','2024-07-01')")
+        con.execute("""INSERT INTO priority_lists VALUES
+            ('offenders:risk:2024-07-01','offenders','risk','2024-07-01',now(),now(),now() + INTERVAL 90 DAY,'v1',NULL,3,'{}'),
+            ('victims:risk:2024-07-01','victims','risk','2024-07-01',now(),now(),now() + INTERVAL 90 DAY,'v1',NULL,1,'{}')""")
+        con.execute("""INSERT INTO priority_entries (list_id, rank, person_id, score, risk, expected_harm, band, top_factors, allegations,
+            charges, convictions, distinct_victims, last_event_at, linked_suspects, model_version) VALUES
+            ('offenders:risk:2024-07-01',1,'P1',412.5,0.62,412.5,'high','3 VAWG allegations in 12 months; charged ABH 2024-03; 2 victims',2,1,1,2,'2024-06-01',NULL,'v1'),
+            ('offenders:risk:2024-07-01',2,'P4',55.0,0.31,55.0,'medium','prior stalking allegation',1,0,0,1,'2024-05-01',NULL,'v1'),
+            ('offenders:risk:2024-07-01',3,'P5',2.0,0.05,2.0,'low',NULL,0,0,0,0,'2024-05-01',NULL,'v1'),
+            ('victims:risk:2024-07-01',1,'P2',0.44,0.44,NULL,NULL,'repeat victim; suspect charged',NULL,NULL,NULL,NULL,'2024-03-10','P1','v1')""")
         con.execute("""INSERT INTO referral_packs VALUES ('R1','Probation','P1','2024-07-02','MATAC tasking','<h1>Pack R1</h1>'),
             ('R2','Housing','P2','2024-07-02','MARAC','<h1>Pack R2</h1>')""")
         con.execute("""INSERT INTO risk_scores VALUES ('v1','2024-07-01','P1',0.62,412.5,'["3 VAWG allegations in 12 months"]','2024-07-01')""")

@@ -23,15 +23,11 @@ from harmlens.errors import WarehouseError
 
 PAGE_SIZES = (25, 50, 100)
 
-# Rank output tables (contract: rank, person_id, risk, expected_harm, rfgv_score, band, at_large,
-# top_factors, last_event_at). The first that exists is used.
-PRIORITY_TABLES = ("rank_priority", "priority_list", "rank_list")
-VICTIM_TABLES = ("rank_victims", "victims_list", "victims")
+# Lists are stored by the rank area in priority_lists / priority_entries (kind 'offenders' or 'victims').
 PRIORITY_SORTS = {
-    "rank": "rank ASC",
+    "rank": "rank ASC, person_id",
     "risk": "risk DESC NULLS LAST, rank",
     "harm": "expected_harm DESC NULLS LAST, rank",
-    "rfgv": "rfgv_score DESC NULLS LAST, rank",
     "last_event": "last_event_at DESC NULLS LAST, rank",
 }
 
@@ -115,6 +111,7 @@ class Warehouse:
         self._local = threading.local()
         self._tables: dict[str, set[str]] | None = None
         self._lock = threading.Lock()
+        self._borough_cache: dict[tuple[str, str], dict[str, str]] = {}
 
     def close(self) -> None:
         self._con.close()
@@ -160,68 +157,91 @@ class Warehouse:
         return None
 
     # -- lists ----------------------------------------------------------------------------------
-    def priority_list(
-        self, *, borough: str | None = None, band: str | None = None, sort: str = "rank", page: int = 1, size: int = 50
-    ) -> dict[str, Any] | None:
-        """A page of the priority list, or None when rank has not produced one."""
-        t = self.first(PRIORITY_TABLES, "rank", "person_id")
-        if t is None:
+    def stored_lists(self, kind: str) -> list[dict[str, Any]]:
+        """Stored lists of ``kind`` (offenders | victims), newest first; expired ones flagged."""
+        if not self.has("priority_lists", "list_id", "kind") or not self.has("priority_entries", "list_id"):
+            return []
+        return self.rows(
+            "SELECT list_id, method, as_of, model_version, n_entries, refreshed_at, expires_at, expires_at <= now()::TIMESTAMP AS expired"
+            " FROM priority_lists WHERE kind = ? ORDER BY expired, as_of DESC, refreshed_at DESC, list_id",
+            [kind],
+        )
+
+    def _current_list(self, kind: str, list_id: str | None) -> dict[str, Any] | None:
+        lists = self.stored_lists(kind)
+        if list_id:
+            return next((x for x in lists if x["list_id"] == list_id), None)
+        live = [x for x in lists if not x["expired"]]
+        return live[0] if live else None
+
+    def _boroughs(self, list_id: str, refreshed_at: Any) -> dict[str, str]:
+        """person_id -> borough of their most recent event, for the people on one list (cached)."""
+        key = (list_id, str(refreshed_at))
+        cache = self._borough_cache
+        if key not in cache:
+            rows = self.cur().execute(
+                "SELECT person_id, arg_max(borough, occurred_at) FROM ("
+                " SELECT l.person_id, e.borough, e.occurred_at FROM priority_entries pe"
+                " JOIN links l ON l.person_id = pe.person_id JOIN people p ON p.mention_id = l.mention_id"
+                " JOIN events e ON e.event_id = p.event_id WHERE pe.list_id = ? AND e.borough IS NOT NULL) GROUP BY 1",
+                [list_id],
+            ).fetchall() if self.has("links", "person_id") else []
+            with self._lock:
+                cache.clear()
+                cache[key] = {pid: b for pid, b in rows}
+        return cache[key]
+
+    def _entries(self, kind: str, *, list_id: str | None, borough: str | None, band: str | None, sort: str, page: int,
+                 size: int) -> dict[str, Any] | None:
+        lst = self._current_list(kind, list_id)
+        if lst is None:
             return None
-        cols = self.tables()[t]
-        where, params = [], []
-        has_borough = "borough" in cols
-        if borough and has_borough:
-            where.append("borough = ?")
-            params.append(borough)
-        if band and "band" in cols:
+        lid = lst["list_id"]
+        boroughs = self._boroughs(lid, lst["refreshed_at"])
+        where, params = ["list_id = ?"], [lid]
+        if band:
             where.append("band = ?")
             params.append(band)
-        w = (" WHERE " + " AND ".join(where)) if where else ""
+        if borough:
+            ids = [pid for pid, b in boroughs.items() if b == borough]
+            where.append("list_contains(?, person_id)")
+            params.append(ids)
+        w = " WHERE " + " AND ".join(where)
         order = PRIORITY_SORTS.get(sort, PRIORITY_SORTS["rank"])
-        if any(k in order for k in ("risk", "expected_harm", "rfgv_score", "last_event_at")) and order.split()[0] not in cols:
-            order = PRIORITY_SORTS["rank"]
-        total = int(self.scalar(f"SELECT count(*) FROM {t}{w}", params))
+        total = int(self.scalar(f"SELECT count(*) FROM priority_entries{w}", params))
         page = max(1, page)
-        items = self.rows(f"SELECT * FROM {t}{w} ORDER BY {order} LIMIT ? OFFSET ?", [*params, size, (page - 1) * size])
+        items = self.rows(f"SELECT * EXCLUDE (list_id) FROM priority_entries{w} ORDER BY {order} LIMIT ? OFFSET ?",
+                          [*params, size, (page - 1) * size])
         for it in items:
             it["factors"] = [factor_text(f) for f in _parse_factors(it.get("top_factors"))]
             it.pop("top_factors", None)
-        meta = self._list_meta(t)
+            it["borough"] = boroughs.get(it["person_id"])
+            ev = [f"{it[k]} {k}" for k in ("allegations", "charges", "convictions") if it.get(k) is not None]
+            it["evidence"] = ", ".join(ev) if ev else None
         return {
-            "table": t,
+            "list_id": lid,
+            "method": lst["method"],
+            "as_of": lst["as_of"],
+            "model_version": lst["model_version"],
+            "expires_at": lst["expires_at"],
+            "lists": [{"list_id": x["list_id"], "method": x["method"], "as_of": x["as_of"], "expired": x["expired"]}
+                      for x in self.stored_lists(kind)],
             "items": items,
             "total": total,
             "page": page,
             "size": size,
             "pages": max(1, -(-total // size)),
-            "boroughs": [r["borough"] for r in self.rows(f"SELECT DISTINCT borough FROM {t} WHERE borough IS NOT NULL ORDER BY 1")]
-            if has_borough
-            else [],
-            "bands": [r["band"] for r in self.rows(f"SELECT DISTINCT band FROM {t} WHERE band IS NOT NULL ORDER BY 1")]
-            if "band" in cols
-            else [],
-            **meta,
+            "boroughs": sorted(set(boroughs.values())),
+            "bands": [r["band"] for r in self.rows("SELECT DISTINCT band FROM priority_entries WHERE list_id = ? AND band IS NOT NULL ORDER BY 1", [lid])],
         }
 
-    def _list_meta(self, t: str) -> dict[str, Any]:
-        cols = self.tables()[t]
-        meta: dict[str, Any] = {}
-        for c in ("as_of", "model_version", "version", "weight_table", "produced_at", "created_at"):
-            if c in cols:
-                meta[c] = self.scalar(f"SELECT max({c}) FROM {t}")
-        return meta
+    def priority_list(self, *, list_id: str | None = None, borough: str | None = None, band: str | None = None, sort: str = "rank",
+                      page: int = 1, size: int = 50) -> dict[str, Any] | None:
+        """A page of the newest live offenders list (or ``list_id``), or None when rank has not produced one."""
+        return self._entries("offenders", list_id=list_id, borough=borough, band=band, sort=sort, page=page, size=size)
 
-    def victims_list(self, *, page: int = 1, size: int = 50) -> dict[str, Any] | None:
-        t = self.first(VICTIM_TABLES, "rank", "person_id")
-        if t is None:
-            return None
-        total = int(self.scalar(f"SELECT count(*) FROM {t}"))
-        page = max(1, page)
-        items = self.rows(f"SELECT * FROM {t} ORDER BY rank LIMIT ? OFFSET ?", [size, (page - 1) * size])
-        for it in items:
-            it["factors"] = [factor_text(f) for f in _parse_factors(it.get("top_factors"))]
-            it.pop("top_factors", None)
-        return {"table": t, "items": items, "total": total, "page": page, "size": size, "pages": max(1, -(-total // size)), **self._list_meta(t)}
+    def victims_list(self, *, list_id: str | None = None, page: int = 1, size: int = 50) -> dict[str, Any] | None:
+        return self._entries("victims", list_id=list_id, borough=None, band=None, sort="rank", page=page, size=size)
 
     # -- persons --------------------------------------------------------------------------------
     def person_exists(self, person_id: str) -> bool:
@@ -276,16 +296,18 @@ class Warehouse:
             if r:
                 out = r[0]
                 out["factors"] = [factor_text(f) for f in _parse_factors(out.pop("top_factors"))]
-        t = self.first(PRIORITY_TABLES, "rank", "person_id")
-        if t:
-            r = self.rows(f"SELECT * FROM {t} WHERE person_id = ?", [person_id])
+        lst = self._current_list("offenders", None)
+        if lst:
+            r = self.rows("SELECT * FROM priority_entries WHERE list_id = ? AND person_id = ?", [lst["list_id"], person_id])
             if r:
                 row = r[0]
                 out = out or {}
                 out["list_rank"] = row.get("rank")
-                for k in ("band", "rfgv_score", "at_large", "expected_harm", "risk", "model_version", "as_of"):
-                    if k in row and row[k] is not None and out.get(k) is None:
+                out["list_id"] = lst["list_id"]
+                for k in ("band", "expected_harm", "risk", "model_version"):
+                    if row.get(k) is not None and out.get(k) is None:
                         out[k] = row[k]
+                out.setdefault("as_of", lst["as_of"])
                 if not out.get("factors"):
                     out["factors"] = [factor_text(f) for f in _parse_factors(row.get("top_factors"))]
         return out

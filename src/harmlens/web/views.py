@@ -107,53 +107,59 @@ def register(app: FastAPI) -> None:
     route(app, "POST", "/logout", ANY_USER, logout, include_in_schema=False)
 
     # -- priority list -----------------------------------------------------------------------------
-    def _priority(request: Request, borough: Optional[str], band: Optional[str], sort: str, page: int, size: int) -> dict[str, Any] | None:
-        data = wh.priority_list(borough=borough or None, band=band or None, sort=sort, page=page, size=size)
-        log_access(request, "list.view", "priority_list", detail={"borough": borough, "band": band, "sort": sort, "page": page})
+    def _priority(request: Request, list_id: Optional[str], borough: Optional[str], band: Optional[str], sort: str, page: int,
+                  size: int) -> dict[str, Any] | None:
+        data = wh.priority_list(list_id=list_id or None, borough=borough or None, band=band or None, sort=sort, page=page, size=size)
+        log_access(request, "list.view", "priority_list", data["list_id"] if data else None,
+                   detail={"borough": borough, "band": band, "sort": sort, "page": page})
         return data
 
     def priority_page(
         request: Request,
+        list_id: Optional[str] = Query(None, max_length=200),
         borough: Optional[str] = Query(None, max_length=100),
         band: Optional[str] = Query(None, max_length=50),
-        sort: str = Query("rank", pattern="^(" + "|".join(["rank", "risk", "harm", "rfgv", "last_event"]) + ")$"),
+        sort: str = Query("rank", pattern="^(rank|risk|harm|last_event)$"),
         page: int = Query(1, ge=1, le=100000),
         size: int = Query(50, ge=1, le=500),
     ) -> Response:
-        data = _priority(request, borough, band, sort, page, size)
-        ctx = dict(data=data, empty=NO_LIST, borough=borough or "", band=band or "", sort=sort, size=size,
-                   url=lambda **kw: page_url("/priority", **{"borough": borough, "band": band, "sort": sort, "size": size, **kw}))
+        data = _priority(request, list_id, borough, band, sort, page, size)
+        ctx = dict(data=data, empty=NO_LIST, borough=borough or "", band=band or "", sort=sort, size=size, list_id=list_id or "",
+                   url=lambda **kw: page_url("/priority", **{"list_id": list_id, "borough": borough, "band": band, "sort": sort,
+                                                             "size": size, **kw}))
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "list":
             return render(request, "_priority_table.html.j2", **ctx)
         return render(request, "priority.html.j2", **ctx)
 
     def priority_csv(
         request: Request,
+        list_id: Optional[str] = Query(None, max_length=200),
         borough: Optional[str] = Query(None, max_length=100),
         band: Optional[str] = Query(None, max_length=50),
     ) -> Response:
         rows: list[dict[str, Any]] = []
         page = 1
         while True:
-            d = wh.priority_list(borough=borough or None, band=band or None, sort="rank", page=page, size=5000)
+            d = wh.priority_list(list_id=list_id or None, borough=borough or None, band=band or None, sort="rank", page=page, size=5000)
             if d is None:
                 raise AppError(404, "no_data", NO_LIST)
             rows.extend(d["items"])
             if page >= d["pages"]:
                 break
             page += 1
-        log_access(request, "export", "priority_list", detail={"format": "csv", "rows": len(rows), "borough": borough, "band": band})
+        log_access(request, "export", "priority_list", d["list_id"], detail={"format": "csv", "rows": len(rows), "borough": borough, "band": band})
         return csv_response(rows, "priority_list.csv")
 
     def priority_api(
         request: Request,
+        list_id: Optional[str] = Query(None, max_length=200),
         borough: Optional[str] = Query(None, max_length=100),
         band: Optional[str] = Query(None, max_length=50),
-        sort: str = Query("rank", pattern="^(rank|risk|harm|rfgv|last_event)$"),
+        sort: str = Query("rank", pattern="^(rank|risk|harm|last_event)$"),
         page: int = Query(1, ge=1, le=100000),
         size: int = Query(50, ge=1, le=500),
     ) -> dict[str, Any]:
-        data = _priority(request, borough, band, sort, page, size)
+        data = _priority(request, list_id, borough, band, sort, page, size)
         if data is None:
             return {"available": False, "message": NO_LIST, "items": [], "total": 0}
         return {"available": True, **data}
@@ -163,14 +169,16 @@ def register(app: FastAPI) -> None:
     route(app, "GET", f"{API}/priority", ("list.view",), priority_api, tags=["lists"], summary="Priority list (paginated)")
 
     # -- victims -----------------------------------------------------------------------------------
-    def victims_page(request: Request, page: int = Query(1, ge=1, le=100000), size: int = Query(50, ge=1, le=500)) -> Response:
-        data = wh.victims_list(page=page, size=size)
-        log_access(request, "list.view", "victims_list", detail={"page": page})
-        return render(request, "victims.html.j2", data=data, empty=NO_VICTIMS, url=lambda **kw: page_url("/victims", **{"size": size, **kw}))
+    def victims_page(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
+                     size: int = Query(50, ge=1, le=500)) -> Response:
+        data = wh.victims_list(list_id=list_id or None, page=page, size=size)
+        log_access(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page})
+        return render(request, "victims.html.j2", data=data, empty=NO_VICTIMS, url=lambda **kw: page_url("/victims", **{"list_id": list_id, "size": size, **kw}))
 
-    def victims_api(request: Request, page: int = Query(1, ge=1, le=100000), size: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        data = wh.victims_list(page=page, size=size)
-        log_access(request, "list.view", "victims_list", detail={"page": page})
+    def victims_api(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
+                    size: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+        data = wh.victims_list(list_id=list_id or None, page=page, size=size)
+        log_access(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page, "via": "api"})
         if data is None:
             return {"available": False, "message": NO_VICTIMS, "items": [], "total": 0}
         return {"available": True, **data}

@@ -1,0 +1,176 @@
+"""Pages and API against the small warehouse of tests/web/wh_fixture.py (truth written there)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from fastapi.testclient import TestClient
+
+from harmlens.web import accesslog
+from tests.web.conftest import api_login, make_app
+
+
+def _csrf(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _log(app, **kw):
+    return accesslog.search(app.state.store, **kw)
+
+
+def test_priority_list_filter_sort_paginate(app, client):
+    api_login(client, "ana")
+    d = client.get("/api/v1/priority").json()
+    assert d["available"] and [i["person_id"] for i in d["items"]] == ["P1", "P4", "P5"]
+    assert d["list_id"] == "offenders:risk:2024-07-01" and d["model_version"] == "v1"
+    p1 = d["items"][0]
+    assert p1["factors"] == ["3 VAWG allegations in 12 months", "charged ABH 2024-03", "2 victims"]
+    assert p1["evidence"] == "2 allegations, 1 charges, 1 convictions" and p1["borough"] == "Camden"
+    assert [i["person_id"] for i in client.get("/api/v1/priority?borough=Hackney").json()["items"]] == ["P4", "P5"]
+    assert [i["person_id"] for i in client.get("/api/v1/priority?band=medium").json()["items"]] == ["P4"]
+    assert [i["person_id"] for i in client.get("/api/v1/priority?sort=last_event").json()["items"]] == ["P1", "P4", "P5"]
+    page2 = client.get("/api/v1/priority?size=2&page=2").json()
+    assert page2["pages"] == 2 and [i["person_id"] for i in page2["items"]] == ["P5"]
+    html = client.get("/priority?borough=Camden").text
+    assert "P1" in html and "P4" not in html and "Decision support" in html
+    # htmx asks for the table only
+    part = client.get("/priority?band=low", headers={"HX-Request": "true", "HX-Target": "list"}).text
+    assert "<html" not in part and "P5" in part and "P1" not in part
+    assert len(_log(app, action="list.view")) == 7  # 5 API calls + 2 pages
+
+
+def test_export_is_logged(app, client):
+    api_login(client, "ana")
+    r = client.get("/priority.csv?band=high")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.headers["content-disposition"].startswith("attachment") and [x["person_id"] for x in rows] == ["P1"]
+    e = _log(app, action="export")
+    assert len(e) == 1 and e[0]["username"] == "ana" and '"rows":1' in e[0]["detail"]
+
+
+def test_person_profile_needs_a_purpose_and_is_logged(app):
+    with TestClient(app, follow_redirects=False) as c:
+        api_login(c, "ana")
+        r = c.get("/persons/P1")
+        assert "Why do you need this profile?" in r.text and "Smith" not in r.text  # no data before a purpose
+        r = c.post("/persons/P1/purpose", data={"purpose": "", "csrf_token": _csrf(r.text)})
+        assert r.status_code == 400 and "Choose why" in r.text
+        r = c.post("/persons/P1/purpose", data={"purpose": "matac", "reference": "MATAC-7", "csrf_token": _csrf(r.text)})
+        assert r.status_code == 303
+        page = c.get(r.headers["location"])
+        assert page.status_code == 200
+        html = page.text
+        assert "MATAC tasking preparation" in html and "John Smith" in html
+        # timeline with evidential status, newest first
+        assert html.index("2024-06-01") < html.index("2024-03-10") < html.index("2024-01-05")
+        assert "conviction" in html and "allegation (no further action)" in html and "charge" in html
+        assert "model version" in html and "v1" in html
+        e = _log(app, action="person.view")
+        assert len(e) == 1 and e[0]["object_id"] == "P1" and e[0]["purpose"] == "matac" and "MATAC-7" in e[0]["detail"]
+        # A grant is for one person in one session: it does not open another profile.
+        gid = r.headers["location"].split("grant=")[1]
+        assert "Why do you need" in c.get(f"/persons/P4?grant={gid}").text
+    with TestClient(app, follow_redirects=False) as other:
+        api_login(other, "sue")
+        assert "Why do you need" in other.get(f"/persons/P1?grant={gid}").text
+
+
+def test_person_api_network_truth(app, client):
+    api_login(client, "ana")
+    r = client.get("/api/v1/persons/P1")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "purpose_required"
+    assert client.get("/api/v1/persons/P1?purpose=curiosity").json()["error"]["code"] == "purpose_unknown"
+    prof = client.get("/api/v1/persons/P1?purpose=investigation").json()
+    assert {(e["target"], e["events"]) for e in prof["network"]["edges"]} == {("P2", 2), ("P3", 1)}
+    assert prof["evidence_counts"] == {"conviction": 1, "charge": 1, "allegation": 1}
+    assert prof["risk"]["version"] == "v1" and prof["risk"]["list_rank"] == 1
+    r = client.get("/api/v1/persons/NOPE?purpose=investigation")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert len(_log(app, action="person.view")) == 2  # the unknown person's attempt is logged too
+
+
+def test_partner_sees_only_their_agency(app, client):
+    api_login(client, "pat")  # Probation
+    items = client.get("/api/v1/referrals").json()["items"]
+    assert [i["referral_id"] for i in items] == ["R1"]
+    assert client.get("/api/v1/referrals/R1").status_code == 200
+    assert client.get("/api/v1/referrals/R2").status_code == 404
+    assert "Pack R2" not in client.get("/referrals/R2").text
+
+
+def test_supervisor_approves_referral_and_promotes_model(app, client):
+    csrf = api_login(client, "sue")
+    r = client.post("/api/v1/referrals/R1/decision", json={"decision": "approved", "note": "ok"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200
+    assert client.get("/api/v1/referrals/R1").json()["decisions"][0]["decided_by"] == "sue"
+    r = client.post("/api/v1/models/v1/promote", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["promoted"] == "v1"
+    assert client.get("/api/v1/models").json()["items"][0]["status"] == "promoted"
+    assert _log(app, action="model.promote")[0]["object_id"] == "v1"
+
+
+def test_officer_records_a_stop_and_nothing_is_lost_on_error(app, client):
+    api_login(client, "olly")
+    form = client.get("/stops/new")
+    bad = {"occurred_at": "2024-13-45T10:00", "legislation": "s163 Road Traffic Act 1988", "self_defined_ethnicity": "B2",
+           "borough": "Camden", "latitude": "95", "reason": "speeding", "csrf_token": _csrf(form.text)}
+    r = client.post("/stops/new", data=bad)
+    assert r.status_code == 400
+    assert "The stop was not saved" in r.text and "latitude" in r.text and "occurred_at" in r.text
+    # every value typed comes back
+    assert 'value="Camden"' in r.text and 'value="speeding"' in r.text and '<option value="B2" selected>' in r.text
+    good = dict(bad, occurred_at="2024-02-01T10:00", latitude="51.5", longitude="-0.12", csrf_token=_csrf(r.text))
+    r = client.post("/stops/new", data=good, follow_redirects=False)
+    assert r.status_code == 303 and "saved=APP-" in r.headers["location"]
+    assert app.state.store.fetchone("SELECT count(*) AS n FROM recorded_stops WHERE recorded_by = 'olly'")["n"] == 1
+
+
+def test_stop_api_errors_are_json_with_stable_codes(client):
+    csrf = api_login(client, "olly")
+    r = client.post("/api/v1/stops", json={"occurred_at": "yesterday", "legislation": ""}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    cols = {p["column"] for p in r.json()["error"]["details"]}
+    assert {"occurred_at", "legislation"} <= cols
+    r = client.post("/api/v1/stops", json={"occurred_at": "2099-01-01T10:00", "legislation": "s1 PACE"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and "future" in r.json()["error"]["message"]
+    r = client.post("/api/v1/stops", json={"legislation": "s1 PACE"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    assert client.get("/api/v1/nothing-here").json()["error"]["code"] == "not_found"
+
+
+def test_stop_dashboard_counts_and_charts(client):
+    api_login(client, "aud")
+    s = client.get("/api/v1/stops/summary").json()["summary"]
+    assert s["total"] == 6 and {r["month"]: r["stops"] for r in s["by_month"]} == {"2024-01": 3, "2024-02": 3}
+    html = client.get("/stops").text
+    assert html.count("<svg") >= 4
+
+
+def test_access_log_page_and_verify(app, client):
+    api_login(client, "ana")
+    client.get("/api/v1/priority")
+    client.get("/api/v1/persons/P1?purpose=safeguarding")
+    api_login(client, "aud")
+    rows = client.get("/api/v1/access-log?user=ana").json()["items"]
+    assert [r["action"] for r in rows] == ["person.view", "list.view", "login"]
+    v = client.get("/api/v1/access-log/verify").json()
+    assert v["ok"] and v["rows"] >= 4
+    html = client.get("/access-log?object_id=P1").text
+    assert "safeguarding" in html
+
+
+def test_empty_states_are_honest(tmp_path):
+    a = make_app(tmp_path, lists=False, stops=False)
+    with TestClient(a) as c:
+        api_login(c, "ana")
+        assert "No priority list has been produced yet" in c.get("/priority").text
+        assert c.get("/api/v1/priority").json() == {"available": False, "message": c.get("/api/v1/priority").json()["message"], "items": [], "total": 0}
+        assert "harmlens rank" in c.get("/victims").text
+        assert "No stop records" in c.get("/stops").text
+        assert "No referral packs" in c.get("/referrals").text
+        assert "No audit report" in c.get("/audit").text
+        assert "No model has been trained" in c.get("/models").text
+    a.state.store.close()
+    a.state.warehouse.close()
