@@ -62,13 +62,9 @@ def append(
     det = json.dumps(detail, sort_keys=True, separators=(",", ":")) if isinstance(detail, dict) else detail
     with store.transaction(exclusive=True):
         if store.dialect == "postgresql":
-            head = store.fetchone("SELECT seq, hash FROM access_log_head WHERE id = 1 FOR UPDATE")
-            if head is None:
-                # First entry ever: take a table lock so two first writers cannot both start a chain.
-                store.execute("LOCK TABLE access_log_head IN EXCLUSIVE MODE")
-                head = store.fetchone("SELECT seq, hash FROM access_log_head WHERE id = 1")
-        else:
-            head = store.fetchone("SELECT seq, hash FROM access_log_head WHERE id = 1")
+            # One writer at a time (the lock mode conflicts with itself): the chain stays linear.
+            store.execute("LOCK TABLE access_log_head IN SHARE ROW EXCLUSIVE MODE")
+        head = store.fetchone("SELECT seq, hash FROM access_log_head WHERE id = 1")
         seq, prev = (int(head["seq"]) + 1, head["hash"]) if head else (1, GENESIS)
         row = {
             "seq": seq,
