@@ -20,6 +20,7 @@ StoreOption = typer.Option(
 
 users_app = typer.Typer(help="Manage the people who may sign in to the web app.", no_args_is_help=True)
 log_app = typer.Typer(help="Check and search the tamper-evident access log.", no_args_is_help=True)
+stops_app = typer.Typer(help="Stops recorded by officers in the web app.", no_args_is_help=True)
 
 
 def _store(store: Optional[str], db: Optional[Path]):
@@ -123,6 +124,29 @@ def log_search(
         typer.echo(json.dumps(r))
 
 
+@stops_app.command("export")
+def recorded_stops_export(
+    out_dir: Path = typer.Argument(..., help="Folder to write stops.csv into (then: harmlens ingest OUT_DIR)."),
+    db: Optional[Path] = DbOption,
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Write the stops recorded in the app as a contract stops.csv, ready for 'harmlens ingest'."""
+    import csv
+
+    from harmlens.web.stopform import FIELDS, export_recorded_stops
+
+    rows = export_recorded_stops(_store(store, db))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "stops.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["stop_id", *FIELDS])
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+    typer.echo(f"wrote {len(rows)} stop(s) to {path}")
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
@@ -131,6 +155,9 @@ def serve(
     tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="Serve HTTPS with this certificate (cookies become Secure)."),
     tls_key: Optional[Path] = typer.Option(None, "--tls-key"),
     behind_tls: bool = typer.Option(False, "--behind-tls", help="A TLS proxy fronts the app: mark cookies Secure."),
+    read_only: bool = typer.Option(
+        False, "--read-only", help="Open the warehouse read-only (allows --workers > 1; promoting models is then refused)."
+    ),
     db: Optional[Path] = DbOption,
     store: Optional[str] = StoreOption,
 ) -> None:
@@ -145,6 +172,8 @@ def serve(
     wh = db_path(db)
     if not wh.exists():
         raise HarmlensError(f"no warehouse at {wh}: run 'harmlens ingest DIR' first or pass --db")
+    if workers > 1 and not read_only:
+        raise HarmlensError("--workers > 1 needs --read-only (DuckDB allows one writing process)")
     if bool(tls_cert) != bool(tls_key):
         raise HarmlensError("--tls-cert and --tls-key go together")
     # The app factory reads its settings from the environment so every worker gets the same.
@@ -153,6 +182,7 @@ def serve(
         os.environ["HARMLENS_DATABASE_URL"] = store
     os.environ["HARMLENS_IDLE_MINUTES"] = str(idle_minutes)
     os.environ["HARMLENS_SECURE_COOKIES"] = "1" if (tls_cert or behind_tls) else "0"
+    os.environ["HARMLENS_WEB_READ_ONLY"] = "1" if read_only else "0"
     _store(store, wh)  # fail early, with a clear line, if the store cannot be opened
     typer.echo(f"harmlens web app on {'https' if tls_cert else 'http'}://{host}:{port}/", err=True)
     uvicorn.run(
@@ -173,3 +203,4 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(users_app, name="users")
     app.add_typer(log_app, name="access-log")
+    app.add_typer(stops_app, name="recorded-stops")
