@@ -1,0 +1,43 @@
+"""``harmlens synth``: write a synthetic city extract and its truth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("synth")
+    def synth(
+        people: int = typer.Option(10_000, "--people", help="Residents to generate (all ages)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed: same seed and options, byte-identical files."),
+        out: Path = typer.Option(..., "--out", help="Output folder (created; existing files are overwritten)."),
+        fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+        cut_date: str = typer.Option("2025-01-01", "--cut-date", help="Extract holds events known up to this date (YYYY-MM-DD)."),
+        history_years: int = typer.Option(6, "--history-years", help="Years of history before the cut date."),
+        policing_bias: bool = typer.Option(True, "--policing-bias/--no-policing-bias",
+                                           help="Unequal recording intensity by group and area (on by default)."),
+        stop_disparity: float = typer.Option(1.5, "--stop-disparity", help="Stop-rate multiplier, Black vs White drivers."),
+        darkness_effect: float = typer.Option(1.25, "--darkness-effect",
+                                              help="Odds multiplier on minority share of stops in daylight vs dark (1 = none)."),
+        stops_per_1000: float = typer.Option(30.0, "--stops-per-1000", help="Yearly s163 stops per 1,000 residents (White baseline)."),
+        stop_years: int = typer.Option(2, "--stop-years", help="Years before the cut date covered by stops."),
+    ) -> None:
+        """Generate a synthetic London (events, people, risk_assessments, stops, population) plus truth/."""
+        from harmlens.synth import SynthConfig, SynthError, generate
+
+        try:
+            cut = datetime.strptime(cut_date, "%Y-%m-%d").date()
+        except ValueError:
+            raise SynthError(f"--cut-date must be YYYY-MM-DD (got {cut_date!r})") from None
+        cfg = SynthConfig(
+            people=people, seed=seed, cut_date=cut, history_years=history_years, fmt=fmt.lower(), policing_bias=policing_bias,
+            stop_disparity=stop_disparity, darkness_effect=darkness_effect, stops_per_1000=stops_per_1000, stop_years=stop_years,
+        )
+        summary = generate(cfg, out)
+        for name, n in summary.counts.items():
+            typer.echo(f"{name}\t{n}")
+        typer.echo(f"seconds\t{sum(summary.timings.values()):.1f}")
+        typer.echo(f"written\t{summary.out_dir}")

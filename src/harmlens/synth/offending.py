@@ -1,0 +1,388 @@
+"""The offending process and the criminal-justice path of each recorded offence.
+
+Model (one step = one twelfth of a 365-day year, the "month" grid anchored at the cut date):
+
+* Each offender k has a latent monthly rate ``base_k`` (gamma: few people, most of the
+  offences), a career ``[onset_k, end_k)`` (end includes a pre-drawn death), a yearly
+  escalation ``esc_k`` of the log-rate, and a gravity index that rises over the career and
+  shifts the offence mix towards serious offences.
+* Persistence is Hawkes-like: ``rate_m = b_m * (1 + e_m)`` with
+  ``b_m = min(base * exp(esc * years_active), max_rate) * active_m * at_large_m`` and
+  ``e_m = decay * e_{m-1} + alpha * n_{m-1}``: every offence raises later rates.
+* Offences are marked independently: VAWG or not (share ``v_k``), relationship to the victim,
+  offence code (mix depends on relationship, victim sex/age and gravity), recorded or not
+  (recording probability by code times the policing intensity of the offender's group/area).
+* Custody (remand, prison) follows only recorded VAWG offences; non-VAWG offences never lead
+  to custody here. That makes the truth exact: before the first (recorded) VAWG offence in the
+  forecast year nothing changes the rates except the already-scheduled custody, so
+  ``P(no such offence)`` is a product over months of a branching-process generating function
+  (see :func:`true_probabilities`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harmlens.synth import reference as ref
+from harmlens.synth.config import SynthConfig
+from harmlens.synth.population import DAY, YEAR_DAYS, Population
+
+YEAR_S = YEAR_DAYS * DAY
+STEP_S = 365 * DAY / 12  # seconds in one grid month (12 steps = 365 days exactly)
+NEVER = np.int64(2**62)
+LO_TABLE, HI_TABLE = ref.offence_tables()
+N_CODES = len(ref.OFFENCES)
+_SERIOUS = np.array([ref.REMAND_SHARE.get(c, 0.0) for c in ref.OFFENCE_CODES])
+_CHARGE = {
+    "001/01": 1.0, "004/01": 1.0, "005/01": 0.5, "008/06": 0.3, "105/01": 0.2, "009/01": 0.25, "008/10": 0.12,
+    "008/71": 0.15, "008/66": 0.1, "019/07": 0.07, "019/08": 0.12, "020/01": 0.12, "022/01": 0.2, "088/10": 0.3,
+    "195/12": 0.5, "195/94": 0.5, "028/01": 0.2, "045/01": 0.1, "092/01": 0.5, "058/01": 0.15,
+}
+CHARGE_SHARE = np.array([_CHARGE[c] for c in ref.OFFENCE_CODES])
+IS_VAWG_CODE = np.array([c in ref.VAWG_CODES for c in ref.OFFENCE_CODES])
+SEXUAL = np.isin(ref.OFFENCE_CATEGORY, ["rape", "other_sexual"])
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _categorical(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+    """One draw per row of a (n, k) probability matrix."""
+    c = np.cumsum(p, axis=1)
+    u = rng.random(len(p)) * c[:, -1]
+    return np.minimum((u[:, None] > c).sum(axis=1), p.shape[1] - 1)
+
+
+@dataclass
+class Offenders:
+    person: np.ndarray
+    vawg_share: np.ndarray
+    base: np.ndarray
+    onset: np.ndarray
+    end: np.ndarray
+    death: np.ndarray
+    esc: np.ndarray
+    g0: np.ndarray
+    gesc: np.ndarray
+    rel_p: np.ndarray       # (K, 5) relationship mix
+    victims: np.ndarray     # (K, 4): partner, ex_partner, family, acquaintance person ids (-1 none)
+    opp_female: np.ndarray  # victims of partner/ex/acq/stranger are female
+    prec: np.ndarray        # (K, codes) recording probability
+    intensity: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.person)
+
+
+@dataclass
+class History:
+    """Every committed offence (recorded or not), with its justice path."""
+
+    cols: dict[str, np.ndarray] = field(default_factory=dict)
+    snapshot: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _pick_from_pool(rng: np.random.Generator, pool_key: np.ndarray, pool_members: np.ndarray, want_key: np.ndarray) -> np.ndarray:
+    """For each wanted key, a uniformly random member of the pool with that key (-1 if empty)."""
+    order = np.argsort(pool_key, kind="stable")
+    sk = pool_key[order]
+    sm = pool_members[order]
+    lo = np.searchsorted(sk, want_key, side="left")
+    hi = np.searchsorted(sk, want_key, side="right")
+    cnt = hi - lo
+    pick = lo + np.floor(rng.random(len(want_key)) * np.maximum(cnt, 1)).astype(np.int64)
+    out = np.where(cnt > 0, sm[np.minimum(pick, len(sm) - 1)], -1)
+    return out
+
+
+def stranger_pool(pop: Population, history_years: int) -> tuple[np.ndarray, np.ndarray]:
+    """Adults (adult throughout the history) keyed by borough*2 + female."""
+    adult = pop.age_at_cut >= 18 + history_years + 1
+    members = np.flatnonzero(adult)
+    key = pop.borough[members] * 2 + pop.female[members].astype(np.int64)
+    return key, members
+
+
+def choose_offenders(rng: np.random.Generator, pop: Population, cfg: SynthConfig, t0: float, t_end: float) -> Offenders:
+    age = pop.age_at_cut
+    elig = (age >= 18) & (age <= 80)
+    af = np.select([age < 20, age < 45, age < 60], [1.0, 1.4, 0.8], default=0.3)
+    p_vawg = np.where(pop.female, cfg.vawg_offender_share_female, cfg.vawg_offender_share_male) * af * elig
+    u = rng.random(pop.n)
+    is_v = u < p_vawg
+    p_other = cfg.other_offender_share * np.where(pop.female, 0.5, 1.5) * af * elig
+    is_o = (~is_v) & (rng.random(pop.n) < p_other)
+    person = np.flatnonzero(is_v | is_o)
+    kk = len(person)
+    v_off = is_v[person]
+    vawg_share = np.where(v_off, rng.beta(6 * cfg.vawg_share_of_mixed, 6 * (1 - cfg.vawg_share_of_mixed) + 1e-9, kk), 0.0)
+    base = np.minimum(rng.gamma(cfg.rate_shape, cfg.mean_rate / cfg.rate_shape, kk), cfg.max_rate)
+    dob_s = pop.dob_days[person].astype(float) * DAY
+    onset = t0 - 8 * YEAR_S + rng.random(kk) * (t_end - t0 + 7 * YEAR_S)
+    onset = np.maximum(onset, dob_s + 18 * YEAR_S)
+    career = rng.exponential(cfg.career_years_mean, kk) * YEAR_S + YEAR_S
+    death = np.where(rng.random(kk) < 1 - np.exp(-cfg.death_rate * (t_end - t0) / YEAR_S), t0 + rng.random(kk) * (t_end - t0), np.inf)
+    end = np.minimum(onset + career, death)
+    esc = rng.normal(cfg.escalation_mean, cfg.escalation_sd, kk)
+    # gravity starts higher for high-rate offenders: harm concentrates on few people
+    g0 = -7.5 + 2.8 * np.clip(np.log(base / cfg.mean_rate), -3, 2.5) + rng.normal(0, 0.5, kk)
+    gesc = cfg.gravity_growth * rng.exponential(1.0, kk)
+
+    # relationship profile: domestic, stalker, sexual, family
+    typ = rng.choice(4, size=kk, p=[0.6, 0.15, 0.12, 0.13])
+    profiles = np.array([
+        [0.62, 0.15, 0.12, 0.06, 0.05],
+        [0.05, 0.6, 0.0, 0.28, 0.07],
+        [0.15, 0.05, 0.0, 0.42, 0.38],
+        [0.2, 0.0, 0.75, 0.05, 0.0],
+    ])
+    rel_p = profiles[typ].copy()
+    fem = pop.female[person]
+    opp_female = ~fem
+    partner = pop.partner[person]
+    # ex-partner and acquaintance: fixed people of the opposite sex in the same borough
+    key, members = stranger_pool(pop, cfg.history_years)
+    want = pop.borough[person] * 2 + opp_female.astype(np.int64)
+    ex = _pick_from_pool(rng, key, members, want)
+    acq = _pick_from_pool(rng, key, members, want)
+    # family: another member of the household
+    start, size = pop.household_members
+    h = pop.household[person]
+    pos = person - start[h]
+    sz = size[h]
+    fam = np.where(sz > 1, start[h] + (pos + 1 + np.floor(rng.random(kk) * np.maximum(sz - 1, 1)).astype(np.int64)) % sz, -1)
+    # a female partner for a female offender etc. is not modelled: partners are opposite sex
+    partner = np.where((partner >= 0) & (pop.female[np.maximum(partner, 0)] == opp_female), partner, -1)
+    # unavailable relationships pass their weight on
+    no_p = partner < 0
+    rel_p[no_p, 1] += rel_p[no_p, 0]
+    rel_p[no_p, 0] = 0
+    no_e = ex < 0
+    rel_p[no_e, 4] += rel_p[no_e, 1]
+    rel_p[no_e, 1] = 0
+    no_f = fam < 0
+    rel_p[no_f, 3] += rel_p[no_f, 2]
+    rel_p[no_f, 2] = 0
+    no_a = acq < 0
+    rel_p[no_a, 4] += rel_p[no_a, 3]
+    rel_p[no_a, 3] = 0
+    rel_p = rel_p / rel_p.sum(axis=1, keepdims=True)
+    victims = np.stack([partner, ex, fam, acq], axis=1)
+
+    intensity = np.ones(kk)
+    if cfg.policing_bias:
+        gm = np.array([cfg.policing_group_multipliers.get(g, 1.0) for g in ref.GROUPS])
+        am = np.array([cfg.policing_area_multipliers.get(b, 1.0) for b in ref.BOROUGH_NAMES])
+        intensity = gm[pop.group[person]] * am[pop.borough[person]]
+    prec = recording_probability(intensity)
+    return Offenders(person, vawg_share, base, onset, end, death, esc, g0, gesc, rel_p, victims, opp_female, prec, intensity)
+
+
+def recording_probability(intensity: np.ndarray) -> np.ndarray:
+    """(K, codes): base recording probability times intensity, capped at 0.95 (homicide kept as is)."""
+    b = ref.BASE_RECORDING[None, :]
+    return np.where(b >= 0.95, b, np.minimum(b * intensity[:, None], 0.95))
+
+
+def victim_class(pop: Population, victim: np.ndarray, t: np.ndarray, opp_female: np.ndarray) -> np.ndarray:
+    """0 F adult, 1 M adult, 2 F child (<16), 3 M child at time t (seconds)."""
+    v = np.maximum(victim, 0)
+    fem = np.where(victim >= 0, pop.female[v], opp_female)
+    child = (victim >= 0) & ((t / DAY - pop.dob_days[v]) < 16 * YEAR_DAYS)
+    return np.where(child, np.where(fem, 2, 3), np.where(fem, 0, 1))
+
+
+def code_probs(rel: np.ndarray, vclass: np.ndarray, h: np.ndarray) -> np.ndarray:
+    return LO_TABLE[rel, vclass] * (1 - h)[:, None] + HI_TABLE[rel, vclass] * h[:, None]
+
+
+def gravity(off: Offenders, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+    years = np.maximum(t - off.onset[idx], 0) / YEAR_S
+    return _sigmoid(off.g0[idx] + off.gesc[idx] * years)
+
+
+def trend(off: Offenders, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+    years = np.maximum(t - off.onset[idx], 0) / YEAR_S
+    return np.minimum(np.exp(off.esc[idx] * years), 4.0)
+
+
+def simulate(rng: np.random.Generator, pop: Population, off: Offenders, cfg: SynthConfig, t0: float, n_hist: int) -> History:
+    """Run the month-by-month process over history and the forecast year."""
+    kk = off.k
+    n_months = n_hist + 12
+    e = np.zeros(kk)
+    cs = np.full(kk, np.inf)   # current/next custody interval of each offender
+    ce = np.full(kk, -np.inf)
+    alpha, decay = cfg.excitation, cfg.excitation_decay
+    skey, smembers = stranger_pool(pop, cfg.history_years)
+    out: dict[str, list[np.ndarray]] = {}
+    hist = History()
+    allk = np.arange(kk)
+    for m in range(n_months):
+        ts, te = t0 + m * STEP_S, t0 + (m + 1) * STEP_S
+        mid = ts + STEP_S / 2
+        if m == n_hist:
+            hist.snapshot = {"e": e.copy(), "cs": cs.copy(), "ce": ce.copy()}
+        at_large = ~((cs <= mid) & (mid < ce))
+        active = (off.onset <= mid) & (mid < off.end) & at_large
+        b = np.minimum(off.base * trend(off, allk, np.full(kk, mid)), cfg.max_rate) * active
+        lam = b * (1 + e)
+        n = rng.poisson(lam)
+        e = decay * e + alpha * n
+        k = np.repeat(allk, n)
+        if len(k) == 0:
+            continue
+        # at-large part of this month containing its midpoint (custody or death may cut it)
+        lo = np.where((ce[k] > ts) & (ce[k] <= mid), ce[k], ts)
+        hi = np.where((cs[k] < te) & (cs[k] > mid), cs[k], te)
+        hi = np.minimum(hi, off.death[k])
+        t = lo + rng.random(len(k)) * (hi - lo)
+        nn = len(k)
+        vawg = rng.random(nn) < off.vawg_share[k]
+        rel = _categorical(rng, off.rel_p[k])
+        victim = np.full(nn, -1, dtype=np.int64)
+        fixed = rel < 4
+        victim[fixed] = off.victims[k[fixed], rel[fixed]]
+        strangers = ~fixed
+        want = pop.borough[off.person[k[strangers]]] * 2 + off.opp_female[k[strangers]].astype(np.int64)
+        victim[strangers] = _pick_from_pool(rng, skey, smembers, want)
+        tm = np.full(nn, mid)
+        vclass = victim_class(pop, np.where(rel == 2, victim, -1), tm, off.opp_female[k])
+        h = gravity(off, k, tm)
+        code = _categorical(rng, code_probs(rel, vclass, h))
+        nv = ~vawg
+        code[nv] = np.array([ref.OFFENCE_INDEX[c] for c in ref.NON_VAWG_CODES])[
+            _categorical(rng, np.broadcast_to(ref.NON_VAWG_PROBS, (int(nv.sum()), 4)))
+        ]
+        victim[nv] = -1
+        rel[nv] = -1
+        recorded = rng.random(nn) < off.prec[k, code]
+        path = _justice_path(rng, cfg, k, t, code, rel, recorded, vawg, te)
+        # custody follows recorded VAWG offences only; merge into the offender's interval
+        cust = path["cust_start"] < NEVER
+        if cust.any():
+            ck = k[cust]
+            s_new = path["cust_start"][cust].astype(float)
+            e_new = path["cust_end"][cust].astype(float)
+            over = ce[ck] < ts  # previous interval finished: replace it
+            cs[ck[over]] = np.inf
+            ce[ck[over]] = -np.inf
+            np.minimum.at(cs, ck, s_new)
+            np.maximum.at(ce, ck, e_new)
+        cols = {"k": k, "t": t, "vawg": vawg, "rel": rel, "victim": victim, "code": code, "recorded": recorded, "month": np.full(nn, m)}
+        cols.update(path)
+        for name, arr in cols.items():
+            out.setdefault(name, []).append(arr)
+    hist.cols = {name: np.concatenate(v) for name, v in out.items()} if out else {}
+    if not hist.snapshot:
+        hist.snapshot = {"e": e.copy(), "cs": cs.copy(), "ce": ce.copy()}
+    return hist
+
+
+def _justice_path(rng, cfg: SynthConfig, k, t, code, rel, recorded, vawg, month_end) -> dict[str, np.ndarray]:
+    """Dates (int seconds, NEVER when it does not happen) of report, arrest, charge, court, custody."""
+    nn = len(k)
+    sexual = SEXUAL[code]
+    lag = rng.exponential(2.0 * DAY, nn) + 600
+    late = sexual & (rng.random(nn) < 0.3)
+    lag[late] += rng.exponential(120 * DAY, int(late.sum()))
+    reported = (t + lag).astype(np.int64)
+    charged = recorded & (rng.random(nn) < CHARGE_SHARE[code])
+    arrested = recorded & (charged | (rng.random(nn) < np.where(vawg, cfg.arrest_share * 0.8, 0.3)))
+    arrest = np.where(arrested, reported + (rng.exponential(1.5 * DAY, nn) + 1800).astype(np.int64), NEVER)
+    decision = reported + (rng.exponential(45 * DAY, nn) + 5 * DAY).astype(np.int64)
+    remanded = charged & vawg & (rng.random(nn) < _SERIOUS[code])
+    charge = np.where(charged, decision, NEVER)
+    charge = np.where(remanded, np.maximum(charge, np.int64(np.ceil(month_end))), charge)
+    # trial / final hearing
+    court = np.where(charged, charge + (rng.uniform(45, 400, nn) * DAY).astype(np.int64), NEVER)
+    p_conv = np.where(code <= 1, 0.9, 0.65)
+    convicted = charged & (rng.random(nn) < p_conv)
+    custodial = convicted & vawg & (rng.random(nn) < ref.CUSTODIAL_SHARE[code])
+    sentence_days = np.maximum(ref.HARM_DAYS[code] * rng.lognormal(0, 0.4, nn), 30)
+    life = code == ref.OFFENCE_INDEX["001/01"]
+    served = np.where(life, rng.uniform(15, 25, nn) * YEAR_DAYS, sentence_days / 2)
+    release = np.where(custodial, court + (served * DAY).astype(np.int64), NEVER)
+    cust_start = np.where(remanded, charge, np.where(custodial, court, NEVER))
+    cust_end = np.where(custodial, release, np.where(remanded, court, NEVER))
+    # outcome when everything is known
+    u = rng.random(nn)
+    no_charge = np.where(vawg & (u < 0.47), "victim_withdrew", np.where(u < 0.5 + 0.5 * (~vawg), "nfa", "nfa"))
+    caution = ~charged & (rng.random(nn) < np.where(vawg, 0.03, 0.12))
+    outcome = np.where(charged, np.where(convicted, "convicted", "acquitted"), np.where(caution, "caution", no_charge))
+    outcome = np.where(life & ~charged, "ongoing", outcome)
+    return {
+        "reported": reported, "arrest": arrest, "decision": decision, "charge": charge, "court": court,
+        "convicted": convicted, "remanded": remanded, "custodial": custodial, "release": release,
+        "cust_start": np.where(recorded, cust_start, NEVER), "cust_end": np.where(recorded, cust_end, NEVER),
+        "final_outcome": outcome.astype(object),
+    }
+
+
+def true_probabilities(pop: Population, off: Offenders, cfg: SynthConfig, hist: History, cut_s: float) -> dict[str, np.ndarray]:
+    """Exact P(at least one VAWG offence in the 365 days after the cut), committed and recorded,
+    and the expected VAWG harm (days) and count, for every offender, from the state at the cut.
+
+    For month j of the forecast year, immigrants (offences not triggered by forecast-year
+    offences) are Poisson with mean ``lam0_j = b_j (1 + e_cut decay^j)`` and each offence in
+    month i triggers Poisson(``b_j alpha decay^(j-1-i)``) offences in month j > i. An offence in
+    month j is a "hit" with probability ``p_j``. With ``q_i`` the chance that an offence in
+    month i has no hit among its descendants, ``q_i = prod_{j>i} exp(-mu_ij (1 - (1-p_j) q_j))``
+    and ``P(no hit) = prod_j exp(-lam0_j (1 - (1-p_j) q_j))``. This is exact because only a
+    hit (a recorded VAWG offence) can change the rates (by custody) before the first hit.
+    The expected harm ignores incapacitation by custody starting inside the forecast year.
+    """
+    kk = off.k
+    alpha, decay = cfg.excitation, cfg.excitation_decay
+    e0, cs, ce = hist.snapshot["e"], hist.snapshot["cs"], hist.snapshot["ce"]
+    allk = np.arange(kk)
+    b = np.zeros((12, kk))
+    p_rec = np.zeros((12, kk))
+    harm = np.zeros((12, kk))
+    for j in range(12):
+        mid = cut_s + (j + 0.5) * STEP_S
+        tm = np.full(kk, mid)
+        at_large = ~((cs <= mid) & (mid < ce))
+        active = (off.onset <= mid) & (mid < off.end) & at_large
+        b[j] = np.minimum(off.base * trend(off, allk, tm), cfg.max_rate) * active
+        h = gravity(off, allk, tm)
+        pr = np.zeros(kk)
+        hm = np.zeros(kk)
+        for r in range(5):
+            w = off.rel_p[:, r]
+            if not (w > 0).any():
+                continue
+            vict = off.victims[:, 2] if r == 2 else np.full(kk, -1)
+            vc = victim_class(pop, vict, tm, off.opp_female)
+            cp = code_probs(np.full(kk, r), vc, h)
+            pr += w * (cp * off.prec).sum(axis=1)
+            hm += w * (cp @ ref.HARM_DAYS)
+        p_rec[j] = off.vawg_share * pr
+        harm[j] = off.vawg_share * hm
+    p_com = np.broadcast_to(off.vawg_share, (12, kk))
+    lam0 = b * (1 + e0[None, :] * decay ** np.arange(12)[:, None])
+
+    def p_none(p: np.ndarray) -> np.ndarray:
+        q = np.ones((12, kk))
+        for i in range(10, -1, -1):
+            acc = np.zeros(kk)
+            for j in range(i + 1, 12):
+                mu = b[j] * alpha * decay ** (j - 1 - i)
+                acc += mu * (1 - (1 - p[j]) * q[j])
+            q[i] = np.exp(-acc)
+        return np.exp(-(lam0 * (1 - (1 - p) * q)).sum(axis=0))
+
+    mean = np.zeros((12, kk))
+    for j in range(12):
+        mean[j] = lam0[j] + sum(mean[i] * b[j] * alpha * decay ** (j - 1 - i) for i in range(j))
+    return {
+        "p_vawg_365": 1 - p_none(p_com),
+        "p_vawg_recorded_365": 1 - p_none(p_rec),
+        "expected_vawg_offences_365": (mean * p_com).sum(axis=0),
+        "expected_harm_365": (mean * harm).sum(axis=0),
+        "rate_at_cut": lam0[0],
+    }
