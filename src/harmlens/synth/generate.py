@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from harmlens.synth import reference as ref
+from harmlens.synth.writer import make_ids
 from harmlens.synth.config import SynthConfig, SynthError
 from harmlens.synth.mentions import K_ARREST, K_COURT, K_CRIME, K_CUSTODY, K_DEATH, K_ORDER, make_mentions, pnc_refs
 from harmlens.synth.offending import (
@@ -281,10 +282,10 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
     ev_order = np.lexsort((np.arange(ev.n), E["occurred"]))
     ev_rank = np.empty(ev.n, dtype=np.int64)
     ev_rank[ev_order] = np.arange(ev.n)
-    ev_ids = np.char.add("E", np.char.zfill((ev_rank + 1).astype(str), 9)).astype(object)
+    ev_ids = make_ids("E", (ev_rank + 1), 9)
     m_order = np.lexsort((M_person, M_order, ev_rank[M_ev]))
     M_ev, M_person, M_role, M_rel, M_kind, M_t, M_order = (a[m_order] for a in (M_ev, M_person, M_role, M_rel, M_kind, M_t, M_order))
-    mention_ids = np.char.add("M", np.char.zfill(np.arange(1, len(M_ev) + 1).astype(str), 9)).astype(object)
+    mention_ids = make_ids("M", np.arange(1, len(M_ev) + 1), 9)
 
     # victims' mentions on offence events (not breaches) for DASH
     is_off_victim = (M_role == "victim") & (E["event_type"][M_ev] == "offence")
@@ -319,7 +320,7 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
     known = E["known"]
     in_ext = known <= cut_s
     in_fut = (known > cut_s) & (known <= horizon)
-    person_ids = np.char.add("P", np.char.zfill(np.arange(1, pop.n + 1).astype(str), 8)).astype(object)
+    person_ids = make_ids("P", np.arange(1, pop.n + 1), 8)
     names = np.array(ref.BOROUGH_NAMES + [None], dtype=object)
 
     def events_table(mask: np.ndarray, view: str) -> pa.Table:
@@ -373,7 +374,7 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
     def ra_table(mask: np.ndarray) -> pa.Table:
         i = np.flatnonzero(mask)
         return make_table({
-            "assessment_id": np.char.add("A", np.char.zfill((i + 1).astype(str), 8)).astype(object),
+            "assessment_id": make_ids("A", (i + 1), 8),
             "mention_id": mention_ids[ra["mention"][i]],
             "assessed_at": ts_array(ra["at"][i]),
             "tool": np.full(len(i), "DASH", dtype=object),
@@ -501,7 +502,7 @@ def _write_persons(pop, off, truth_p, person_ids, cut_s, hist, tdir, fmt) -> Non
         "self_defined_ethnicity": np.array(ref.CODES, dtype=object)[pop.code],
         "ethnicity_group": np.array(ref.GROUPS, dtype=object)[pop.group],
         "borough": np.array(ref.BOROUGH_NAMES, dtype=object)[pop.borough],
-        "household_id": np.char.add("H", np.char.zfill(pop.household.astype(str), 8)).astype(object),
+        "household_id": make_ids("H", pop.household, 8),
         "offender": is_off,
         "vawg_offender": is_v,
         "propensity": full(off.base),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harmlens.synth import reference as ref
+from harmlens.synth.writer import make_ids
 from harmlens.synth.config import NoiseConfig
 from harmlens.synth.population import DAY, Population
 
@@ -124,7 +125,7 @@ def make_mentions(
     officer = np.where(agree, main, alt)
 
     hh_known = np.isin(kind, (K_CRIME, K_CUSTODY, K_ARREST)) & (rng.random(n) < noise.household_known)
-    household = np.where(hh_known, np.char.add("H", np.char.zfill(pop.household[person].astype(str), 8)).astype(object), None)
+    household = np.where(hh_known, make_ids("H", pop.household[person], 8), None)
     return {
         "forename": fore, "surname": sur, "date_of_birth": dob, "dob_missing": dob_missing, "sex": sex, "postcode": pc,
         "person_ref": person_ref, "self_defined_ethnicity": self_eth, "officer_defined_ethnicity": officer,

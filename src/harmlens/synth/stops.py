@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from harmlens.synth import reference as ref
+from harmlens.synth.writer import make_ids
 from harmlens.synth.config import SynthConfig
 from harmlens.synth.population import DAY, Population
 
@@ -98,7 +99,7 @@ def generate_stops(rng: np.random.Generator, pop: Population, cfg: SynthConfig, 
     outcome = out_opts[rng.choice(4, size=n, p=[0.8, 0.08, 0.08, 0.04])]
     outcome[found] = np.where(rng.random(int(found.sum())) < 0.5, "Arrest", "Summons / charged by post")
     order = np.lexsort((b, t))
-    sid = np.char.add("S", np.char.zfill(np.arange(1, n + 1).astype(str), 8)).astype(object)
+    sid = make_ids("S", np.arange(1, n + 1), 8)
     return {
         "stop_id": sid,
         "occurred_at": t[order],

@@ -62,3 +62,11 @@ def make_table(cols: dict[str, Any]) -> pa.Table:
             else:
                 arrays.append(pa.array(arr))
     return pa.Table.from_arrays(arrays, names=list(cols))
+
+
+def make_ids(prefix: str, nums: np.ndarray, width: int) -> np.ndarray:
+    """'P00000001'-style ids as an object array (empty input gives an empty array)."""
+    nums = np.asarray(nums)
+    if len(nums) == 0:
+        return np.zeros(0, dtype=object)
+    return np.char.add(prefix, np.char.zfill(nums.astype(str), width)).astype(object)
