@@ -147,41 +147,9 @@ def rank_cmd(
     elif fmt == "json":
         _emit(json.dumps(res.to_json_dict(), indent=2), out)
     else:
-        _emit(_render_table(res), out)
+        _emit(res.to_text(), out)
     for note in res.notes:
         typer.echo(f"note: {note}", err=True)
-
-
-def _render_table(res) -> str:
-    import pandas as pd
-
-    as_of = res.as_of.date().isoformat()
-    lines = [
-        f"{res.method.upper()} priority list as of {as_of} (events before this date)   weight table: {res.weight_table or 'n/a'}",
-        f"top {res.top} of {res.scored} people scored; ties at the cut are kept. Allegations are not findings of guilt. Decision support only.",
-        "",
-    ]
-
-    def view(df: pd.DataFrame) -> pd.DataFrame:
-        v = df.copy()
-        v["score"] = v["score"].map(lambda x: f"{x:,.2f}".rstrip("0").rstrip("."))
-        v["last_event"] = pd.to_datetime(v["last_event_at"]).dt.strftime("%Y-%m-%d")
-        v["victims"] = v["distinct_victims"]
-        v["why"] = v["top_factors"]
-        return v
-
-    cols = ["rank", "person_id", "score", "band", "allegations", "charges", "convictions", "victims", "last_event", "why"]
-    if res.priority["band"].isna().all():
-        cols.remove("band")
-    lines.append(_fmt_table(view(res.priority), cols) if len(res.priority) else "(nobody at large has an allegation in scope)")
-    if len(res.not_at_large):
-        lines += ["", f"Not at large on {as_of} (custody or dead), not in the list above:"]
-        v = view(res.not_at_large)
-        v["status"] = v["not_at_large_reason"] + v["not_at_large_until"].map(
-            lambda u: "" if pd.isna(u) else f" until {pd.Timestamp(u).date().isoformat()}"
-        )
-        lines.append(_fmt_table(v, ["person_id", "status", "score", "allegations", "charges", "convictions", "victims", "last_event", "why"]))
-    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:

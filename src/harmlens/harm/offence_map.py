@@ -299,6 +299,52 @@ HARM_COLUMNS = [
 ]
 
 
+def _resolve_event(
+    rule: Rule | None, code: object, description: object, dom_event: bool, female_victim: bool,
+    table: WeightTable, cats: dict[str, Category],
+) -> tuple:
+    """Category, flags and weight for one (code, description, domestic, female victim) combination."""
+    if rule is None:
+        return (UNMAPPED, None, dom_event, None, None, None, table.name, None, None, None, "none", UNMAPPED, None)
+    desc = description if isinstance(description, str) else ""
+    base = rule.category
+    cat = base
+    if cat in _VIOLENCE and desc and _FGM.search(desc):
+        cat = "fgm"
+    elif cat in (*_VIOLENCE, "threats_to_kill") and desc and _HONOUR.search(desc):
+        cat = "honour_based_abuse"
+    elif cat in _VIOLENCE and dom_event:
+        cat = _DOMESTIC_OF[cat]
+    info = cats.get(cat)
+    base_info = cats.get(base)
+    # An explicit rule (user map flag, or a code-level override) wins; else the (refined) category's rule.
+    vawg_rule = rule.vawg_rule or (info.vawg_rule if info else "never")
+    dom_rule = rule.domestic_rule or (info.domestic_rule if info else "event")
+    domestic = True if dom_rule == "always" else dom_event
+    if vawg_rule == "always":
+        vawg = True
+    elif vawg_rule == "never":
+        vawg = False
+    elif vawg_rule == "domestic":
+        vawg = domestic
+    else:
+        vawg = domestic or female_victim
+    sexual = rule.sexual if rule.sexual is not None else (info.sexual if info else (base_info.sexual if base_info else None))
+    violent = rule.violent if rule.violent is not None else (info.violent if info else (base_info.violent if base_info else None))
+    subgroup = rule.harm_subgroup or (info.harm_subgroup if info else None)
+    gravity = rule.gravity if rule.gravity is not None else (info.gravity if info else (base_info.gravity if base_info else None))
+    canon = canonical_code(code)
+    code_w = table.weights.get(("code", canon)) if canon else None
+    if code_w is not None:
+        weight, source = code_w, "code"
+    elif rule.harm_weight is not None and table.unit == "days":
+        weight, source = rule.harm_weight, "offence_map"
+    else:
+        weight, source = table.lookup(None, subgroup, cat, base)
+        source = source or "none"
+    return (cat, vawg, domestic, sexual, violent, weight, table.name, base, subgroup, gravity, source, rule.mapped_by, rule.pattern)
+
+
 def offence_harm_frame(
     con: duckdb.DuckDBPyConnection,
     weight_table: str | Path | WeightTable = "cchi",
@@ -323,59 +369,27 @@ def offence_harm_frame(
     ev = _offence_events(con)
     cats = builtin_categories()
 
-    keys = ev[["offence_code", "offence_description"]].drop_duplicates()
-    resolved = {
-        (k.offence_code, k.offence_description): mapper.resolve(k.offence_code, k.offence_description)
-        for k in keys.itertuples(index=False)
-    }
+    # The outcome depends only on (code, description, domestic flag, female victim): resolve each
+    # distinct combination once, then join back to the events (a few hundred combinations for
+    # millions of events).
+    ev["_dom"] = ev["domestic"].fillna(False).astype(bool)
+    ev["_fem"] = ev["female_victim"].fillna(False).astype(bool)
+    ev["_code"] = ev["offence_code"].astype(object).where(ev["offence_code"].notna(), None)
+    ev["_desc"] = ev["offence_description"].astype(object).where(ev["offence_description"].notna(), None)
+    combo_cols = ["_code", "_desc", "_dom", "_fem"]
+    combos = ev[combo_cols].drop_duplicates().reset_index(drop=True)
+    resolved: dict[tuple[object, object], Rule | None] = {}
     rows = []
-    for e in ev.itertuples(index=False):
-        rule = resolved[(e.offence_code, e.offence_description)]
-        dom_event = bool(e.domestic) if e.domestic is not None and not pd.isna(e.domestic) else False
-        if rule is None:
-            rows.append((e.event_id, UNMAPPED, None, dom_event, None, None, None, table.name, None, None, None, "none", UNMAPPED, None))
-            continue
-        desc = e.offence_description if isinstance(e.offence_description, str) else ""
-        base = rule.category
-        cat = base
-        if cat in _VIOLENCE and desc and _FGM.search(desc):
-            cat = "fgm"
-        elif cat in (*_VIOLENCE, "threats_to_kill") and desc and _HONOUR.search(desc):
-            cat = "honour_based_abuse"
-        elif cat in _VIOLENCE and dom_event:
-            cat = _DOMESTIC_OF[cat]
-        info = cats.get(cat)
-        base_info = cats.get(base)
-        # An explicit rule (user map flag, or a code-level override) wins; else the (refined) category's rule.
-        vawg_rule = rule.vawg_rule or (info.vawg_rule if info else "never")
-        dom_rule = rule.domestic_rule or (info.domestic_rule if info else "event")
-        domestic = True if dom_rule == "always" else dom_event
-        if vawg_rule == "always":
-            vawg = True
-        elif vawg_rule == "never":
-            vawg = False
-        elif vawg_rule == "domestic":
-            vawg = domestic
-        else:
-            vawg = domestic or bool(e.female_victim)
-        sexual = rule.sexual if rule.sexual is not None else (info.sexual if info else (base_info.sexual if base_info else None))
-        violent = rule.violent if rule.violent is not None else (info.violent if info else (base_info.violent if base_info else None))
-        subgroup = rule.harm_subgroup or (info.harm_subgroup if info else None)
-        gravity = rule.gravity if rule.gravity is not None else (info.gravity if info else (base_info.gravity if base_info else None))
-        weight: float | None
-        code_w = table.weights.get(("code", canonical_code(e.offence_code))) if canonical_code(e.offence_code) else None
-        if code_w is not None:
-            weight, source = code_w, "code"
-        elif rule.harm_weight is not None and table.unit == "days":
-            weight, source = rule.harm_weight, "offence_map"
-        else:
-            weight, source = table.lookup(None, subgroup, cat, base)
-            source = source or "none"
-        rows.append((
-            e.event_id, cat, vawg, domestic, sexual, violent, weight, table.name, base, subgroup, gravity, source,
-            rule.mapped_by, rule.pattern,
-        ))
-    out = pd.DataFrame(rows, columns=HARM_COLUMNS)
+    for code, desc_v, dom_event, female in combos.itertuples(index=False):
+        key = (code, desc_v)
+        if key not in resolved:
+            resolved[key] = mapper.resolve(code, desc_v)
+        rows.append(_resolve_event(resolved[key], code, desc_v, bool(dom_event), bool(female), table, cats))
+    res = pd.DataFrame(rows, columns=HARM_COLUMNS[1:])
+    res = pd.concat([combos, res], axis=1)
+    merged = ev[["event_id", *combo_cols]].merge(res, on=combo_cols, how="left", sort=False)
+    rows = merged[HARM_COLUMNS]
+    out = rows.reset_index(drop=True).copy()
     out["harm_weight"] = out["harm_weight"].astype("float64")
     out["gravity"] = out["gravity"].astype("Int64")
     for c in ("vawg", "domestic", "sexual", "violent"):

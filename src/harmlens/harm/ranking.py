@@ -123,6 +123,37 @@ class RankResult:
         """One table: priority rows, then not-at-large rows (rank empty)."""
         return pd.concat([self.priority, self.not_at_large], ignore_index=True)[OUTPUT_COLUMNS]
 
+    def to_text(self) -> str:
+        """The list as plain aligned text: header (method, as-of, weight table), priority list, not-at-large section."""
+
+        as_of = self.as_of.date().isoformat()
+        lines = [
+            f"{self.method.upper()} priority list as of {as_of} (events before this date)   weight table: {self.weight_table or 'n/a'}",
+            f"top {self.top} of {self.scored} people scored; ties at the cut are kept. Allegations are not findings of guilt. Decision support only.",
+            "",
+        ]
+
+        def view(df: pd.DataFrame) -> pd.DataFrame:
+            v = df.copy()
+            v["score"] = v["score"].map(lambda x: f"{x:,.2f}".rstrip("0").rstrip("."))
+            v["last_event"] = pd.to_datetime(v["last_event_at"]).dt.strftime("%Y-%m-%d")
+            v["victims"] = v["distinct_victims"]
+            v["why"] = v["top_factors"]
+            return v
+
+        cols = ["rank", "person_id", "score", "band", "allegations", "charges", "convictions", "victims", "last_event", "why"]
+        if self.priority["band"].isna().all():
+            cols.remove("band")
+        lines.append(_fmt_table(view(self.priority), cols) if len(self.priority) else "(nobody at large has an allegation in scope)")
+        if len(self.not_at_large):
+            lines += ["", f"Not at large on {as_of} (custody or dead), not in the list above:"]
+            v = view(self.not_at_large)
+            v["status"] = v["not_at_large_reason"] + v["not_at_large_until"].map(
+                lambda u: "" if pd.isna(u) else f" until {pd.Timestamp(u).date().isoformat()}"
+            )
+            lines.append(_fmt_table(v, ["person_id", "status", "score", "allegations", "charges", "convictions", "victims", "last_event", "why"]))
+        return "\n".join(lines)
+
     def to_json_dict(self) -> dict[str, Any]:
         def recs(df: pd.DataFrame) -> list[dict[str, Any]]:
             out = []
@@ -149,6 +180,13 @@ class RankResult:
             "priority": recs(self.priority[OUTPUT_COLUMNS]),
             "not_at_large": recs(self.not_at_large[OUTPUT_COLUMNS]),
         }
+
+
+def _fmt_table(df: pd.DataFrame, columns: list[str]) -> str:
+    """Plain aligned text (stable across terminals; no colour so it pipes cleanly)."""
+    if not len(df):
+        return "(none)"
+    return df[columns].to_string(index=False, na_rep="")
 
 
 def _empty() -> pd.DataFrame:
