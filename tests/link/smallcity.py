@@ -88,13 +88,12 @@ def make_people(n_persons: int = 120, seed: int = 7) -> list[dict]:
 
 def load_into(con, rows: list[dict]) -> None:
     """Insert rows into the warehouse's people and events tables (one event per mention)."""
-    for r in rows:
-        con.execute(
-            "INSERT INTO events (event_id, source, event_type, occurred_at) VALUES (?, 'crime', 'offence', TIMESTAMP '2024-01-01 10:00:00')",
-            [r["event_id"]],
-        )
-        con.execute(
-            """INSERT INTO people (mention_id, event_id, role, forename, surname, date_of_birth, sex, postcode, person_ref)
-               VALUES (?, ?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?)""",
-            [r["mention_id"], r["event_id"], r["role"], r["forename"], r["surname"], r["date_of_birth"], r["sex"], r["postcode"], r["person_ref"]],
-        )
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    con.register("__rows", df)
+    con.execute("""INSERT INTO events (event_id, source, event_type, occurred_at)
+                   SELECT event_id, 'crime', 'offence', TIMESTAMP '2024-01-01 10:00:00' FROM __rows""")
+    con.execute("""INSERT INTO people (mention_id, event_id, role, forename, surname, date_of_birth, sex, postcode, person_ref)
+                   SELECT mention_id, event_id, role, forename, surname, CAST(date_of_birth AS DATE), sex, postcode, person_ref FROM __rows""")
+    con.unregister("__rows")

@@ -106,11 +106,16 @@ def explain_link(con: duckdb.DuckDBPyConnection, a: str, b: str, *, hide_values:
     for comp in model["comparisons"]:
         name = comp["output_column_name"]
         gamma = rec.get(f"gamma_{name}")
-        level = next((lv for lv in comp["comparison_levels"] if lv.get("comparison_vector_value") == gamma), None)
-        label = level.get("label_for_charts", str(gamma)) if level else str(gamma)
-        bf = rec.get(f"bf_{name}", 1.0) or 1.0
-        tf = rec.get(f"bf_tf_adj_{name}", 1.0) or 1.0
-        mw = math.log2(bf * tf) if bf * tf > 0 else float("-inf")
+        levels = comp["comparison_levels"]
+        non_null = [lv for lv in levels if not lv.get("is_null_level")]
+        # Splink numbers levels from the bottom: the last (else) level is 0, NULL is -1
+        if gamma is None or gamma < 0:
+            label = "null (no evidence)"
+        elif gamma < len(non_null):
+            label = non_null[len(non_null) - 1 - gamma].get("label_for_charts", str(gamma))
+        else:
+            label = str(gamma)
+        mw = float(rec.get(f"mw_{name}") or 0.0) + float(rec.get(f"mw_tf_adj_{name}") or 0.0)
         src = FIELD_SOURCE.get(name, (name,))[0]
         fields.append(FieldWeight(name, label, mw, rec.get(f"{src}_l"), rec.get(f"{src}_r")))
     linked = dict(con.execute("SELECT mention_id, person_id FROM links WHERE mention_id IN (?, ?)", [a, b]).fetchall())

@@ -7,7 +7,7 @@ columns. Output is a table of the same rows with derived columns the model compa
 Placeholders ('UNKNOWN', 'NFA', 01/01/1900, empty strings, a custody suite's postcode) are
 set to NULL so they can never agree: two mentions that both say 'UNKNOWN' carry no evidence
 of being the same person. Besides a fixed list, a value is treated as a placeholder when the
-data show it is one: a date of birth far more frequent than any real birthday, or a postcode
+data show it is one: a date of birth given to far more different names than a typical date is (ratio to the median), or a postcode
 shared by many different surnames (a police station, a custody suite, 'no fixed abode').
 """
 
@@ -39,7 +39,7 @@ class Placeholders:
     dobs: frozenset[str] = PLACEHOLDER_DOBS
     postcodes: frozenset[str] = PLACEHOLDER_POSTCODES
     # data-driven detection thresholds
-    dob_min_count: int = 25
+    dob_min_count: int = 100
     dob_ratio: float = 20.0
     postcode_max_surnames: int = 30
 
@@ -101,8 +101,8 @@ def _in_list(values: frozenset[str] | set[str]) -> str:
 def detect_placeholders(con: duckdb.DuckDBPyConnection, table: str, ph: Placeholders) -> tuple[set[str], set[str]]:
     """Dates of birth and postcodes that the data show to be placeholders (see module docstring)."""
     dobs = con.execute(
-        f"""WITH c AS (SELECT dob_s, count(*) n FROM {table} WHERE dob_s IS NOT NULL GROUP BY 1),
-                 m AS (SELECT coalesce(quantile_cont(n, 0.99), 1) q FROM c)
+        f"""WITH c AS (SELECT dob_s, count(DISTINCT coalesce(sn, '') || '|' || coalesce(fn, '')) n FROM {table} WHERE dob_s IS NOT NULL GROUP BY 1),
+                 m AS (SELECT coalesce(median(n), 1) q FROM c)
             SELECT dob_s FROM c, m WHERE n >= ? AND n > ? * greatest(q, 1)""",
         [ph.dob_min_count, ph.dob_ratio],
     ).fetchall()
@@ -191,7 +191,7 @@ def prepare(
                CASE WHEN s.dob_s IN {bad_d} THEN NULL ELSE
                  CAST(year(s.dob) AS VARCHAR) || '-' || CAST(least(month(s.dob), day(s.dob)) AS VARCHAR) || '-'
                  || CAST(greatest(month(s.dob), day(s.dob)) AS VARCHAR) END AS dob_key,
-               CASE WHEN s.dob_s IN {bad_d} THEN NULL ELSE year(s.dob) END AS dob_y,
+               year(s.dob) AS dob_y,  -- a detected default date (often 'year only, 1 January') still tells the year
                s.sex,
                CASE WHEN s.pc IN {bad_p} THEN NULL ELSE s.pc END AS pc,
                CASE WHEN s.pc IN {bad_p} OR length(s.pc) < 5 THEN NULL ELSE left(s.pc, length(s.pc) - 2) END AS pc_sector,
