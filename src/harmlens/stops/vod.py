@@ -171,56 +171,83 @@ class LogitFit:
 
 
 def fit_binomial_logit(X: np.ndarray, successes: np.ndarray, trials: np.ndarray, names: list[str], *,
-                       max_iter: int = 60, tol: float = 1e-10) -> LogitFit:
+                       groups: np.ndarray | None = None, max_iter: int = 60, tol: float = 1e-10) -> LogitFit:
     """Maximum likelihood logistic regression on aggregated binomial counts (Newton / IRLS).
 
-    ``X`` (k x p) includes the intercept column. Standard errors from the inverse Fisher
-    information, as R's ``glm(..., family = binomial)`` reports them.
+    ``X`` (k x p) includes the intercept column. ``groups`` (optional, integer codes 0..G-1)
+    adds fixed effects for groups 1..G-1 (group 0 is the reference) without building the
+    dummy matrix: the Hessian's blocks are sums by group (``bincount``), so thousands of area
+    effects cost little. Standard errors from the inverse Fisher information, as R's
+    ``glm(..., family = binomial)`` reports them.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(successes, dtype=float)
     m = np.asarray(trials, dtype=float)
     keep = m > 0
     X, y, m = X[keep], y[keep], m[keep]
+    g = None
+    n_fe = 0
+    if groups is not None:
+        g = np.asarray(groups, dtype=np.int64)[keep]
+        n_fe = int(g.max()) if len(g) else 0  # effects for groups 1..G-1
     p = X.shape[1]
-    beta = np.zeros(p)
+    fe_names = [f"fe{j}" for j in range(1, n_fe + 1)]
+
+    def linpred(beta: np.ndarray) -> np.ndarray:
+        eta = X @ beta[:p]
+        if n_fe:
+            eta = eta + np.r_[0.0, beta[p:]][g]
+        return eta
+
+    def hessian_and_grad(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        eta = linpred(beta)
+        mu = 1.0 / (1.0 + np.exp(-eta))
+        w = m * mu * (1 - mu)
+        r = y - m * mu
+        H_dd = (X * w[:, None]).T @ X
+        grad_d = X.T @ r
+        if not n_fe:
+            return H_dd, grad_d
+        G = n_fe + 1
+        H_cc = np.bincount(g, weights=w, minlength=G)[1:]
+        H_dc = np.vstack([np.bincount(g, weights=w * X[:, j], minlength=G)[1:] for j in range(p)])
+        grad_c = np.bincount(g, weights=r, minlength=G)[1:]
+        H = np.block([[H_dd, H_dc], [H_dc.T, np.diag(H_cc)]])
+        return H, np.r_[grad_d, grad_c]
+
+    def deviance(beta: np.ndarray) -> float:
+        eta = linpred(beta)
+        return float(-2 * (y * eta - m * np.logaddexp(0, eta)).sum())
+
+    beta = np.zeros(p + n_fe)
     # Start from the overall log-odds on the intercept (column 0) for stable first steps.
     pbar = min(max(y.sum() / m.sum(), 1e-6), 1 - 1e-6)
     beta[0] = math.log(pbar / (1 - pbar))
     converged = False
-    dev_old = np.inf
+    dev = deviance(beta)
     it = 0
     for it in range(1, max_iter + 1):
-        eta = X @ beta
-        mu = 1.0 / (1.0 + np.exp(-eta))
-        w = m * mu * (1 - mu)
-        grad = X.T @ (y - m * mu)
-        H = (X * w[:, None]).T @ X
+        H, grad = hessian_and_grad(beta)
         try:
             step = np.linalg.solve(H, grad)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(H, grad, rcond=None)[0]
         # Step halving keeps the deviance falling (the Newton step can overshoot near separation).
-        dev = _deviance(X, y, m, beta)
         t = 1.0
-        while t > 1e-4:
-            nb = beta + t * step
-            nd = _deviance(X, y, m, nb)
-            if nd <= dev + 1e-12:
+        while True:
+            nd = deviance(beta + t * step)
+            if nd <= dev + 1e-12 or t < 1e-4:
                 break
             t /= 2
         beta = beta + t * step
-        dev_new = _deviance(X, y, m, beta)
-        if abs(dev_old - dev_new) < tol * (abs(dev_new) + 0.1):
+        done = abs(dev - nd) < tol * (abs(nd) + 0.1)
+        dev = nd
+        if done:
             converged = True
             break
-        dev_old = dev_new
-    eta = X @ beta
-    mu = 1.0 / (1.0 + np.exp(-eta))
-    w = m * mu * (1 - mu)
-    H = (X * w[:, None]).T @ X
+    H, _ = hessian_and_grad(beta)
     cov = np.linalg.pinv(H)
-    return LogitFit(beta, cov, list(names), int(m.sum()), float(_deviance(X, y, m, beta)), converged, it)
+    return LogitFit(beta, cov, list(names) + fe_names, int(m.sum()), dev, converged, it)
 
 
 def _deviance(X: np.ndarray, y: np.ndarray, m: np.ndarray, beta: np.ndarray) -> float:
@@ -330,19 +357,15 @@ def vod_fit(counts: pd.DataFrame, *, area_col: str | None = None, df: int = 6, n
     S = natural_spline_basis(minutes, inner, bnd)
     cols = [np.ones(len(c)), c["dark"].to_numpy(dtype=float)] + [S[:, j] for j in range(S.shape[1])]
     names = ["intercept", "is_dark"] + [f"ns{j + 1}" for j in range(S.shape[1])]
+    groups = None
     if area_col is not None and n_areas > 1:
-        codes = pd.Categorical(c[area_col]).codes
-        D = np.zeros((len(c), n_areas - 1))
-        rows = np.flatnonzero(codes > 0)
-        D[rows, codes[rows] - 1] = 1.0
-        cols += [D[:, j] for j in range(D.shape[1])]
-        names += [f"area{j + 1}" for j in range(D.shape[1])]
+        groups = pd.Categorical(c[area_col]).codes.astype(np.int64)
     X = np.column_stack(cols)
     if S.shape[1] < df:
         controls = controls.replace(f"(df {df})", f"(df {S.shape[1]}: too few distinct clock times for {df})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        fit = fit_binomial_logit(X, c["minority"].to_numpy(), c["total"].to_numpy(), names)
+        fit = fit_binomial_logit(X, c["minority"].to_numpy(), c["total"].to_numpy(), names, groups=groups)
     b, se = fit.coef("is_dark")
     return VodModel(name, b, se, fit.n, controls, fit.converged, dropped, n_areas)
 
