@@ -1,0 +1,293 @@
+"""The audit of a priority list, on a plain scored table (no warehouse needed).
+
+The scored table has one row per person in the scored population on the list date:
+
+===================  =========================================================================
+column               meaning
+===================  =========================================================================
+person_id            text id
+score                predicted probability of the target (the model's risk)
+listed               True when the person is on the priority list
+outcome_allegation   0/1: named as suspect of a (VAWG) offence in the horizon after the date
+outcome_charge       0/1: ... and charged (optional)
+outcome_conviction   0/1: ... and convicted (optional)
+ethnicity            five census groups or ``not stated`` (see ``harmlens.audit.groups``)
+age_band, sex        groups
+borough              group
+offending_base       optional, True if the person is in the recorded offending base (a
+                     recorded VAWG allegation in the year before the date)
+===================  =========================================================================
+
+``audit_scored`` returns an ``AuditResult``: for every dimension and every label a ``GroupFrame``
+of error rates, the composition test (share of the list vs of the scored population vs of the
+recorded offending base vs of the residents), flags, and optionally the proxy scan, label bias
+and outcome monitoring sections (computed elsewhere and attached).
+
+**Flags.** A disparity is flagged when the group's estimate is reliable (enough people) and the
+whole 95% interval of its ratio lies beyond a materiality bound: above ``1.25`` or below ``0.8``
+(the "four-fifths" convention). Significance alone is not enough on a large population; size
+alone is not enough on a small one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harmlens.audit.groupframe import GroupFrame, _jsonable
+from harmlens.audit.groups import DIMENSIONS, ETHNICITY_ORDER
+from harmlens.errors import HarmlensError
+
+__all__ = ["AuditResult", "DimensionAudit", "audit_scored", "LABELS", "MATERIAL_HIGH", "MATERIAL_LOW",
+           "ERROR_METRICS"]
+
+LABELS = ("allegation", "charge", "conviction")
+ERROR_METRICS = ["selection_rate", "base_rate", "false_positive_rate", "false_negative_rate", "precision", "auc",
+                 "mean_score", "calibration_oe"]
+MATERIAL_HIGH = 1.25
+MATERIAL_LOW = 0.8
+SHARE_LABELS = {
+    "list": "share of the list",
+    "scored": "share of the scored population",
+    "offending": "share of recorded offending (last year)",
+    "population": "share of residents (census)",
+}
+
+
+class AuditError(HarmlensError):
+    """The scored table lacks what the audit needs."""
+
+
+@dataclass
+class DimensionAudit:
+    dimension: str
+    reference: str | None
+    errors: dict[str, GroupFrame]
+    shares: GroupFrame
+    share_columns: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        comp = {}
+        for base in self.share_columns:
+            if base == "list":
+                continue
+            c = self.shares.compare("list", base)
+            comp[base] = {g: {k: _jsonable(v) for k, v in row.items()} for g, row in c.iterrows()}
+        return {
+            "dimension": self.dimension,
+            "reference": self.reference,
+            "errors": {lab: gf.to_dict() for lab, gf in self.errors.items()},
+            "shares": self.shares.to_dict(),
+            "list_vs": comp,
+        }
+
+
+@dataclass
+class AuditResult:
+    """Everything the audit found about one list."""
+
+    list_id: str
+    as_of: str
+    horizon_days: int
+    list_size: int
+    scored_size: int
+    primary_label: str
+    reference: str
+    dimensions: dict[str, DimensionAudit]
+    flags: list[dict[str, Any]]
+    model: dict[str, Any] = field(default_factory=dict)
+    proxy: Any = None
+    label_bias: Any = None
+    outcomes: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        out: list[str] = []
+        for d in self.dimensions.values():
+            gf = d.errors.get(self.primary_label)
+            if gf is not None:
+                out.extend(gf.warnings)
+            else:
+                out.extend(d.shares.warnings)
+        return list(dict.fromkeys(out))
+
+    def findings(self) -> list[str]:
+        return [f["text"] for f in self.flags]
+
+    def flagged(self, dimension: str | None = None, test: str | None = None) -> list[dict[str, Any]]:
+        return [f for f in self.flags if (dimension is None or f["dimension"] == dimension)
+                and (test is None or f["test"] == test)]
+
+    def subtitle(self) -> str:
+        return (f"{self.list_size:,} people listed of {self.scored_size:,} scored, as of {self.as_of}; "
+                f"outcomes over the following {self.horizon_days} days")
+
+    def meta(self) -> dict[str, Any]:
+        m = {"list": self.list_id, "as of": self.as_of, "label for error rates": self.primary_label,
+             "reference group": self.reference, "flag rule":
+             f"95% interval of the ratio wholly above {MATERIAL_HIGH} or below {MATERIAL_LOW}"}
+        if self.model.get("version"):
+            m["model"] = self.model["version"]
+        return m
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "list_audit",
+            "list_id": self.list_id,
+            "as_of": self.as_of,
+            "horizon_days": self.horizon_days,
+            "list_size": self.list_size,
+            "scored_size": self.scored_size,
+            "primary_label": self.primary_label,
+            "reference": self.reference,
+            "model": {k: _jsonable(v) for k, v in self.model.items()},
+            "flag_rule": {"high": MATERIAL_HIGH, "low": MATERIAL_LOW, "ci_level": 0.95},
+            "flags": [{k: _jsonable(v) for k, v in f.items()} for f in self.flags],
+            "dimensions": {k: d.to_dict() for k, d in self.dimensions.items()},
+            "proxy": self.proxy.to_dict() if self.proxy is not None else None,
+            "label_bias": self.label_bias.to_dict() if self.label_bias is not None else None,
+            "outcomes": self.outcomes.to_dict() if self.outcomes is not None else None,
+            "warnings": self.warnings,
+            "notes": list(self.notes),
+        }
+
+
+def _flag(dimension: str, group: str, test: str, value: float, lo: float, hi: float, text: str) -> dict[str, Any] | None:
+    if np.isnan(lo) or np.isnan(hi):
+        return None
+    if lo > MATERIAL_HIGH or hi < MATERIAL_LOW:
+        return {"dimension": dimension, "group": group, "test": test, "value": float(value), "low": float(lo),
+                "high": float(hi), "direction": "over" if lo > MATERIAL_HIGH else "under", "text": text}
+    return None
+
+
+def _order(groups: list[str], dimension: str) -> list[str]:
+    if dimension == "ethnicity":
+        return sorted(groups, key=lambda g: (ETHNICITY_ORDER.index(g) if g in ETHNICITY_ORDER else 99, g))
+    return sorted(groups)
+
+
+def audit_scored(
+    scored: pd.DataFrame,
+    *,
+    population: pd.DataFrame | None = None,
+    list_id: str = "list",
+    as_of: str = "",
+    horizon_days: int = 365,
+    primary_label: str | None = None,
+    reference: str | None = "White",
+    dimensions: tuple[str, ...] = DIMENSIONS,
+    n_boot: int = 300,
+    min_group_size: int = 30,
+    min_support: int = 10,
+    random_state: int = 0,
+) -> AuditResult:
+    """Audit a scored table (see the module docstring for its columns).
+
+    ``population`` is residents by ``area, group, population`` (five ethnic groups), used for the
+    ethnicity share of residents (summed over areas) and, where areas are boroughs of the table,
+    for the borough share of residents.
+    """
+    need = {"person_id", "score", "listed"}
+    missing = need - set(scored.columns)
+    if missing:
+        raise AuditError(f"the scored table lacks {', '.join(sorted(missing))}")
+    labels = [lab for lab in LABELS if f"outcome_{lab}" in scored.columns]
+    primary = primary_label or (labels[0] if labels else None)
+    if primary is not None and primary not in labels:
+        raise AuditError(f"no outcome_{primary} column for the primary label")
+    dims = [d for d in dimensions if d in scored.columns]
+    if not dims:
+        raise AuditError(f"the scored table has none of the group columns {', '.join(dimensions)}")
+    if len(scored) == 0:
+        raise AuditError("the scored table is empty")
+    listed = scored["listed"].astype(bool).to_numpy()
+    score = pd.to_numeric(scored["score"], errors="coerce")
+    if score.isna().any():
+        raise AuditError(f"{int(score.isna().sum())} scored rows have no numeric score")
+    notes: list[str] = []
+    if not labels:
+        notes.append("no outcomes yet (the follow-up window has not started): error rates, calibration and "
+                     "AUC cannot be measured; composition and proxies can")
+    metrics = list(ERROR_METRICS)
+    if not score.between(0, 1).all():
+        metrics = [m for m in metrics if m not in ("mean_score", "calibration_oe")]
+        notes.append("the score is not a probability: calibration not measured (AUC only)")
+    out: dict[str, DimensionAudit] = {}
+    flags: list[dict[str, Any]] = []
+    for k, dim in enumerate(dims):
+        g = scored[dim].astype(object).where(scored[dim].notna(), "unknown").astype(str).rename(dim)
+        errs: dict[str, GroupFrame] = {}
+        for lab in labels:
+            y = pd.to_numeric(scored[f"outcome_{lab}"], errors="coerce")
+            ok = y.notna().to_numpy()
+            errs[lab] = GroupFrame(metrics, y[ok].to_numpy(), listed[ok], sensitive_features=g[ok],
+                                   y_score=score[ok].to_numpy(), n_boot=n_boot, min_group_size=min_group_size,
+                                   min_support=min_support, random_state=random_state + 17 * k)
+        cols = {"list": pd.Series(listed, index=scored.index).groupby(g).sum(), "scored": g.value_counts()}
+        if "offending_base" in scored.columns:
+            cols["offending"] = scored["offending_base"].astype(bool).groupby(g).sum()
+        if population is not None and len(population):
+            if dim == "ethnicity":
+                cols["population"] = population.groupby("group")["population"].sum()
+            elif dim == "borough":
+                pb = population.groupby("area")["population"].sum()
+                if set(pb.index) & set(g.unique()):
+                    cols["population"] = pb[pb.index.isin(g.unique())]
+        counts = pd.DataFrame(cols).fillna(0)
+        if "population" in counts.columns and dim == "ethnicity":
+            # residents have no 'not stated' count (Home Office method): compare the stated groups only
+            stated = counts.index.isin(population["group"].unique())
+            if (~stated).any():
+                dropped = counts.loc[~stated, ["list", "scored"]].sum()
+                notes.append(f"ethnicity composition compares stated groups only: {int(dropped['list'])} listed and "
+                             f"{int(dropped['scored'])} scored people with ethnicity not stated are left out of it")
+            counts = counts[stated]
+        counts = counts.reindex(_order(list(counts.index), dim))
+        shares = GroupFrame.from_shares(counts, feature=dim, n_boot=max(n_boot, 200), random_state=random_state + k,
+                                        min_support=5)
+        sizes = g.value_counts()
+        ref = reference if (dim == "ethnicity" and reference in sizes.index) else None
+        if ref is None and dim != "ethnicity":
+            ref = str(sizes.idxmax())
+        out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns))
+
+        # --- flags: composition (list vs each base) and error rates vs the reference group
+        for base in [c for c in counts.columns if c != "list"]:
+            comp = shares.compare("list", base)
+            for grp, row in comp.iterrows():
+                if counts.loc[grp, base] < 5 or counts.loc[grp, "scored"] < min_group_size:
+                    continue
+                f = _flag(dim, str(grp), f"list_vs_{base}", row["value"], row["low"], row["high"],
+                          f"{dim} {grp}: {100 * shares.by_group.loc[grp, 'list']:.1f}% of the list vs "
+                          f"{100 * shares.by_group.loc[grp, base]:.1f}% {SHARE_LABELS[base].replace('share of ', 'of ')}"
+                          f" ({row['value']:.2f} times, 95% CI {row['low']:.2f} to {row['high']:.2f})")
+                if f:
+                    flags.append(f)
+        gf = errs.get(primary) if primary else None
+        if ref is not None and gf is not None:
+            r, ci = gf.ratio(reference=ref), gf.ratio_ci(reference=ref)
+            for m in ["selection_rate", "false_positive_rate", "false_negative_rate"]:
+                if not gf.reliable.loc[ref, m]:
+                    continue
+                for grp in gf.groups:
+                    if grp == ref or not gf.reliable.loc[grp, m]:
+                        continue
+                    lo, hi = ci.loc[(grp, m), "low"], ci.loc[(grp, m), "high"]
+                    f = _flag(dim, grp, m, r.loc[grp, m], lo, hi,
+                              f"{dim} {grp}: {m.replace('_', ' ')} {100 * gf.by_group.loc[grp, m]:.1f}% vs "
+                              f"{100 * gf.by_group.loc[ref, m]:.1f}% for {ref} ({r.loc[grp, m]:.2f} times, "
+                              f"95% CI {lo:.2f} to {hi:.2f}; label: {primary})")
+                    if f:
+                        flags.append(f)
+    if "offending_base" not in scored.columns:
+        notes.append("no recorded-offending base given: list compared with the scored population only")
+    if population is None or not len(population):
+        notes.append("no population table: list not compared with residents")
+    return AuditResult(list_id=list_id, as_of=as_of, horizon_days=horizon_days, list_size=int(listed.sum()),
+                       scored_size=int(len(scored)), primary_label=primary or "", reference=reference or "",
+                       dimensions=out, flags=flags, notes=notes)
