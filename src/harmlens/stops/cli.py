@@ -107,8 +107,12 @@ def analyse_cmd(
     report: Optional[Path] = typer.Option(None, "--report", help="Write stops_report.html and .pdf into this folder."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="With --report: also write the PDF."),
 ) -> None:
-    """Counts and rates per 1,000 residents by group, disproportionality vs White with 95% CIs,
-    self vs officer agreement, breakdowns, veil-of-darkness and outcome (hit-rate) tests."""
+    """Rates by group against census populations, disproportionality, and tests for bias.
+
+    Counts and stops per 1,000 residents by ethnic group, the ratio to White with 95% CIs,
+    self-defined vs officer-perceived agreement, breakdowns by month, borough, legislation, age
+    and sex, the veil-of-darkness test and the outcome (hit-rate) test, each with its caveats.
+    """
     from harmlens.stops.analyse import AnalyseSettings, StopFilter, analyse_stops
     from harmlens.stops.population import population_from_warehouse, read_population
     from harmlens.warehouse import connect
