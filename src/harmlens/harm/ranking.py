@@ -186,7 +186,12 @@ def _fmt_table(df: pd.DataFrame, columns: list[str]) -> str:
     """Plain aligned text (stable across terminals; no colour so it pipes cleanly)."""
     if not len(df):
         return "(none)"
-    return df[columns].to_string(index=False, na_rep="")
+    fmts = {}
+    for c in ("why", "status", "top_factors"):
+        if c in columns:
+            width = int(df[c].astype(str).str.len().max())
+            fmts[c] = (lambda w: (lambda v: f"{v!s:<{w}}"))(width)
+    return df[columns].to_string(index=False, na_rep="", formatters=fmts, justify="left")
 
 
 def _empty() -> pd.DataFrame:
