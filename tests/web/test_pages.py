@@ -174,3 +174,35 @@ def test_empty_states_are_honest(tmp_path):
         assert "No model has been trained" in c.get("/models").text
     a.state.store.close()
     a.state.warehouse.close()
+
+
+def test_serving_index_gives_the_same_profiles_and_follows_the_warehouse(tmp_path):
+    """Profiles read from the serving index equal profiles read by joining the warehouse; a change rebuilds it."""
+    import duckdb
+
+    from harmlens.web.data import Warehouse
+    from harmlens.web.serving import build_index, index_path
+    from tests.web.wh_fixture import build_warehouse
+
+    wh = build_warehouse(tmp_path / "wh.duckdb")
+    ix = build_index(wh)
+    assert ix == index_path(wh) and ix.exists()
+    mtime = ix.stat().st_mtime_ns
+    assert build_index(wh).stat().st_mtime_ns == mtime  # unchanged warehouse: not rebuilt
+    a, b = Warehouse(wh, read_only=True), Warehouse(wh, read_only=True, index=ix)
+    for pid in ("P1", "P2", "P3", "P4", "P5"):
+        pa, pb = a.person(pid), b.person(pid)
+        for prof in (pa, pb):
+            for e in prof["events"]:
+                e.pop("mention_id", None)
+        assert pa == pb, pid
+    assert b.person("NOPE") is None
+    a.close()
+    b.close()
+    con = duckdb.connect(str(wh))
+    con.execute("UPDATE links SET person_id = 'P9' WHERE mention_id = 'M7'")
+    con.close()
+    build_index(wh)
+    c = Warehouse(wh, read_only=True, index=ix)
+    assert c.person("P4") is None and c.person("P9")["events"][0]["event_id"] == "E4"
+    c.close()

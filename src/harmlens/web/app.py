@@ -13,7 +13,7 @@ import io
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote, urlencode
@@ -73,7 +73,7 @@ class WebSettings:
     max_failures_ip: int = 50
     throttle_minutes: int = 15
     read_only: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    serving_index: bool = True
 
     @classmethod
     def from_env(cls) -> "WebSettings":
@@ -114,7 +114,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         openapi_url=f"{API}/openapi.json",
     )
     store = Store(settings.store_url)
-    wh = Warehouse(settings.warehouse, read_only=settings.read_only)
+    index = None
+    if settings.serving_index:
+        from harmlens.web.serving import build_index, index_path
+
+        # Rebuilt only when the warehouse changed; several --read-only workers share one file.
+        index = build_index(settings.warehouse) if not settings.read_only or not index_path(settings.warehouse).exists() else \
+            index_path(settings.warehouse)
+    wh = Warehouse(settings.warehouse, read_only=settings.read_only, index=index)
     app.state.settings = settings
     app.state.store = store
     app.state.warehouse = wh

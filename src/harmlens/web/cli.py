@@ -184,6 +184,10 @@ def serve(
     os.environ["HARMLENS_SECURE_COOKIES"] = "1" if (tls_cert or behind_tls) else "0"
     os.environ["HARMLENS_WEB_READ_ONLY"] = "1" if read_only else "0"
     _store(store, wh)  # fail early, with a clear line, if the store cannot be opened
+    from harmlens.web.serving import build_index
+
+    typer.echo("checking the serving index (rebuilt only when the warehouse changed)...", err=True)
+    build_index(wh)
     typer.echo(f"harmlens web app on {'https' if tls_cert else 'http'}://{host}:{port}/", err=True)
     uvicorn.run(
         "harmlens.web.app:create_app",

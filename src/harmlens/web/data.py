@@ -88,10 +88,28 @@ def evidential_status(event_type: str | None, outcome: str | None) -> str:
     return et or "unknown"
 
 
+def _evidence_counts(events: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ev in events:
+        k = ev["evidential_status"].split(" (")[0]
+        counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+def _network(person_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    nodes = {person_id: {"id": person_id, "label": person_id, "centre": True, "roles": []}}
+    edges = []
+    for r in rows:
+        n = nodes.setdefault(r["other"], {"id": r["other"], "label": r["other"], "centre": False, "roles": []})
+        n["roles"].append(r["other_role"])
+        edges.append({"source": person_id, "target": r["other"], "role": r["other_role"], "events": r["events"], "my_roles": r["my_roles"]})
+    return {"nodes": list(nodes.values()), "edges": edges}
+
+
 class Warehouse:
     """A read-only DuckDB warehouse shared by request threads (one cursor per thread)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, index: Path | None = None) -> None:
         import duckdb
 
         from harmlens.warehouse import connect
@@ -109,12 +127,25 @@ class Warehouse:
             # Read-write (one server process) so a supervisor can promote a model from the app.
             self._con = connect(self.path)
         self._local = threading.local()
+        # The serving index (web/serving.py): per-person rows with an ART index, for fast profiles.
+        self._ix = duckdb.connect(str(index), read_only=True) if index is not None else None
         self._tables: dict[str, set[str]] | None = None
         self._lock = threading.Lock()
         self._borough_cache: dict[tuple[str, str], dict[str, str]] = {}
 
     def close(self) -> None:
         self._con.close()
+        if self._ix is not None:
+            self._ix.close()
+
+    def ix_rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        c = getattr(self._local, "ix", None)
+        if c is None:
+            c = self._ix.cursor()
+            self._local.ix = c
+        cur = c.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [{k: _jsonable(v) for k, v in zip(cols, r)} for r in cur.fetchall()]
 
     def cur(self) -> Any:
         c = getattr(self._local, "cur", None)
@@ -251,6 +282,8 @@ class Warehouse:
 
     def person(self, person_id: str) -> dict[str, Any] | None:
         """Profile of one person: names as recorded, events with evidential status, risk, links."""
+        if self._ix is not None:
+            return self._person_from_index(person_id)
         if not self.has("links", "person_id", "mention_id") or not self.has("people") or not self.has("events"):
             return None
         harm = self.has("event_harm", "event_id")
@@ -272,9 +305,7 @@ class Warehouse:
             " WHERE l.person_id = ? GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 5",
             [person_id],
         )
-        counts: dict[str, int] = {}
-        for ev in events:
-            counts[ev["evidential_status"].split(" (")[0]] = counts.get(ev["evidential_status"].split(" (")[0], 0) + 1
+        counts = _evidence_counts(events)
         return {
             "person_id": person_id,
             "names": [" ".join(x for x in (n["forename"], n["surname"]) if x) or "(no name recorded)" for n in names],
@@ -282,6 +313,30 @@ class Warehouse:
             "evidence_counts": counts,
             "risk": self.person_risk(person_id),
             "network": self.network(person_id),
+        }
+
+    def _person_from_index(self, person_id: str) -> dict[str, Any] | None:
+        rows = self.ix_rows("SELECT * EXCLUDE (person_id) FROM pe WHERE person_id = ? ORDER BY occurred_at DESC, event_id", [person_id])
+        if not rows:
+            return None
+        names: dict[tuple[Any, Any], int] = {}
+        for r in rows:
+            k = (r.pop("forename"), r.pop("surname"))
+            names[k] = names.get(k, 0) + 1
+            r["evidential_status"] = evidential_status(r.get("event_type"), r.get("outcome"))
+        top = sorted(names.items(), key=lambda kv: (-kv[1], str(kv[0])))[:5]
+        net = self.ix_rows(
+            "SELECT other, other_role, count(DISTINCT event_id) AS events, string_agg(DISTINCT my_role, ',') AS my_roles"
+            " FROM pn WHERE person_id = ? GROUP BY 1, 2 ORDER BY events DESC, other LIMIT 60",
+            [person_id],
+        )
+        return {
+            "person_id": person_id,
+            "names": [" ".join(x for x in k if x) or "(no name recorded)" for k, _ in top],
+            "events": rows,
+            "evidence_counts": _evidence_counts(rows),
+            "risk": self.person_risk(person_id),
+            "network": _network(person_id, net),
         }
 
     def person_risk(self, person_id: str) -> dict[str, Any] | None:
@@ -322,13 +377,7 @@ class Warehouse:
             " WHERE l2.person_id <> ? GROUP BY 1, 2 ORDER BY events DESC, other LIMIT ?",
             [person_id, person_id, limit],
         )
-        nodes = {person_id: {"id": person_id, "label": person_id, "centre": True, "roles": []}}
-        edges = []
-        for r in rows:
-            n = nodes.setdefault(r["other"], {"id": r["other"], "label": r["other"], "centre": False, "roles": []})
-            n["roles"].append(r["other_role"])
-            edges.append({"source": person_id, "target": r["other"], "role": r["other_role"], "events": r["events"], "my_roles": r["my_roles"]})
-        return {"nodes": list(nodes.values()), "edges": edges}
+        return _network(person_id, rows)
 
     # -- models, audit, referrals, stops ---------------------------------------------------------
     def models(self) -> list[dict[str, Any]] | None:
