@@ -73,18 +73,17 @@ class StopFilter:
     date_to: date | None = None
     legislation: tuple[str, ...] = ()
 
-    def where(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+    def where(self) -> str:
+        """SQL WHERE clause with the filter values as escaped literals (views take no parameters)."""
+        clauses = []
         if self.date_from:
-            clauses.append("occurred_at >= ?")
-            params.append(pd.Timestamp(self.date_from).to_pydatetime())
+            clauses.append(f"occurred_at >= TIMESTAMP '{self.date_from.isoformat()}'")
         if self.date_to:
-            clauses.append("occurred_at < ?")
-            params.append(pd.Timestamp(self.date_to + timedelta(days=1)).to_pydatetime())
+            clauses.append(f"occurred_at < TIMESTAMP '{(self.date_to + timedelta(days=1)).isoformat()}'")
         if self.legislation:
-            clauses.append("(" + " OR ".join("legislation ILIKE ?" for _ in self.legislation) + ")")
-            params += [f"%{x}%" for x in self.legislation]
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+            lits = ["'%" + x.replace("'", "''") + "%'" for x in self.legislation]
+            clauses.append("(" + " OR ".join(f"legislation ILIKE {lit}" for lit in lits) + ")")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
     def describe(self) -> str:
         parts = []
@@ -335,14 +334,9 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     for g in (settings.reference, settings.minority):
         if g not in GROUPS:
             raise StopAnalysisError(f"unknown group {g!r}; groups: {', '.join(GROUPS)}")
-    where, params = filt.where()
     grp_sql = SELF_GROUP_SQL if settings.ethnicity == "self" else OFFICER_GROUP_SQL
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _s AS SELECT *, {SELF_GROUP_SQL} AS self_group,
-                    {OFFICER_GROUP_SQL} AS officer_group, {grp_sql} AS grp FROM stops{where}""", params) if not params else None
-    if params:
-        # Views cannot take parameters: materialise the filtered stops instead.
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _s AS SELECT *, {SELF_GROUP_SQL} AS self_group,
-                        {OFFICER_GROUP_SQL} AS officer_group, {grp_sql} AS grp FROM stops{where}""", params)
+                    {OFFICER_GROUP_SQL} AS officer_group, {grp_sql} AS grp FROM stops{filt.where()}""")
     n, t0, t1 = con.execute("SELECT count(*), min(occurred_at), max(occurred_at) FROM _s").fetchone()
     if n == 0:
         raise StopAnalysisError(f"no stops match ({filt.describe()}); import some with 'harmlens stops import'")
@@ -438,7 +432,7 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     # Veil of darkness
     if settings.vod:
         _run_vod(con, res, settings)
-    con.execute("DROP VIEW IF EXISTS _s") if not params else con.execute("DROP TABLE IF EXISTS _s")
+    con.execute("DROP VIEW IF EXISTS _s")
     return res
 
 
