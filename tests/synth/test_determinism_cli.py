@@ -113,3 +113,11 @@ def test_invariants_hold_for_any_settings(tmp_path_factory, people, seed, bias, 
     assert (ev["occurred_at"] <= pd.Timestamp(cut)).all()
     persons = pd.read_parquet(out / "truth" / "persons.parquet")
     assert len(persons) == people and persons["p_vawg_365"].between(0, 1).all()
+
+
+def test_rewriting_in_the_other_format_leaves_no_stale_tables(tmp_path):
+    out = tmp_path / "c"
+    generate(SynthConfig(people=400, seed=1), out)
+    generate(SynthConfig(people=400, seed=1, fmt="csv"), out)
+    assert not list(out.rglob("*.parquet"))
+    assert (out / "events.csv").is_file() and (out / "truth" / "persons.csv").is_file()

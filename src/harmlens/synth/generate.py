@@ -121,6 +121,11 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
         (out / "truth").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SynthError(f"cannot create output folder {out}: {exc.strerror}") from None
+    # a folder written earlier in the other format must not leave stale tables beside the new ones
+    other = "csv" if cfg.fmt == "parquet" else "parquet"
+    for stale in [*(out / f"{t}.{other}" for t in TABLES), *(out / "truth").glob(f"*.{other}")]:
+        if stale.is_file():
+            stale.unlink()
     summary = SynthSummary(out_dir=out)
     clock = time.perf_counter()
 

@@ -88,6 +88,8 @@ class History:
 
 def _pick_from_pool(rng: np.random.Generator, pool_key: np.ndarray, pool_members: np.ndarray, want_key: np.ndarray) -> np.ndarray:
     """For each wanted key, a uniformly random member of the pool with that key (-1 if empty)."""
+    if len(pool_members) == 0:
+        return np.full(len(want_key), -1, dtype=np.int64)
     order = np.argsort(pool_key, kind="stable")
     sk = pool_key[order]
     sm = pool_members[order]
@@ -311,7 +313,7 @@ def _justice_path(rng, cfg: SynthConfig, k, t, code, rel, recorded, vawg, month_
     cust_end = np.where(custodial, release, np.where(remanded, court, NEVER))
     # outcome when everything is known
     u = rng.random(nn)
-    no_charge = np.where(vawg & (u < 0.47), "victim_withdrew", np.where(u < 0.5 + 0.5 * (~vawg), "nfa", "nfa"))
+    no_charge = np.where(vawg & (u < 0.47), "victim_withdrew", "nfa")
     caution = ~charged & (rng.random(nn) < np.where(vawg, 0.03, 0.12))
     outcome = np.where(charged, np.where(convicted, "convicted", "acquitted"), np.where(caution, "caution", no_charge))
     outcome = np.where(life & ~charged, "ongoing", outcome)
