@@ -21,9 +21,9 @@ from harmlens.synth.offending import (
 )
 from harmlens.synth.population import DAY, YEAR_DAYS, build_population
 from harmlens.synth.stops import generate_stops
-from harmlens.synth.writer import date_array, make_table, str_array, ts_array, write_table
+from harmlens.synth.writer import date_array, make_table, ts_array, write_table
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)  # no names or dates of birth are ever logged
 TABLES = ["events", "people", "risk_assessments", "stops", "population"]
 RELS = np.array(ref.RELATIONSHIPS + [None], dtype=object)  # index -1 -> None
 
@@ -479,6 +479,7 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
         "events": ev_tbl.num_rows, "people": ppl_tbl.num_rows, "risk_assessments": ra_tbl.num_rows, "stops": st_tbl.num_rows,
         "population": pop_tbl.num_rows, "future_events": fut_ev.num_rows, "offences_committed": int(n_off), "persons": pop.n,
     }
+    log.info("synthetic city written to %s: %s", out, summary.counts)
     return summary
 
 

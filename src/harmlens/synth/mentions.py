@@ -7,7 +7,7 @@ import numpy as np
 from harmlens.synth import reference as ref
 from harmlens.synth.writer import make_ids
 from harmlens.synth.config import NoiseConfig
-from harmlens.synth.population import DAY, Population
+from harmlens.synth.population import Population
 
 # source kinds of a mention (drive strong-id and custody-postcode rates)
 KINDS = ["crime", "arrest", "court", "custody", "order", "death"]
@@ -134,6 +134,3 @@ def make_mentions(
         "_nick": nick, "_swap": swap, "_placeholder": placeholder,
     }
 
-
-def day_of(ts: np.ndarray) -> np.ndarray:
-    return np.floor(ts / DAY).astype(np.int64)
