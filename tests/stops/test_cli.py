@@ -93,3 +93,21 @@ def test_user_mistakes_are_one_line_errors(city):
     p = subprocess.run([sys.executable, "-m", "harmlens.cli", *cases[1][0]], capture_output=True, text=True)
     assert p.returncode == 1 and p.stderr.startswith("error: ") and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_population_from_warehouse_borough_rates_and_borough_effects(city, warehouse):
+    from harmlens.stops.analyse import AnalyseSettings, StopFilter, analyse_stops
+    from harmlens.stops.importer import import_stops
+    from harmlens.stops.population import population_from_warehouse
+
+    import_stops(warehouse, [city / "stops.csv"])
+    warehouse.execute("INSERT INTO population (area, ethnicity_group, population) VALUES "
+                      "('Lambeth', 'White', 1000), ('Lambeth', 'B1', 200), ('Lambeth', 'B2', 300)")
+    pop = population_from_warehouse(warehouse)
+    a = analyse_stops(warehouse, StopFilter(legislation=("s163",)), AnalyseSettings(area_effects="borough"), pop)
+    assert a.population_areas == ["Lambeth"]
+    assert a.disproportionality.loc["Black", "population"] == 500
+    b = a.borough_rates.loc["Lambeth"]
+    assert b["Black_stops"] == 15 and b["White_stops"] == 11 and bool(b["too_few"]) is True
+    assert b["ratio"] == pytest.approx((15 / 500) / (11 / 1000))
+    assert a.vod is None and a.vod_skipped  # 26 stops: no window with both light and dark, said so

@@ -105,6 +105,7 @@ class AnalyseSettings:
     place: tuple[float, float] | None = None
     tz: str = "Europe/London"
     cell_km: float | None = 5.0
+    area_effects: str = "cells"  # veil-of-darkness fixed effects: 'cells' (cell_km), 'borough' or 'none'
     vod: bool = True
     n_boot: int = 2000
     random_state: int = 0
@@ -312,7 +313,7 @@ def _wilson(k: float, n: float) -> tuple[float, float]:
 
 
 def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSettings = AnalyseSettings(),
-                  population: pd.DataFrame | None = None) -> StopAnalysis:
+                  population: pd.DataFrame | None = None, borough_population: pd.DataFrame | None = None) -> StopAnalysis:
     """Run every analysis on the warehouse ``stops`` table.
 
     Parameters
@@ -326,11 +327,16 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         for sun times, location cell size for the veil-of-darkness fixed effects.
     population
         ``area, ethnicity_group, population`` (from ``read_population``); None for no rates.
+    borough_population
+        Population by borough for borough rates (default: ``population``, when its areas
+        include the boroughs the stops name).
     """
     from harmlens.stops.population import borough_populations, select_area
 
     if settings.ethnicity not in ("self", "officer"):
         raise StopAnalysisError("ethnicity must be 'self' or 'officer'")
+    if settings.area_effects not in ("cells", "borough", "none"):
+        raise StopAnalysisError("area effects must be 'cells', 'borough' or 'none'")
     for g in (settings.reference, settings.minority):
         if g not in GROUPS:
             raise StopAnalysisError(f"unknown group {g!r}; groups: {', '.join(GROUPS)}")
@@ -399,9 +405,10 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         if name != "month":
             p = p.sort_values("total", ascending=False)
         res.breakdowns[name] = p
-    if population is not None and len(population) and "borough" in res.breakdowns:
+    bpop = borough_population if borough_population is not None else population
+    if bpop is not None and len(bpop) and "borough" in res.breakdowns:
         bor = res.breakdowns["borough"]
-        pops = borough_populations(population, [b for b in bor.index if b != "(none)"])
+        pops = borough_populations(bpop, [b for b in bor.index if b != "(none)"])
         rows = []
         for b, pop in pops.items():
             a, pa = float(bor.loc[b].get(settings.minority, 0)), float(pop.get(settings.minority, 0))
@@ -411,9 +418,14 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
                          f"{settings.reference}_stops": int(r), f"{settings.reference}_population": int(pr),
                          f"{settings.minority}_per_1000": 1000 * a / pa if pa else float("nan"),
                          f"{settings.reference}_per_1000": 1000 * r / pr if pr else float("nan"),
-                         "ratio": ratio, "ratio_low": lo, "ratio_high": hi})
+                         "ratio": ratio, "ratio_low": lo, "ratio_high": hi,
+                         "too_few": bool(a < 10 or r < 10 or pa < 1000 or pr < 1000)})
         if rows:
             res.borough_rates = pd.DataFrame(rows).set_index("borough").sort_values("ratio", ascending=False)
+            few = res.borough_rates.index[res.borough_rates["too_few"]].tolist()
+            if few:
+                res.notes.append(f"Borough ratios resting on fewer than 10 stops or 1,000 residents in a group "
+                                 f"(flagged too_few, do not read them): {', '.join(few)}.")
 
     # Outcome (hit-rate) test
     h = con.execute("""SELECT grp, count(*) FILTER (searched) AS searched,
@@ -456,7 +468,7 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
         res.vod_skipped = "no sunset/dusk times for these dates at this place"
         return
     lo, hi = int(sun["dusk_minute"].min()), int(sun["dusk_minute"].max())
-    km = settings.cell_km
+    km = settings.cell_km if settings.area_effects == "cells" else None
     if km:
         mlat = con.execute("SELECT avg(latitude) FROM _s WHERE latitude IS NOT NULL").fetchone()[0] or lat0
         kx = 111.320 * math.cos(math.radians(mlat)) / km
@@ -464,8 +476,11 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
         cell = (f"CASE WHEN latitude IS NULL OR longitude IS NULL THEN NULL ELSE "
                 f"CAST(CAST(floor(latitude * {ky!r}) AS BIGINT) AS VARCHAR) || '_' || "
                 f"CAST(CAST(floor(longitude * {kx!r}) AS BIGINT) AS VARCHAR) END")
+        label = f"{km:g} km location cells"
+    elif settings.area_effects == "borough":
+        cell, label = "borough", "borough fixed effects"
     else:
-        cell = "NULL"
+        cell, label = "NULL", None
     total_timed = con.execute(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND {timed}", [minority, ref]).fetchone()[0]
     agg = con.execute(f"""SELECT CAST(occurred_at AS DATE) AS "date", hour(occurred_at) * 60 + minute(occurred_at) AS "minute",
                           grp AS "group", {cell} AS cell, count(*) AS total
@@ -475,7 +490,7 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
     outside_pre = int(total_timed - agg["total"].sum())
     try:
         v = veil_of_darkness(agg, latitude=lat0, longitude=lon0, tz=settings.tz, minority=minority, reference=ref,
-                             cell_km=km if km else None)
+                             cell_km=km, area_label=label)
     except VodError as exc:
         res.vod_skipped = str(exc)
         return

@@ -102,6 +102,8 @@ def analyse_cmd(
     minority: str = typer.Option("Black", "--minority", help="Minority group for the veil-of-darkness test."),
     place: Optional[str] = typer.Option(None, "--place", help="LAT,LON for sun times (default: median stop location)."),
     cell_km: float = typer.Option(5.0, "--cell-km", help="Location cell size (km) for the veil-of-darkness fixed effects; 0 for none."),
+    area_effects: str = typer.Option("cells", "--area-effects", help="Veil-of-darkness fixed effects: cells (--cell-km), borough or none."),
+    borough_population: Optional[Path] = typer.Option(None, "--borough-population", help="Population by borough for borough rates (e.g. the local-authority census table)."),
     no_vod: bool = typer.Option(False, "--no-vod", help="Skip the veil-of-darkness test."),
     as_json: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write stops_report.html and .pdf into this folder."),
@@ -123,11 +125,15 @@ def analyse_cmd(
     if d0 and d1 and d1 < d0:
         raise HarmlensError("--to is before --from")
     filt = StopFilter(d0, d1, tuple(legislation))
+    if area_effects not in ("cells", "borough", "none"):
+        raise HarmlensError("--area-effects must be cells, borough or none")
     settings = AnalyseSettings(ethnicity=ethnicity, reference=_group(reference), minority=_group(minority), areas=tuple(area),
-                               place=_place(place), cell_km=cell_km if cell_km > 0 else None, vod=not no_vod)
+                               place=_place(place), cell_km=cell_km if cell_km > 0 else None, vod=not no_vod,
+                               area_effects="none" if (area_effects == "cells" and cell_km <= 0) else area_effects)
     con = connect(db, create=False)
     pop = read_population(population) if population else population_from_warehouse(con)
-    result = analyse_stops(con, filt, settings, pop if len(pop) else None)
+    bpop = read_population(borough_population) if borough_population else None
+    result = analyse_stops(con, filt, settings, pop if len(pop) else None, bpop)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1))
     else:

@@ -404,12 +404,14 @@ def location_cells(lat: pd.Series, lon: pd.Series, km: float = 5.0) -> pd.Series
 
 def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, tz: str = "Europe/London",
                      minority: str = "Black", reference: str = "White", cell_km: float | None = 5.0,
-                     area_col: str | None = None, df: int = 6) -> VodResult:
+                     area_col: str | None = None, df: int = 6, area_label: str | None = None,
+                     min_stops: int = 100) -> VodResult:
     """Run the test on stops with ``date, minute, group, total`` (+ ``cell`` or ``area_col``).
 
     ``group`` is the ethnic group; only ``minority`` and ``reference`` rows are used. Rows may
-    be single stops (total 1) or counts. ``cell`` (strings, None when no location) is used for
-    the fixed-effects model when ``cell_km`` is given.
+    be single stops (total 1) or counts. ``cell`` (strings, None when unknown) is used for the
+    fixed-effects model when ``cell_km`` or ``area_label`` is given (any area code works, e.g.
+    boroughs; ``area_label`` names it in the output).
     """
     s = stops[stops["group"].isin([minority, reference])].copy()
     if s.empty:
@@ -421,13 +423,17 @@ def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, 
         raise VodError("no sunset/dusk times for these dates at this place")
     w, excluded, window = window_counts(s, sun)
     keys = ["minute", "dark"]
-    fe_col = area_col if area_col is not None else ("cell" if (cell_km and "cell" in w.columns) else None)
+    fe_col = area_col if area_col is not None else ("cell" if ((cell_km or area_label) and "cell" in w.columns) else None)
     if fe_col:
         keys.append(fe_col)
     agg = w.groupby(keys, dropna=False)[["minority", "total"]].sum().reset_index()
     n_window = int(agg["total"].sum())
     light = agg[agg["dark"] == 0]
     dark = agg[agg["dark"] == 1]
+    if n_window < min_stops or min(light["total"].sum(), dark["total"].sum()) < min_stops // 10:
+        raise VodError(f"too few {minority} and {reference} stops in the inter-twilight window ({n_window:,}: "
+                       f"{int(light['total'].sum()):,} light, {int(dark['total'].sum()):,} dark; the test needs at least "
+                       f"{min_stops} with {min_stops // 10} of each)")
     share = lambda a: float(a["minority"].sum() / a["total"].sum()) if a["total"].sum() else float("nan")  # noqa: E731
     res = VodResult(minority, reference, (latitude, longitude), window, n_window, int(light["total"].sum()),
                     int(dark["total"].sum()), share(light), share(dark), excluded=excluded)
@@ -438,7 +444,7 @@ def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, 
             "seasons (ideally a full year) to compare the same clock time in light and dark; this result has little power.",)
     res.models.append(vod_fit(base, df=df))
     if fe_col:
-        label = f"{cell_km:g} km location cells" if fe_col == "cell" else f"{fe_col} fixed effects"
+        label = area_label or (f"{cell_km:g} km location cells" if fe_col == "cell" else f"{fe_col} fixed effects")
         fe = agg[agg[fe_col].notna()]
         res.excluded["no_location_for_fixed_effects"] = int(agg.loc[agg[fe_col].isna(), "total"].sum())
         try:
