@@ -348,7 +348,18 @@ def register(app: FastAPI) -> None:
     def audit_page(request: Request) -> Response:
         rep = wh.audit_report()
         log_access(request, "report.view", "audit_report")
-        return render(request, "audit.html.j2", report=rep, empty=NO_AUDIT)
+        flags, pretty = [], ""
+        if rep:
+            try:
+                flags = json.loads(rep["flags"]) if isinstance(rep.get("flags"), str) else (rep.get("flags") or [])
+            except ValueError:
+                flags = [rep["flags"]]
+            res = rep.get("result")
+            try:
+                pretty = json.dumps(json.loads(res), indent=2) if isinstance(res, str) else json.dumps(res, indent=2, default=str)
+            except ValueError:
+                pretty = str(res)
+        return render(request, "audit.html.j2", report=rep, empty=NO_AUDIT, flags=flags, result_pretty=pretty)
 
     def audit_api(request: Request) -> dict[str, Any]:
         rep = wh.audit_report()

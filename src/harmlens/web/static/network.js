@@ -14,6 +14,8 @@
     });
     var cy = cytoscape({
       container: el,
+      maxZoom: 1.4,
+      minZoom: 0.2,
       elements: elements,
       layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 8000 },
       style: [
