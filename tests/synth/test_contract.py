@@ -38,7 +38,7 @@ def test_events_enums_and_ids(city):
     lat, lon = ev["latitude"].dropna(), ev["longitude"].dropna()
     assert lat.between(51.25, 51.72).all() and lon.between(-0.55, 0.35).all()
     # all the event types the brief asks for occur
-    assert {"offence", "arrest", "charge", "conviction", "custody", "order", "death"} <= set(ev["event_type"])
+    assert {"offence", "arrest", "charge", "conviction", "custody", "order", "death", "intelligence"} <= set(ev["event_type"])
 
 
 def test_people_enums_and_references(city):

@@ -117,6 +117,7 @@ class SynthConfig:
     non_molestation_share: float = 0.05  # recorded partner/ex-partner offences followed by a non-molestation order
     dash_share: float = 0.75        # domestic/stalking/harassment offences with a DASH assessment of the victim
     witness_share: float = 0.15
+    intelligence_share: float = 0.08  # unrecorded VAWG offences that still reach police as an intelligence report
     child_witness_share: float = 0.5  # children in the household recorded as present at household domestic offences
     death_rate: float = 0.004       # yearly natural death rate of offenders
     noise: NoiseConfig = field(default_factory=NoiseConfig)
@@ -149,7 +150,7 @@ class SynthConfig:
         if self.max_rate * self.excitation / (1 - self.excitation_decay) >= 0.9:
             raise SynthError("max_rate * excitation / (1 - decay) must be < 0.9 (else the offending process explodes)")
         shares = ["vawg_offender_share_male", "vawg_offender_share_female", "other_offender_share", "vawg_share_of_mixed",
-                  "arrest_share", "dvpo_share", "non_molestation_share", "dash_share", "witness_share", "child_witness_share",
+                  "arrest_share", "intelligence_share", "dvpo_share", "non_molestation_share", "dash_share", "witness_share", "child_witness_share",
                   "stop_search_share", "stop_find_rate", "death_rate"]
         for name in shares:
             v = getattr(self, name)

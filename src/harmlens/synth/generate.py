@@ -267,6 +267,17 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
                       domestic=np.ones(len(pos), dtype=np.int64), borough=borough[pos], known=rep[pos], order_ref=j["order_ev"].to_numpy())
         men.add(b_ev, person[pos], "suspect", -1, K_CRIME, rep[pos], 0)
         men.add(b_ev, victim[pos], "victim", rel[pos], K_CRIME, rep[pos], 1)
+    # --- intelligence: some unrecorded VAWG offences still reach police as intelligence reports ---
+    ui = np.flatnonzero(~c["recorded"] & c["vawg"])
+    ui = ui[rng.random(len(ui)) < cfg.intelligence_share]
+    it = t_int[ui] + (rng.uniform(1, 60, len(ui)) * DAY).astype(np.int64)
+    dom_i = np.isin(c["rel"][ui], (0, 1, 2))
+    sexual_i = np.isin(ref.OFFENCE_CATEGORY[c["code"][ui]], ["rape", "other_sexual"])
+    idesc = np.where(sexual_i, "Intelligence: concern about sexual offending",
+                     np.where(dom_i, "Intelligence: concern about domestic abuse", "Intelligence: concern about harassment or violence"))
+    i_ev = ev.add(len(ui), source="intelligence", event_type="intelligence", desc=idesc.astype(object), occurred=it, known=it,
+                  domestic=dom_i.astype(np.int64), borough=pop.borough[c_person[ui]])
+    men.add(i_ev, c_person[ui], "subject", -1, K_CRIME, it, 0)
     # --- deaths ---
     dm = np.isfinite(off.death) & (off.death < t_end)
     dt = np.floor(off.death[dm]).astype(np.int64)
