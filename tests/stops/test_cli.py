@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 import subprocess
 import sys
 
@@ -111,3 +112,28 @@ def test_population_from_warehouse_borough_rates_and_borough_effects(city, wareh
     assert b["Black_stops"] == 15 and b["White_stops"] == 11 and bool(b["too_few"]) is True
     assert b["ratio"] == pytest.approx((15 / 500) / (11 / 1000))
     assert a.vod is None and a.vod_skipped  # 26 stops: no window with both light and dark, said so
+
+
+def test_officer_basis_and_golden_summary(city, warehouse):
+    from pathlib import Path
+
+    from harmlens.stops.analyse import AnalyseSettings, StopFilter, analyse_stops
+    from harmlens.stops.importer import import_stops
+    from harmlens.stops.population import read_population
+    from harmlens.stops.report import render_stops_report, text_summary
+
+    import_stops(warehouse, [city / "stops.csv"])
+    pop = read_population(city / "pop.csv")
+    a = analyse_stops(warehouse, StopFilter(legislation=("s163",)), AnalyseSettings(ethnicity="officer"), pop)
+    # Officer-perceived: the 3 not-stated people were perceived IC3 (Black), so Black has 18 stops.
+    assert a.counts.loc["Black", "stops"] == 18 and "Not stated" not in a.counts.index
+    assert a.disproportionality.loc["Black", "rate_per_1000"] == pytest.approx(36.0)
+
+    s = analyse_stops(warehouse, StopFilter(date(2021, 1, 1), date(2021, 12, 31), ("s163",)), AnalyseSettings(), pop)
+    golden = Path(__file__).parent / "golden" / "summary_small_city.txt"
+    got = text_summary(s)
+    assert got == golden.read_text(), got
+    html = render_stops_report(s)
+    for section in ("Stops by ethnic group", "Rates and disproportionality", "Self-defined vs officer-perceived",
+                    "Veil-of-darkness test", "Outcome (hit-rate) test", "Breakdowns", "Notes and caveats"):
+        assert section in html

@@ -72,3 +72,25 @@ def test_outcome_test():
     assert t.loc["Black", "diff_high"] < 0 and t.loc["Black", "p_value"] < 1e-6
     assert t.loc["Black", "hit_low"] < 0.2 < t.loc["Black", "hit_high"]
     assert any("Asian" in w for w in gf.warnings)  # 5 searches: flagged as too few
+
+
+def test_legislation_filter_section_references():
+    import duckdb
+
+    from harmlens.stops.analyse import StopFilter
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE stops (legislation VARCHAR)")
+    con.execute("INSERT INTO stops VALUES ('Police and Criminal Evidence Act 1984 (section 1)'), "
+                "('Criminal Justice Act 1988 (section 139B)'), ('s163 Road Traffic Act 1988'), "
+                "('Road Traffic Act 1988 (section 163)'), ('s1 PACE'), ('S.163 RTA'), ('Misuse of Drugs Act 1971 (section 23)')")
+
+    def match(*terms):
+        return sorted(r[0] for r in con.execute("SELECT legislation FROM stops" + StopFilter(legislation=terms).where()).fetchall())
+
+    assert match("s163") == ["Road Traffic Act 1988 (section 163)", "S.163 RTA", "s163 Road Traffic Act 1988"]
+    assert match("s1") == ["Police and Criminal Evidence Act 1984 (section 1)", "s1 PACE"]
+    assert match("section 139b") == ["Criminal Justice Act 1988 (section 139B)"]
+    assert match("misuse of drugs", "s1") == ["Misuse of Drugs Act 1971 (section 23)", "Police and Criminal Evidence Act 1984 (section 1)",
+                                              "s1 PACE"]
+    assert match("it's") == []  # quotes are escaped, not SQL

@@ -21,6 +21,7 @@ Contents of a ``StopAnalysis``:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -67,7 +68,9 @@ class StopAnalysisError(HarmlensError):
 
 @dataclass(frozen=True)
 class StopFilter:
-    """Which stops to analyse. ``date_to`` is inclusive; ``legislation`` matches case-insensitive substrings."""
+    """Which stops to analyse. ``date_to`` is inclusive; ``legislation`` matches case-insensitive
+    substrings, except a section reference (``s163``, ``section 163``), which matches that section
+    in either spelling (``s163 Road Traffic Act 1988``, ``Road Traffic Act 1988 (section 163)``)."""
 
     date_from: date | None = None
     date_to: date | None = None
@@ -81,8 +84,15 @@ class StopFilter:
         if self.date_to:
             clauses.append(f"occurred_at < TIMESTAMP '{(self.date_to + timedelta(days=1)).isoformat()}'")
         if self.legislation:
-            lits = ["'%" + x.replace("'", "''") + "%'" for x in self.legislation]
-            clauses.append("(" + " OR ".join(f"legislation ILIKE {lit}" for lit in lits) + ")")
+            parts = []
+            for x in self.legislation:
+                m = re.fullmatch(r"\s*s(?:ection|\.)?\s*(\d+[a-z]?)\s*", x, flags=re.I)
+                if not m:
+                    parts.append("legislation ILIKE '%" + x.replace("'", "''") + "%'")
+                else:
+                    # A section reference: 's163' matches 's163 ...' and '(section 163)', not s1630 or s16.
+                    parts.append(f"regexp_matches(legislation, '(?i)(^|[^a-z0-9])s(ection|\\.)?\\s*{m.group(1)}([^0-9a-z]|$)')")
+            clauses.append("(" + " OR ".join(parts) + ")")
         return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
     def describe(self) -> str:
@@ -362,8 +372,9 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         res.population_areas = used
         res.rates, res.disproportionality = disproportionality_table(
             counts, popsel, settings.reference, n_boot=settings.n_boot, random_state=settings.random_state)
-        res.notes.append(f"Rates are stops in the period analysed ({str(t0)[:10]} to {str(t1)[:10]}) per 1,000 residents, "
-                         "not per year.")
+        p0 = filt.date_from.isoformat() if filt.date_from else str(t0)[:10]
+        p1 = filt.date_to.isoformat() if filt.date_to else str(t1)[:10]
+        res.notes.append(f"Rates are stops in the period analysed ({p0} to {p1}) per 1,000 residents, not per year.")
         if settings.ethnicity == "officer":
             res.notes.append("Rates use officer-perceived groups against self-identified census groups; the Home Office "
                              "uses self-defined ethnicity for this reason.")

@@ -65,7 +65,8 @@ def text_summary(a: StopAnalysis) -> str:
     if a.notes:
         out.append("")
         out.extend(f"note: {n}" for n in a.notes)
-    warn = a.rates.warnings if a.rates is not None else []
+    warn = (a.rates.warnings if a.rates is not None else []) + \
+        ([f"hit rate: {w}" for w in a.hit_rates.warnings] if a.hit_rates is not None else [])
     out.extend(f"warning: {w}" for w in warn)
     out.append("")
     out.append("caveats: see --report or --json; every test here is evidence to examine, not proof of bias.")
@@ -226,7 +227,7 @@ def render_stops_report(a: StopAnalysis) -> str:
         if sm.get("n_both_recorded"):
             body.append(f"<p>Where both are recorded ({sm['n_both_recorded']:,} stops), the officer's perception matches the "
                         f"person's own group in {sm['agreement']:.1%} (Cohen's kappa {sm['cohens_kappa']:.2f}). {e(sm['note'])}</p>")
-        body.append(_table(a.agreement))
+        body.append(_table(a.agreement.rename_axis(index="self-defined \\ officer-perceived", columns=None)))
 
     if a.vod is not None:
         v = a.vod
@@ -248,6 +249,8 @@ def render_stops_report(a: StopAnalysis) -> str:
         body.append("<h2>Outcome (hit-rate) test</h2>")
         body.append(_chart(_hit_chart(a.outcome_test)))
         body.append(_table(a.outcome_test))
+        if a.hit_rates is not None and a.hit_rates.warnings:
+            body.append('<div class="warn">' + "<br>".join(e(w) for w in a.hit_rates.warnings) + "</div>")
         body.append("<h3>Caveats</h3>" + _list(a.caveats.get("outcome_test", ())))
 
     body.append("<h2>Breakdowns</h2>")
