@@ -141,3 +141,31 @@ def test_validation_ranks_the_repeat_victims_first(warehouse):
 def test_validation_refuses_an_unobserved_horizon(con):
     with pytest.raises(HarmlensError, match="not all recorded"):
         validate_victims(con, "2024-01-15")
+
+
+def test_blank_and_crowded_households_are_ignored(con):
+    # every mention without a household gets an empty string (as ingest stores a missing extra value)
+    con.execute("""UPDATE people SET extra = '{"household_id": ""}' WHERE extra IS NULL""")
+    res = build_victim_list(con, AS_OF, method="rules", settings=VictimSettings(save=False))
+    assert list(res["children"]["person_id"]) == ["K"]  # not every child with a blank household
+    # H1 shared by 13 people: a placeholder or institution, not a home
+    rows = [{"mention_id": f"Z{i}", "event_id": "E1", "role": "witness", "extra": '{"household_id": "H1"}'} for i in range(12)]
+    from tests.features.world import _insert
+
+    _insert(con, "people", rows)
+    _insert(con, "links", [{"mention_id": f"Z{i}", "person_id": f"Q{i}"} for i in range(12)])
+    res = build_victim_list(con, AS_OF, method="rules", settings=VictimSettings(save=False))
+    assert res["children"].empty
+
+
+def test_auto_prefers_rules_unless_the_model_validated_better():
+    from harmlens.rank.victims import choose_method
+
+    def val(model_auc, rules_auc):
+        rows = [("rules", "auc", rules_auc)] + ([("model", "auc", model_auc)] if model_auc is not None else [])
+        return {"metrics": pd.DataFrame(rows, columns=["score", "metric", "value"])}
+
+    assert choose_method(val(0.9, 0.8))[0] == "model"
+    assert choose_method(val(0.8, 0.8))[0] == "rules"
+    assert choose_method(val(None, 0.8))[0] == "rules"
+    assert choose_method(None) == (None, "")

@@ -35,7 +35,8 @@ def _table(df, cols: list[str]) -> str:
             v[c] = v[c].dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_float_dtype(v[c]):
             v[c] = v[c].map(lambda x: "" if pd.isna(x) else f"{x:.3f}")
-    return v.fillna("").to_string(index=False)
+    v = v.astype(object)
+    return v.where(v.notna(), "").to_string(index=False)
 
 
 def _emit(text: str, out: Optional[Path]) -> None:
@@ -68,13 +69,13 @@ def victims_cmd(
         raise RankError("--top must be at least 1")
     con = connect(db, create=False)
     try:
-        res = build_victim_list(con, as_of, method=method)
         val = None
         if validate:
             try:
                 val = validate_victims(con)
             except RankError as exc:
                 typer.echo(f"note: no validation: {exc}", err=True)
+        res = build_victim_list(con, as_of, method=method, validation=val)
     finally:
         con.close()
     e = res["entries"].head(top)
@@ -97,7 +98,8 @@ def victims_cmd(
         lines = [
             f"Victims most at risk as of {res['as_of']:%Y-%m-%d} (events before this date). Method: {res['method']}"
             + (f" (trained {res['train'].get('train_start')}..{res['train'].get('train_end')}, "
-               f"{res['train'].get('positives')} re-victimisations in {res['train'].get('rows')} snapshot rows)"
+               f"{res['train'].get('positives')} re-victimisations in {res['train'].get('rows')} snapshot rows"
+               + (f"; {res['train']['chosen_because']}" if res["train"].get("chosen_because") else "") + ")"
                if res["method"] == "model" else f" ({res['train'].get('why_rules', '')})"),
             f"High-risk suspect: {res['high_risk_rule']}. Decision support only: for safeguarding review.",
             "",

@@ -84,6 +84,8 @@ class VictimSettings:
 
 
 DEFAULT = VictimSettings()
+MAX_HOUSEHOLD_PERSONS = 12
+"""A household_id shared by more distinct people than this is ignored (placeholder or institution)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,13 +424,32 @@ def _factor_words(F: pd.DataFrame, P: pd.DataFrame, model: Any | None, top: int 
     return texts
 
 
+def choose_method(validation: dict[str, Any] | None) -> tuple[str | None, str]:
+    """From a :func:`validate_victims` result: ``model`` only if it beat the rules on AUC there."""
+    if not validation:
+        return None, ""
+    m = validation["metrics"].set_index(["score", "metric"])["value"]
+    if ("model", "auc") not in m.index:
+        return "rules", "the model could not be trained for validation"
+    a, r = float(m[("model", "auc")]), float(m[("rules", "auc")])
+    if a > r:
+        return "model", f"the model beat the rules on the holdout (AUC {a:.3f} vs {r:.3f})"
+    return "rules", f"the rules did as well as the model on the holdout (AUC {r:.3f} vs {a:.3f}); transparent rules preferred"
+
+
 def build_victim_list(
-    con: duckdb.DuckDBPyConnection, as_of: Any, *, method: str = "auto", settings: VictimSettings = DEFAULT
+    con: duckdb.DuckDBPyConnection,
+    as_of: Any,
+    *,
+    method: str = "auto",
+    settings: VictimSettings = DEFAULT,
+    validation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Victims most at risk as of a date, and children in a household with a high-risk suspect.
 
     ``method``: ``model`` (trained now on outcomes observed before the date), ``rules``, or
-    ``auto`` (the model when the training window has enough re-victimisations, else the rules).
+    ``auto``: given a ``validation`` (from :func:`validate_victims`), the model only if it beat the
+    rules there; without one, the model when the training window has enough re-victimisations.
 
     Returns ``{"entries": ranked victims, "children": children in a household with a high-risk
     suspect, "changes": churn against the previous victims list, "method": used, "train": info,
@@ -458,7 +479,12 @@ def build_victim_list(
     )
     suspect_high = pd.Series(F.index.isin(linked.index), index=F.index)
     P = rules_points(F, suspect_high) if len(F) else pd.DataFrame(columns=["total"])
-    model, info = (None, {"why_rules": "rules requested"}) if method == "rules" else train_for(con, at, settings)
+    choice, why = choose_method(validation) if method == "auto" else (None, "")
+    if choice == "rules":
+        method = "rules"
+    model, info = (None, {"why_rules": why or "rules requested"}) if method == "rules" else train_for(con, at, settings)
+    if why and model is not None:
+        info["chosen_because"] = why
     if method == "model" and model is None:
         raise RankError(f"cannot train the victims model: {info.get('why_rules', 'not enough data')}")
     used = "model" if model is not None else "rules"
@@ -507,17 +533,20 @@ def household_children(
     date; without it this returns no rows (the data does not show households).
     """
     cols = ["person_id", "household_id", "suspects", "suspect_risk", "why"]
-    has = con.execute(
-        "SELECT count(*) FROM people WHERE json_extract_string(extra, '$.household_id') IS NOT NULL"
-    ).fetchall()[0][0]
+    hid = "NULLIF(trim(json_extract_string(p.extra, '$.household_id')), '')"
+    has = con.execute(f"SELECT count(*) FROM people p WHERE {hid} IS NOT NULL").fetchall()[0][0]
     if not has or not high_ids:
         return pd.DataFrame(columns=cols)
     hh = con.execute(
-        """
-        SELECT DISTINCT CAST(l.person_id AS VARCHAR) AS person_id, json_extract_string(p.extra, '$.household_id') AS household_id
-        FROM people p JOIN links l ON l.mention_id = p.mention_id JOIN events e ON e.event_id = p.event_id
-        WHERE json_extract_string(p.extra, '$.household_id') IS NOT NULL
-          AND e.occurred_at < $as_of AND (e.reported_at IS NULL OR e.reported_at < $as_of)
+        f"""
+        WITH m AS (
+            SELECT DISTINCT CAST(l.person_id AS VARCHAR) AS person_id, {hid} AS household_id
+            FROM people p JOIN links l ON l.mention_id = p.mention_id JOIN events e ON e.event_id = p.event_id
+            WHERE {hid} IS NOT NULL AND e.occurred_at < $as_of AND (e.reported_at IS NULL OR e.reported_at < $as_of)
+        )
+        -- more distinct people than a household holds: a placeholder, hostel or refuge, not a home
+        SELECT * FROM m WHERE household_id IN (
+            SELECT household_id FROM m GROUP BY household_id HAVING count(*) <= {MAX_HOUSEHOLD_PERSONS})
         """,
         {"as_of": at},
     ).df()

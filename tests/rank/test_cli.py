@@ -1,0 +1,61 @@
+"""The rank area's commands: victims, lists list|show|changes, and rank's default method."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from harmlens.cli import app
+from harmlens.warehouse import connect
+from tests.rank.test_offenders import make_world as offenders_world
+from tests.rank.test_victims import make_world as victims_world
+from tests.rank.helpers import register_model
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "wh.duckdb"
+    con = connect(path)
+    offenders_world().load(con)
+    register_model(con, tmp_path / "models")
+    con.close()
+    return path
+
+
+def test_rank_defaults_to_risk_and_lists_record_changes(db):
+    r = runner.invoke(app, ["rank", "--as-of", "2024-01-01", "--top", "5", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    assert "RISK priority list as of 2024-01-01" in r.output and "(model v1)" in r.output
+    r = runner.invoke(app, ["rank", "--as-of", "2024-03-01", "--format", "json", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout[r.stdout.index("{"):])
+    assert doc["method"] == "risk" and doc["priority"][0]["person_id"] == "B"
+    r = runner.invoke(app, ["lists", "list", "--db", str(db)])
+    assert "offenders:risk:2024-01-01" in r.output and "offenders:risk:2024-03-01" in r.output
+    r = runner.invoke(app, ["lists", "changes", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    assert "against offenders:risk:2024-01-01" in r.output and "+2 allegations" in r.output
+    r = runner.invoke(app, ["lists", "show", "offenders:risk:2024-01-01", "--format", "csv", "--db", str(db)])
+    assert r.exit_code == 0 and r.output.splitlines()[1].split(",")[:2] == ["1", "A"]
+    r = runner.invoke(app, ["lists", "show", "nope", "--db", str(db)])
+    assert r.exit_code != 0
+
+
+def test_victims_command(tmp_path):
+    path = tmp_path / "v.duckdb"
+    con = connect(path)
+    victims_world().load(con)
+    con.close()
+    r = runner.invoke(app, ["victims", "--as-of", "2024-01-01", "--method", "rules", "--no-validate", "--db", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "Victims most at risk as of 2024-01-01" in r.output and "V1" in r.output
+    assert "Children in a household with a high-risk suspect" in r.output and "K" in r.output
+    r = runner.invoke(app, ["victims", "--as-of", "2024-01-01", "--method", "rules", "--no-validate", "--format", "csv",
+                            "--db", str(path)])
+    assert r.output.splitlines()[0].startswith("rank,person_id,risk_of_revictimisation")
+    r = runner.invoke(app, ["victims", "--as-of", "2024-01-01", "--top", "0", "--db", str(path)])
+    assert r.exit_code != 0
