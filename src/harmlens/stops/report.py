@@ -111,9 +111,28 @@ def _agreement_chart(m: pd.DataFrame):
     df["share_of_row"] = (df["stops"] / row_tot.where(row_tot > 0)).fillna(0)
     base = alt.Chart(df).encode(x=alt.X("officer_perceived:N", sort=list(m.columns), title="officer-perceived"),
                                 y=alt.Y("self_defined:N", sort=list(m.index), title="self-defined"))
-    rect = base.mark_rect().encode(color=alt.Color("share_of_row:Q", scale=alt.Scale(scheme="blues"), title="share of row"))
-    text = base.mark_text(fontSize=10).encode(text=alt.Text("stops:Q", format=","))
+    rect = base.mark_rect().encode(color=alt.Color("share_of_row:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+                                                   title="share of row"))
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.Text("stops:Q", format=","),
+        color=alt.condition(alt.datum.share_of_row > 0.55, alt.value("white"), alt.value("black")))
     return (rect + text).properties(width=360, height=220, title="Self-defined vs officer-perceived ethnicity (stops)")
+
+
+def _borough_chart(b: pd.DataFrame, minority: str, ref: str):
+    import altair as alt
+
+    df = b[~b["too_few"]].reset_index()
+    if df.empty:
+        return None
+    order = df.sort_values("ratio", ascending=False)["borough"].tolist()
+    base = alt.Chart(df).encode(y=alt.Y("borough:N", sort=order, title=None))
+    pts = base.mark_point(filled=True, color=_COLOURS.get(minority, "#d95f02")).encode(
+        x=alt.X("ratio:Q", title=f"{minority} vs {ref} rate ratio (log scale)", scale=alt.Scale(type="log")))
+    err = base.mark_rule(color="#555").encode(x="ratio_low:Q", x2="ratio_high:Q")
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 3], color="#999").encode(x="x:Q")
+    return (one + err + pts).properties(width=420, height=max(120, 14 * len(df)),
+                                        title=f"By borough: {minority} vs {ref} rate ratio (95% CI)")
 
 
 def _monthly_chart(b: pd.DataFrame):
@@ -201,6 +220,7 @@ def render_stops_report(a: StopAnalysis) -> str:
         lo, hi = m.ci
         head.append(f"Veil of darkness: dark coefficient {m.coef:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}) with clock time controlled"
                     + (f"; {a.vod.models[1].coef:+.3f} (SE {a.vod.models[1].se:.3f}) with area fixed effects." if len(a.vod.models) > 1 else "."))
+    head += [n for n in a.notes if "lower bounds" in n]
     if head:
         body.append("<h2>In brief</h2>" + _list(head))
 
@@ -218,7 +238,11 @@ def render_stops_report(a: StopAnalysis) -> str:
         if a.rates is not None and a.rates.warnings:
             body.append('<div class="warn">' + "<br>".join(e(w) for w in a.rates.warnings) + "</div>")
     if a.borough_rates is not None:
-        body.append("<h3>By borough</h3>" + _table(a.borough_rates.head(40)))
+        body.append("<h3>By borough</h3>")
+        ch = _borough_chart(a.borough_rates, s.minority, ref)
+        if ch is not None:
+            body.append(_chart(ch))
+        body.append(_table(a.borough_rates.head(40)))
 
     if a.agreement is not None and len(a.agreement):
         sm = a.agreement_summary
