@@ -75,3 +75,24 @@ def test_no_cluster_holds_two_refs(data):
         for b in refs:
             if refs[a] == refs[b]:
                 assert rep[a] == rep[b]
+
+
+def test_father_and_son_not_chained_through_an_undated_mention():
+    # father (1970) and son (1995) of one name at one address; a mention without a date matches both
+    dobs = {"f1": (1970, 3, 4), "f2": (1970, 4, 3), "s1": (1995, 6, 7)}
+    edges = [("f1", "f2", 0.99), ("u", "f1", 0.98), ("u", "s1", 0.97)]
+    rep, blocked = cluster(["f1", "f2", "s1", "u"], edges, threshold=0.9, dobs=dobs)
+    assert rep["f1"] == rep["f2"] == rep["u"] != rep["s1"]  # day/month swap is compatible
+    assert blocked == [("u", "s1", "dates of birth conflict")]
+    # a reviewer can still join them
+    rep, _ = cluster(["f1", "s1"], [], threshold=0.9, dobs=dobs, must_link=[("f1", "s1")])
+    assert rep["f1"] == rep["s1"]
+
+
+def test_dob_compatibility():
+    from harmlens.link.cluster import dob_compatible
+
+    assert dob_compatible((1980, 2, 3), (1980, 3, 2))
+    assert dob_compatible((1980, 2, 3), (1981, 2, 3))
+    assert dob_compatible((1980, 2, 3), (1980, 2, 13))
+    assert not dob_compatible((1980, 2, 3), (1990, 5, 6))

@@ -78,6 +78,7 @@ def register(app: typer.Typer) -> None:
         truth_pattern: Optional[str] = typer.Option(None, "--truth-pattern", help="Regex whose first group, applied to --truth, is the entity (e.g. 'rec-(\\d+)')."),
         threshold: float = typer.Option(0.95, help="Match probability at which rows are joined."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write mention_id,person_id here (.csv or .parquet); default stdout."),
+        strict: bool = typer.Option(False, "--strict", help="Police-records model: unrelated forenames and conflicting dates of birth weigh heavily and never chain (what 'harmlens link' uses)."),
     ) -> None:
         """Deduplicate any list of people with a column mapping; writes mention_id,person_id."""
         import json
@@ -88,7 +89,7 @@ def register(app: typer.Typer) -> None:
 
         if not 0.0 < threshold < 1.0:
             raise LinkFileError(f"--threshold must be between 0 and 1, got {threshold}")
-        r = link_file(list(files), id, parse_mapping(map), truth=truth, truth_pattern=truth_pattern, threshold=threshold)
+        r = link_file(list(files), id, parse_mapping(map), truth=truth, truth_pattern=truth_pattern, threshold=threshold, strict=strict)
         df = pd.DataFrame(r.assignments, columns=["mention_id", "person_id"])
         if out is None:
             df.to_csv(sys.stdout, index=False)

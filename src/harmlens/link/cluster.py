@@ -2,15 +2,31 @@
 
 Plain connected components at a threshold let one weak bridge glue two people together. Here
 edges are taken in order of decreasing match probability and two groups are joined only if
-nothing forbids it: two different strong ids (person_ref), or a reviewer's "not the same
-person" decision between any of their members. Must-link edges (same person_ref, reviewer
-"same person") are applied first.
+nothing forbids it: two different strong ids (person_ref), a reviewer's "not the same
+person" decision between any of their members, or dates of birth with nothing in common (no
+date of one group is equal to, a day/month swap of, or one slip away from a date of the other:
+a father and son of the same name at one address, one of them recorded without a date, must
+not be chained together through the undated mention). Must-link edges (same person_ref,
+reviewer "same person") are applied first and are not subject to the date check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+
+def dob_compatible(p: tuple[int, int, int], q: tuple[int, int, int]) -> bool:
+    """Could two recorded dates of birth be the same person's? Equal, day/month swapped, or one slip
+    (year off by one with the same day and month, or same year with the same day or the same month)."""
+    if p == q:
+        return True
+    (y1, m1, d1), (y2, m2, d2) = p, q
+    if y1 == y2 and (m1, d1) == (d2, m2):
+        return True
+    if abs(y1 - y2) <= 1 and (m1, d1) == (m2, d2):
+        return True
+    return y1 == y2 and (m1 == m2 or d1 == d2)
 
 
 @dataclass
@@ -21,6 +37,7 @@ class UnionFind:
     size: dict[str, int] = field(default_factory=dict)
     refs: dict[str, frozenset[str]] = field(default_factory=dict)
     cannot: dict[str, set[str]] = field(default_factory=dict)  # root -> members having a cannot-link partner
+    dobs: dict[str, frozenset] = field(default_factory=dict)  # root -> dates of birth (y, m, d) seen
 
     def add(self, x: str, ref: str | None = None) -> None:
         if x not in self.parent:
@@ -46,6 +63,10 @@ class UnionFind:
         self.parent[rb] = ra
         self.size[ra] += self.size.pop(rb)
         self.refs[ra] = self.refs[ra] | self.refs.pop(rb)
+        db = self.dobs.pop(rb, None)
+        if db:
+            da = self.dobs.get(ra, frozenset())
+            self.dobs[ra] = da | db if len(da) < 50 else da
         cb = self.cannot.pop(rb, None)
         if cb:
             self.cannot.setdefault(ra, set()).update(cb)
@@ -61,6 +82,7 @@ def cluster(
     must_link: Sequence[tuple[str, str]] = (),
     cannot_link: Sequence[tuple[str, str]] = (),
     start: dict[str, str] | None = None,
+    dobs: dict[str, tuple[int, int, int]] | None = None,
 ) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
     """Group ``ids`` into clusters.
 
@@ -71,6 +93,8 @@ def cluster(
     refs : strong id per record; records with the same ref are joined, different refs never are.
     must_link / cannot_link : reviewer decisions.
     start : an existing grouping (record -> group key) to start from (incremental linking).
+    dobs : date of birth per record as (year, month, day); groups whose dates are all incompatible
+        are never joined by a probabilistic edge.
 
     Returns
     -------
@@ -88,9 +112,12 @@ def cluster(
             partners.setdefault(b, set()).add(a)
             uf.cannot.setdefault(a, set()).add(a)
             uf.cannot.setdefault(b, set()).add(b)
+    for i, d in (dobs or {}).items():
+        if i in uf.parent and d is not None:
+            uf.dobs[i] = frozenset([tuple(d)])
     blocked: list[tuple[str, str, str]] = []
 
-    def allowed(a: str, b: str) -> str | None:
+    def allowed(a: str, b: str, check_dob: bool = True) -> str | None:
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:
             return None
@@ -104,6 +131,10 @@ def cluster(
                 for p in partners.get(m, ()):
                     if uf.find(p) == other:
                         return "reviewer decided not the same person"
+        if check_dob:
+            xa, xb = uf.dobs.get(ra), uf.dobs.get(rb)
+            if xa and xb and not any(dob_compatible(p, q) for p in xa for q in xb):
+                return "dates of birth conflict"
         return None
 
     if start:
@@ -124,7 +155,7 @@ def cluster(
                 by_ref[r] = i
     for a, b in must_link:
         if a in uf.parent and b in uf.parent:
-            why = allowed(a, b)
+            why = allowed(a, b, check_dob=False)
             if why:
                 blocked.append((a, b, why))
             else:

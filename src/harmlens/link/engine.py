@@ -45,6 +45,14 @@ def score_pairs(con: duckdb.DuckDBPyConnection, linker, out: str, min_probabilit
     return con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0]
 
 
+def dob_map(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, tuple[int, int, int]]:
+    """unique_id -> (year, month, day) for records with a usable date of birth."""
+    rows = con.execute(
+        f"SELECT unique_id, CAST(substr(dob_s, 1, 4) AS INTEGER), CAST(substr(dob_s, 6, 2) AS INTEGER), CAST(substr(dob_s, 9, 2) AS INTEGER) FROM {table} WHERE dob_s IS NOT NULL"
+    ).fetchall()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
 def distinctive_extras(con: duckdb.DuckDBPyConnection, table: str, extras: list[str], min_ratio: float = 0.2) -> list[str]:
     """Extras with many distinct values per row (identifier-like), worth a blocking rule."""
     out = []
@@ -66,11 +74,13 @@ def dedupe_table(
     placeholders: Placeholders | None = None,
     refs: dict[str, str] | None = None,
     seed: int = 42,
+    strict: bool = False,
 ) -> DedupeResult:
     """Link the rows of ``source`` (columns ``unique_id`` + standard columns + ``extras``).
 
     A given ``model`` (Splink model JSON as a dict) is reused as is; otherwise one is estimated
-    from the data. ``keep_all_pairs`` keeps every candidate pair (for blocking recall) instead
+    from the data. ``strict`` uses the police-records model and refuses to join groups whose dates
+    of birth conflict (see ``model.settings_dict`` and ``cluster.cluster``). ``keep_all_pairs`` keeps every candidate pair (for blocking recall) instead
     of only those worth storing (probability >= the review band's lower end).
     """
     t = {}
@@ -87,15 +97,17 @@ def dedupe_table(
     n = con.execute("SELECT count(*) FROM __hl_prep").fetchall()[0][0]
     t1 = time.perf_counter()
     if model is None:
-        linker = make_linker(con, "__hl_prep", settings_dict(info.extras, block_extras=distinctive_extras(con, "__hl_prep", info.extras)))
+        linker = make_linker(con, "__hl_prep", settings_dict(info.extras, block_extras=distinctive_extras(con, "__hl_prep", info.extras), strict=strict))
         train(linker, n, seed=seed)
         refine_prior(linker, n)
         m = json.loads(model_json(linker))
         m["harmlens_placeholders"] = (placeholders or Placeholders()).to_json()
         m["harmlens_detected"] = {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)}
         m["harmlens_extras"] = info.extras
+        m["harmlens_strict"] = strict
     else:
         m = model
+        strict = bool(model.get("harmlens_strict", strict))
         linker = make_linker(con, "__hl_prep", {k: v for k, v in model.items() if not k.startswith("harmlens_")})
     t["train_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -104,7 +116,7 @@ def dedupe_table(
     t3 = time.perf_counter()
     ids = [r[0] for r in con.execute("SELECT unique_id FROM __hl_prep").fetchall()]
     edges = con.execute("SELECT unique_id_l, unique_id_r, match_probability FROM __hl_pairs WHERE match_probability >= ?", [threshold]).fetchall()
-    rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs)
+    rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs, dobs=dob_map(con, "__hl_prep") if strict else None)
     t["cluster_s"] = time.perf_counter() - t3
     t["total_s"] = time.perf_counter() - t0
     return DedupeResult(rep, "__hl_pairs", m, info, t, n_cand, blocked)

@@ -92,6 +92,7 @@ def link_file(
     truth_pattern: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     con: duckdb.DuckDBPyConnection | None = None,
+    strict: bool = False,
 ) -> LinkFileResult:
     """Deduplicate the rows of ``files``; with ``truth`` also score the result.
 
@@ -123,7 +124,7 @@ def link_file(
     for k in extras:
         con.execute(f'ALTER TABLE __hl_src RENAME COLUMN "x_src_{k}" TO "{k}"')
     assert all(s in STANDARD_COLUMNS for s in {STANDARD_KEYS[k.lower()] for k in mapping if k.lower() in STANDARD_KEYS})
-    res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None)
+    res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None, strict=strict)
     members: dict[str, str] = {}
     for m, r in res.rep.items():
         members.setdefault(r, m)

@@ -27,6 +27,12 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
+DOB_CONFLICT_M = 0.005
+"""Fixed share of true matches whose dates of birth conflict beyond typo, swap and +-2 years."""
+
+FORENAME_CONFLICT_M = 0.03
+"""Fixed share of true matches whose forenames share nothing (not equal, nickname, fuzzy or phonetic)."""
+
 BLOCKING_RULES: list[str] = [
     "l.fn = r.fn AND l.sn = r.sn",
     "l.sn = r.sn AND l.dob_s = r.dob_s",
@@ -61,7 +67,14 @@ def _else() -> dict[str, Any]:
     return {"sql_condition": "ELSE", "label_for_charts": "all other"}
 
 
-def comparisons(extras: list[str]) -> list[dict[str, Any]]:
+def _conflict(fixed_m: float | None) -> dict[str, Any]:
+    lv = _else()
+    if fixed_m is not None:
+        lv.update(m_probability=fixed_m, fix_m_probability=True)
+    return lv
+
+
+def comparisons(extras: list[str], strict: bool = False) -> list[dict[str, Any]]:
     forename = {
         "output_column_name": "forename",
         "comparison_description": "forename: exact, nickname, fuzzy, phonetic, swapped with surname",
@@ -73,7 +86,9 @@ def comparisons(extras: list[str]) -> list[dict[str, Any]]:
             {"sql_condition": "fn_ph_l = fn_ph_r", "label_for_charts": "same phonetic code"},
             {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
             {"sql_condition": "fn_l = sn_r AND sn_l = fn_r", "label_for_charts": "forename and surname swapped"},
-            _else(),
+            # Same surname and address with an unrelated forename is usually a relative; EM learns this
+            # level's m from pairs full of relatives, so it is fixed (documented in docs/link.md).
+            _conflict(FORENAME_CONFLICT_M if strict else None),
         ],
     }
     surname = {
@@ -98,7 +113,10 @@ def comparisons(extras: list[str]) -> list[dict[str, Any]]:
             {"sql_condition": "damerau_levenshtein(dob_s_l, dob_s_r) <= 1", "label_for_charts": "one typo"},
             {"sql_condition": "dob_y_l = dob_y_r", "label_for_charts": "same year"},
             {"sql_condition": "abs(dob_y_l - dob_y_r) <= 2", "label_for_charts": "within 2 years"},
-            _else(),
+            # Two recorded dates of birth years apart, not a typo or a swap, are strong evidence of two
+            # people (father and son of the same name at one address is the classic false merge). EM
+            # learns this level's m from pairs that include such namesakes, so it is fixed instead.
+            _conflict(DOB_CONFLICT_M if strict else None),
         ],
     }
     sex = {
@@ -135,12 +153,16 @@ def comparisons(extras: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def settings_dict(extras: list[str], blocking_rules: list[str] | None = None, block_extras: list[str] | None = None) -> dict[str, Any]:
+def settings_dict(extras: list[str], blocking_rules: list[str] | None = None, block_extras: list[str] | None = None,
+                  strict: bool = False) -> dict[str, Any]:
+    """Splink settings. ``strict`` (police records) fixes the m of 'forename unrelated' and 'dates of birth
+    conflict' at small values instead of learning them, so relatives sharing a surname and address
+    are not merged; the general setting learns every m by EM."""
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "blocking_rules_to_generate_predictions": [{"blocking_rule": b, "sql_dialect": "duckdb"} for b in (blocking_rules or blocking_rules_for(block_extras or []))],
-        "comparisons": comparisons(extras),
+        "comparisons": comparisons(extras, strict),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
         "em_convergence": 0.001,

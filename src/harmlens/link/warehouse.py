@@ -29,7 +29,7 @@ import duckdb
 
 from harmlens.errors import WarehouseError
 from harmlens.link.cluster import cluster
-from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND
+from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, dob_map
 from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
 
@@ -154,13 +154,14 @@ def link_warehouse(
     ph = Placeholders().with_values(postcodes=placeholder_postcodes)
     if active is None:
         info = prepare(con, "__hl_mentions", "__hl_prep", placeholders=ph, detect=True)
-        linker = make_linker(con, "__hl_prep", settings_dict([]))
+        linker = make_linker(con, "__hl_prep", settings_dict([], strict=True))
         train(linker, n_all, seed=seed)
         refine_prior(linker, n_all)
         m = json.loads(model_json(linker))
         m["harmlens_placeholders"] = ph.to_json()
         m["harmlens_detected"] = {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)}
         m["harmlens_extras"] = []
+        m["harmlens_strict"] = True
         con.execute("UPDATE link_models SET active = false")
         model_id = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM link_models").fetchall()[0][0]
         con.execute("INSERT INTO link_models VALUES (?, ?, ?, ?, true, ?)", [model_id, _now(), n_all, threshold, json.dumps(m)])
@@ -208,16 +209,17 @@ def link_warehouse(
     decisions = con.execute("SELECT mention_a, mention_b, decision, decided_at FROM link_decisions").fetchall()
     must = [(a, b) for a, b, d, _ in decisions if d == "same"]
     cannot = [(a, b) for a, b, d, _ in decisions if d == "different"]
+    dobs = dob_map(con, "__hl_prep")
     last_run = con.execute("SELECT max(started_at) FROM link_runs").fetchall()[0][0]
     new_decisions = [x for x in decisions if last_run is None or x[3] >= last_run]
     # decisions since the last run, or removed mentions, can change existing persons: re-cluster all
     recluster = not incremental or bool(new_decisions) or bool(gone)
     if recluster:
         edges = con.execute("SELECT mention_a, mention_b, match_probability FROM link_pairs WHERE match_probability >= ?", [threshold]).fetchall()
-        rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs, must_link=must, cannot_link=cannot)
+        rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs, must_link=must, cannot_link=cannot, dobs=dobs)
     else:
         edges = con.execute("SELECT mention_a, mention_b, match_probability FROM link_pairs WHERE run_id = ? AND match_probability >= ?", [run_id, threshold]).fetchall()
-        rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs, must_link=must, cannot_link=cannot, start=existing)
+        rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs, must_link=must, cannot_link=cannot, start=existing, dobs=dobs)
     secs["cluster_s"] = time.perf_counter() - t
 
     # 4. stable person ids
