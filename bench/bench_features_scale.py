@@ -172,7 +172,7 @@ def main() -> None:
     con = connect(db)
     n_ev = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
     n_m = con.execute("SELECT count(*) FROM people").fetchall()[0][0]
-    as_of = (CUT - pd.Timedelta(days=365)).normalize()
+    as_of = CUT - pd.DateOffset(years=1)
 
     def timed(fn):
         t, c = time.perf_counter(), time.process_time()

@@ -71,9 +71,9 @@ def main() -> None:
     gen_s = build_warehouse(db, args.persons)
     con = connect(db)
     t = time.perf_counter()
-    version = register_quick_model(con, folder / "models", (CUT - pd.Timedelta(days=730)).normalize(), args.sample)
+    version = register_quick_model(con, folder / "models", CUT - pd.DateOffset(years=2), args.sample)
     fit_s = time.perf_counter() - t
-    as_of = (CUT - pd.Timedelta(days=365)).normalize()
+    as_of = CUT - pd.DateOffset(years=1)
     t, c = time.perf_counter(), time.process_time()
     res = build_offender_list(con, as_of)
     list_s, list_c = time.perf_counter() - t, time.process_time() - c

@@ -79,11 +79,11 @@ def main() -> None:
     apply_offence_map(con)
     prep_s = time.perf_counter() - t0
     cut = pd.Timestamp(cfg.cut_date)
-    V = (cut - pd.Timedelta(days=365)).normalize()
     t = time.perf_counter()
-    tr = train(con, TrainSettings(until=f"{cut:%Y-%m-%d}", models=("boosting",), primary="boosting", refit=False, n_boot=50),
+    tr = train(con, TrainSettings(models=("boosting",), primary="boosting", refit=False, n_boot=50),
                models_folder=folder / "models")
     train_s = time.perf_counter() - t
+    V = pd.Timestamp(tr.metrics["validation_as_of"])  # the risk area's holdout date: data end - 365 days
     t = time.perf_counter()
     res = build_offender_list(con, V)
     list_s = time.perf_counter() - t

@@ -43,6 +43,12 @@ def test_rank_defaults_to_risk_and_lists_record_changes(db):
     assert r.exit_code == 0 and r.output.splitlines()[1].split(",")[:2] == ["1", "A"]
     r = runner.invoke(app, ["lists", "show", "nope", "--db", str(db)])
     assert r.exit_code != 0
+    out = db.parent / "report"
+    r = runner.invoke(app, ["lists", "export", "--out", str(out), "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    assert (out / "offenders.csv").read_text().splitlines()[1].startswith("1,B,")
+    assert "Priority offenders at large" in (out / "offenders.html").read_text()
+    assert "new" in (out / "offenders_changes.csv").read_text()
 
 
 def test_victims_command(tmp_path):
@@ -59,3 +65,6 @@ def test_victims_command(tmp_path):
     assert r.output.splitlines()[0].startswith("rank,person_id,risk_of_revictimisation")
     r = runner.invoke(app, ["victims", "--as-of", "2024-01-01", "--top", "0", "--db", str(path)])
     assert r.exit_code != 0
+    r = runner.invoke(app, ["lists", "export", "--out", str(tmp_path / "rep"), "--db", str(path)])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rep" / "victims.csv").read_text().splitlines()[1].split(",")[1] == "V1"

@@ -210,9 +210,29 @@ def lists_changes_cmd(
     typer.echo(_table(df[df["change"] != "same"], ["change", "person_id", "previous_rank", "new_rank", "reason"]))
 
 
+def lists_export_cmd(
+    out: Path = typer.Option(..., "--out", help="Folder to write offenders/victims CSV and HTML into."),
+    top: int = typer.Option(100, "--top"),
+    pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="Also write PDFs."),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Write the latest offenders and victims lists (and what changed) as CSV and HTML."""
+    from harmlens.rank.report import export_lists
+    from harmlens.warehouse import connect
+
+    con = connect(db, create=False)
+    try:
+        paths = export_lists(con, out, top=top, pdf=pdf)
+    finally:
+        con.close()
+    for p in paths.values():
+        typer.echo(str(p))
+
+
 def register(app: typer.Typer) -> None:
     app.command("victims")(victims_cmd)
     lists_app.command("list")(lists_list_cmd)
     lists_app.command("show")(lists_show_cmd)
     lists_app.command("changes")(lists_changes_cmd)
+    lists_app.command("export")(lists_export_cmd)
     app.add_typer(lists_app, name="lists")

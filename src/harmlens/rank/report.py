@@ -1,0 +1,64 @@
+"""Write stored lists as CSV and HTML (for `make demo`'s report folder and for analysts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from harmlens.rank.lists import RankError, list_changes, list_entries, stored_lists, summarise_changes
+
+OFFENDER_COLUMNS = ["rank", "person_id", "risk", "expected_harm", "band", "allegations", "charges", "convictions",
+                    "distinct_victims", "last_event_at", "model_version", "top_factors"]
+VICTIM_COLUMNS = ["rank", "person_id", "risk", "score", "linked_high_risk_suspects", "last_event_at", "top_factors"]
+
+
+def _latest(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Series | None:
+    df = stored_lists(con, kind)
+    return None if df.empty else df.sort_values(["as_of", "refreshed_at"]).iloc[-1]
+
+
+def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: int = 100, pdf: bool = False) -> dict[str, Path]:
+    """The latest offenders and victims lists (and the offenders churn) as CSV and HTML in ``out_dir``.
+
+    Returns the written paths by name. Raises when no list is stored.
+    """
+    from harmlens.reports import render_html, table_html, write_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    found = False
+    for kind, cols in (("offenders", OFFENDER_COLUMNS), ("victims", VICTIM_COLUMNS)):
+        row = _latest(con, kind)
+        if row is None:
+            continue
+        found = True
+        e = list_entries(con, row["list_id"]).head(top)
+        e = e.rename(columns={"linked_suspects": "linked_high_risk_suspects"})[cols]
+        csv = out / f"{kind}.csv"
+        e.to_csv(csv, index=False, date_format="%Y-%m-%d")
+        written[f"{kind}_csv"] = csv
+        meta: dict[str, Any] = {"as of": f"{pd.Timestamp(row['as_of']):%Y-%m-%d} (events before this date)",
+                                "method": row["method"], "list": row["list_id"],
+                                "expires": f"{pd.Timestamp(row['expires_at']):%Y-%m-%d} unless refreshed"}
+        if isinstance(row["model_version"], str):
+            meta["model version"] = row["model_version"]
+        body = ["<p>Allegations are not findings of guilt: every entry shows its evidence and the factors behind it.</p>",
+                table_html(e)]
+        ch = list_changes(con, row["list_id"])
+        if len(ch):
+            s = summarise_changes(ch)
+            body += [f"<h2>Changes since the previous list</h2><p>{s['new']} new, {s['left']} left, {s['up']} up, "
+                     f"{s['down']} down, {s['same']} unchanged.</p>", table_html(ch[ch["change"] != "same"])]
+            chp = out / f"{kind}_changes.csv"
+            ch.to_csv(chp, index=False)
+            written[f"{kind}_changes_csv"] = chp
+        title = "Priority offenders at large" if kind == "offenders" else "Victims most at risk"
+        paths = write_report(render_html(title, "\n".join(body), meta=meta), out, kind, pdf=pdf)
+        written.update({f"{kind}_{k}": v for k, v in paths.items()})
+    if not found:
+        raise RankError("no stored list to export: run 'harmlens rank' or 'harmlens victims' first")
+    return written
