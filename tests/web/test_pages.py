@@ -96,6 +96,7 @@ def test_partner_sees_only_their_agency(app, client):
     items = client.get("/api/v1/referrals").json()["items"]
     assert [i["referral_id"] for i in items] == ["R1"]
     assert client.get("/api/v1/referrals/R1").status_code == 200
+    assert "Pack R1" in client.get("/referrals/R1").text  # the referral area's HTML file, checked against its sha256
     assert client.get("/api/v1/referrals/R2").status_code == 404
     assert "Pack R2" not in client.get("/referrals/R2").text
 

@@ -15,21 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Tables of stages that may not have landed yet are created here with the columns the
-# cross-area interface names (docs/CONTRIBUTING.md, data-contract.md); IF NOT EXISTS keeps the
-# real migration's table when it exists.
-_AUX = [
-    "CREATE TABLE IF NOT EXISTS referral_packs (referral_id VARCHAR PRIMARY KEY, agency VARCHAR, person_id VARCHAR, created_at TIMESTAMP,"
-    " reason VARCHAR, pack_html VARCHAR)",
-]
-
-
 def build_warehouse(path: Path, *, stops: bool = True, lists: bool = True) -> Path:
     from harmlens.warehouse import connect
 
     con = connect(path)
-    for sql in _AUX:
-        con.execute(sql)
     con.execute("""INSERT INTO events (event_id, source, event_type, offence_code, offence_description, occurred_at, outcome, domestic, borough) VALUES
         ('E1','crime','offence','8L','Controlling or coercive behaviour','2024-01-05 21:00','nfa',true,'Camden'),
         ('E2','crime','offence','8N','Assault occasioning ABH','2024-03-10 23:10','charged',true,'Camden'),
@@ -58,8 +47,15 @@ def build_warehouse(path: Path, *, stops: bool = True, lists: bool = True) -> Pa
             ('offenders:risk:2024-07-01',2,'P4',55.0,0.31,55.0,'medium','prior stalking allegation',1,0,0,1,'2024-05-01',NULL,'v1'),
             ('offenders:risk:2024-07-01',3,'P5',2.0,0.05,2.0,'low',NULL,0,0,0,0,'2024-05-01',NULL,'v1'),
             ('victims:risk:2024-07-01',1,'P2',0.44,0.44,NULL,NULL,'repeat victim; suspect charged',NULL,NULL,NULL,NULL,'2024-03-10','P1','v1')""")
-        con.execute("""INSERT INTO referral_packs VALUES ('R1','Probation','P1','2024-07-02','MATAC tasking','<h1>Pack R1</h1>'),
-            ('R2','Housing','P2','2024-07-02','MARAC','<h1>Pack R2</h1>')""")
+        import hashlib
+
+        for pack, partner, person in (("R1", "Probation", "P1"), ("R2", "Housing", "P2")):
+            html = f"<h1>Pack {pack}</h1>".encode()
+            f = path.parent / f"{pack}.html"
+            f.write_bytes(html)
+            con.execute("INSERT INTO referral_packs (pack_id, person_id, partner, purpose, made_by, made_at, as_of, fields, html_path,"
+                        " html_sha256, refreshed_at) VALUES (?, ?, ?, 'MATAC tasking', 'ana', '2024-07-02', '2024-07-01', '{}', ?, ?, now())",
+                        [pack, person, partner, str(f), hashlib.sha256(html).hexdigest()])
         con.execute("""INSERT INTO risk_scores VALUES ('v1','2024-07-01','P1',0.62,412.5,'["3 VAWG allegations in 12 months"]','2024-07-01')""")
         con.execute("""INSERT INTO models (version, created_at, status, primary_model, target, data_window, data_hash, params, metrics,
             features, artifact_path, artifact_sha256, card_html) VALUES ('v1','2024-07-01','candidate','logit','{}','{}','abc','{}','{}','[]',

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -128,10 +129,17 @@ class Warehouse:
             self._con = connect(self.path)
         self._local = threading.local()
         # The serving index (web/serving.py): per-person rows with an ART index, for fast profiles.
-        self._ix = duckdb.connect(str(index), read_only=True) if index is not None else None
+        self._ix = duckdb.connect(str(index), read_only=True, config={"threads": 1}) if index is not None else None
+        # Requests are point lookups and small pages: one thread per query, many queries at once,
+        # instead of every query fanning out over all cores and fighting for them.
+        self._con.execute("SET threads = 1")
+        self._ix_has_rs = self._ix is not None and bool(
+            self._ix.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rs'").fetchone()[0])
         self._tables: dict[str, set[str]] | None = None
         self._lock = threading.Lock()
         self._borough_cache: dict[tuple[str, str], dict[str, str]] = {}
+        self._borough_lock = threading.Lock()
+        self._lists_cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
     def close(self) -> None:
         self._con.close()
@@ -189,14 +197,26 @@ class Warehouse:
 
     # -- lists ----------------------------------------------------------------------------------
     def stored_lists(self, kind: str) -> list[dict[str, Any]]:
-        """Stored lists of ``kind`` (offenders | victims), newest first; expired ones flagged."""
+        """Stored lists of ``kind`` (offenders | victims), newest first; expired ones flagged.
+
+        Cached for a minute: while the app holds the warehouse no other process can write to it,
+        so lists only change when the server restarts (or a list expires, hence the minute).
+        """
+        hit = self._lists_cache.get(kind)
+        if hit is not None and time.monotonic() - hit[0] < 60:
+            return hit[1]
         if not self.has("priority_lists", "list_id", "kind") or not self.has("priority_entries", "list_id"):
             return []
-        return self.rows(
+        rows = self.rows(
             "SELECT list_id, method, as_of, model_version, n_entries, refreshed_at, expires_at, expires_at <= now()::TIMESTAMP AS expired"
             " FROM priority_lists WHERE kind = ? ORDER BY expired, as_of DESC, refreshed_at DESC, list_id",
             [kind],
         )
+        for r in rows:
+            r["bands"] = [b for (b,) in self.cur().execute(
+                "SELECT DISTINCT band FROM priority_entries WHERE list_id = ? AND band IS NOT NULL ORDER BY 1", [r["list_id"]]).fetchall()]
+        self._lists_cache[kind] = (time.monotonic(), rows)
+        return rows
 
     def _current_list(self, kind: str, list_id: str | None) -> dict[str, Any] | None:
         lists = self.stored_lists(kind)
@@ -209,17 +229,27 @@ class Warehouse:
         """person_id -> borough of their most recent event, for the people on one list (cached)."""
         key = (list_id, str(refreshed_at))
         cache = self._borough_cache
-        if key not in cache:
-            rows = self.cur().execute(
-                "SELECT person_id, arg_max(borough, occurred_at) FROM ("
-                " SELECT l.person_id, e.borough, e.occurred_at FROM priority_entries pe"
-                " JOIN links l ON l.person_id = pe.person_id JOIN people p ON p.mention_id = l.mention_id"
-                " JOIN events e ON e.event_id = p.event_id WHERE pe.list_id = ? AND e.borough IS NOT NULL) GROUP BY 1",
-                [list_id],
-            ).fetchall() if self.has("links", "person_id") else []
-            with self._lock:
-                cache.clear()
-                cache[key] = {pid: b for pid, b in rows}
+        if key in cache:
+            return cache[key]
+        with self._borough_lock:  # computed once, not by every request that arrives before it is cached
+            if key in cache:
+                return cache[key]
+            ids = [r[0] for r in self.cur().execute("SELECT person_id FROM priority_entries WHERE list_id = ?", [list_id]).fetchall()]
+            if self._ix is not None:
+                c = self._ix.cursor()
+                rows = c.execute(
+                    "SELECT person_id, arg_max(borough, occurred_at) FROM pe WHERE list_contains(?, person_id) AND borough IS NOT NULL"
+                    " GROUP BY 1", [ids]).fetchall()
+                c.close()
+            elif self.has("links", "person_id"):
+                rows = self.cur().execute(
+                    "SELECT l.person_id, arg_max(e.borough, e.occurred_at) FROM links l JOIN people p ON p.mention_id = l.mention_id"
+                    " JOIN events e ON e.event_id = p.event_id WHERE list_contains(?, l.person_id) AND e.borough IS NOT NULL GROUP BY 1",
+                    [ids]).fetchall()
+            else:
+                rows = []
+            cache.clear()
+            cache[key] = {pid: b for pid, b in rows}
         return cache[key]
 
     def _entries(self, kind: str, *, list_id: str | None, borough: str | None, band: str | None, sort: str, page: int,
@@ -263,7 +293,7 @@ class Warehouse:
             "size": size,
             "pages": max(1, -(-total // size)),
             "boroughs": sorted(set(boroughs.values())),
-            "bands": [r["band"] for r in self.rows("SELECT DISTINCT band FROM priority_entries WHERE list_id = ? AND band IS NOT NULL ORDER BY 1", [lid])],
+            "bands": lst["bands"],
         }
 
     def priority_list(self, *, list_id: str | None = None, borough: str | None = None, band: str | None = None, sort: str = "rank",
@@ -342,7 +372,12 @@ class Warehouse:
     def person_risk(self, person_id: str) -> dict[str, Any] | None:
         """The person's latest stored risk score, its factors and the model version that made it."""
         out: dict[str, Any] | None = None
-        if self.has("risk_scores", "person_id", "risk", "version"):
+        if self._ix is not None and self._ix_has_rs:
+            r = self.ix_rows("SELECT version, as_of, risk, expected_harm, top_factors, scored_at FROM rs WHERE person_id = ?", [person_id])
+            if r:
+                out = r[0]
+                out["factors"] = [factor_text(f) for f in _parse_factors(out.pop("top_factors"))]
+        elif self.has("risk_scores", "person_id", "risk", "version"):
             r = self.rows(
                 "SELECT version, as_of, risk, expected_harm, top_factors, scored_at FROM risk_scores WHERE person_id = ?"
                 " ORDER BY as_of DESC, scored_at DESC LIMIT 1",
@@ -446,7 +481,7 @@ class Warehouse:
             if agc is None:
                 return []
             where, params = f" WHERE lower({agc}) = lower(?)", [agency]
-        order = next((c for c in ("created_at", "produced_at", "as_of") if c in cols), idc)
+        order = next((c for c in ("made_at", "created_at", "produced_at", "as_of") if c in cols), idc)
         rows = self.rows(f"SELECT {', '.join(show)} FROM {t}{where} ORDER BY {order} DESC LIMIT 500", params)
         for r in rows:
             r["referral_id"] = r.get(idc)
@@ -464,6 +499,20 @@ class Warehouse:
         out = r[0]
         out["referral_id"] = out.get(idc)
         out["agency"] = out.get(agc) if agc else None
+        # The referral area writes each pack as an HTML file and records its sha256: show it only if unaltered.
+        hp = out.get("html_path")
+        if hp and "pack_html" not in out:
+            import hashlib
+
+            f = Path(hp)
+            if f.is_file():
+                data = f.read_bytes()
+                if not out.get("html_sha256") or hashlib.sha256(data).hexdigest() == out["html_sha256"]:
+                    out["pack_html"] = data.decode("utf-8", errors="replace")
+                else:
+                    out["pack_warning"] = "the pack file does not match its recorded sha256 (altered?): not shown"
+            else:
+                out["pack_warning"] = f"the pack file {f.name} is missing"
         return out
 
     def audit_report(self) -> dict[str, Any] | None:
@@ -480,4 +529,4 @@ class Warehouse:
 
 REFERRAL_TABLES = ("referral_packs", "referrals")
 AUDIT_TABLES = ("audit_reports", "audit_runs")
-_BULKY = {"pack_html", "pack_md", "html", "report_html", "pack_json", "body", "content"}
+_BULKY = {"pack_html", "pack_md", "html", "report_html", "pack_json", "body", "content", "fields", "html_sha256", "pdf_sha256"}

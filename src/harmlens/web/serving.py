@@ -7,7 +7,8 @@ app keeps its own DuckDB file beside the warehouse (``harmlens.serve.duckdb`` fo
 ``harmlens.duckdb``) with two denormalised tables and ART indexes:
 
 - ``pe``: one row per (person, mention): the event, the role, names as recorded, harm;
-- ``pn``: one row per (person, other person, shared event): the link chart.
+- ``pn``: one row per (person, other person, shared event): the link chart;
+- ``rs``: the latest stored risk score per person (from the risk area's ``risk_scores``).
 
 It records a fingerprint of the warehouse tables it was built from; when they change
 (new ingest, new link run, new harm weights) the index is rebuilt on the next start. The file
@@ -25,7 +26,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-VERSION = 1  # bump when the tables below change shape
+VERSION = 2  # bump when the tables below change shape
 
 
 def index_path(warehouse: Path) -> Path:
@@ -43,6 +44,8 @@ def _fingerprint(con: Any) -> str | None:
     parts["links"] = con.execute("SELECT count(*), max(linked_at)::VARCHAR, sum(hash(mention_id || chr(31) || person_id))::VARCHAR FROM wh.links").fetchone()
     parts["people"] = con.execute("SELECT count(*), max(load_id) FROM wh.people").fetchone()
     parts["events"] = con.execute("SELECT count(*), max(load_id) FROM wh.events").fetchone()
+    if "risk_scores" in have:
+        parts["risk"] = con.execute("SELECT count(*), max(scored_at)::VARCHAR, sum(risk) FROM wh.risk_scores").fetchone()
     if "event_harm" in have:
         parts["harm"] = con.execute("SELECT count(*), max(applied_at)::VARCHAR, sum(harm_weight) FROM wh.event_harm").fetchone()
     return json.dumps(parts, default=str)
@@ -58,6 +61,7 @@ def build_index(warehouse: Path, *, force: bool = False) -> Path | None:
     path = index_path(warehouse)
     tmp = path.with_name(path.name + ".tmp")
     con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
     try:
         con.execute(f"ATTACH '{_sql_str(str(warehouse))}' AS wh (READ_ONLY)")
         fp = _fingerprint(con)
@@ -94,6 +98,16 @@ def build_index(warehouse: Path, *, force: bool = False) -> Path | None:
             SELECT a.person_id, b.person_id AS other, b.role AS other_role, a.role AS my_role, a.event_id
             FROM ix.pe a JOIN ix.pe b ON b.event_id = a.event_id AND b.person_id <> a.person_id
             ORDER BY a.person_id""")
+        has_scores = bool(con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'wh' AND table_name = 'risk_scores'").fetchone()[0])
+        if has_scores:
+            # The latest stored score per person, as the profile shows it.
+            con.execute("""
+                CREATE TABLE ix.rs AS
+                SELECT person_id, version, as_of, risk, expected_harm, top_factors, scored_at FROM wh.risk_scores
+                QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY as_of DESC, scored_at DESC) = 1
+                ORDER BY person_id""")
+            con.execute("CREATE INDEX rs_person ON ix.rs (person_id)")
         con.execute("CREATE INDEX pe_person ON ix.pe (person_id)")
         con.execute("CREATE INDEX pn_person ON ix.pn (person_id)")
         con.execute("CREATE TABLE ix.meta AS SELECT ? AS fingerprint, now() AS built_at", [fp])

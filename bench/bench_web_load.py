@@ -1,0 +1,212 @@
+"""Benchmark: person profile and priority list latency under concurrent analysts.
+
+Target (issue 9): person profile p95 <= 50 ms and list page p95 <= 100 ms with 1M persons in the
+warehouse and 50 concurrent clients on 2 cores, the load generator on the same machine.
+
+What it does: builds a synthetic warehouse of ``--persons`` people in DuckDB SQL (1.5 events per
+person, a suspect and a victim in each, harm for every event, a stored offenders list of 1,000
+and a victims list of 500), builds the serving index, starts ``uvicorn`` with ``--workers`` worker
+processes (warehouse read-only) in a separate process, signs in ``--clients`` analysts, and runs
+two phases: profiles (``GET /api/v1/persons/{id}?purpose=...``, random persons, every view
+written to the hash-chained access log) and list pages (``GET /priority?page=k``, HTML). Each
+client waits an exponential think time (mean ``--think`` seconds) between requests, as people
+reading a page do; ``--think 0`` measures the closed-loop capacity instead.
+
+    nice .venv/bin/python bench/bench_web_load.py --persons 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PW = "bench-password-123"
+
+
+def build(path: Path, persons: int) -> Path:
+    from harmlens.warehouse import connect
+
+    if path.exists():
+        path.unlink()
+    con = connect(path)
+    n_ev = int(persons * 1.5)
+    boroughs = "['Barnet','Brent','Camden','Croydon','Ealing','Enfield','Hackney','Haringey','Lambeth','Lewisham','Newham','Southwark']"
+    con.execute(f"""
+        INSERT INTO events (event_id, source, event_type, offence_code, offence_description, occurred_at, outcome, domestic, borough)
+        SELECT 'E' || i, 'crime', CASE WHEN i % 11 = 0 THEN 'conviction' WHEN i % 7 = 0 THEN 'charge' ELSE 'offence' END,
+               '8N', 'Assault', TIMESTAMP '2019-01-01' + to_minutes((hash(i) % 3000000)::BIGINT),
+               CASE WHEN i % 3 = 0 THEN 'nfa' ELSE 'unknown' END, i % 2 = 0, {boroughs}[1 + (i % 12)::INT]
+        FROM range({n_ev}) t(i)""")
+    # Suspect = person (i % persons), victim = a pseudo-random other person.
+    con.execute(f"""
+        INSERT INTO people (mention_id, event_id, role, forename, surname, sex)
+        SELECT 'M' || i || 's', 'E' || i, 'suspect', 'F' || (i % 997), 'S' || (i % 1999), 'male' FROM range({n_ev}) t(i)
+        UNION ALL
+        SELECT 'M' || i || 'v', 'E' || i, 'victim', 'G' || (i % 991), 'T' || (i % 1997), 'female' FROM range({n_ev}) t(i)""")
+    con.execute(f"""
+        INSERT INTO links (mention_id, person_id, method, linked_at)
+        SELECT 'M' || i || 's', 'P' || (i % {persons}), 'bench', now() FROM range({n_ev}) t(i)
+        UNION ALL
+        SELECT 'M' || i || 'v', 'P' || ((hash(i) % {persons})::BIGINT), 'bench', now() FROM range({n_ev}) t(i)""")
+    con.execute(f"""
+        INSERT INTO event_harm (event_id, offence_category, vawg, domestic, sexual, violent, harm_weight, weight_table, weight_source,
+                                mapped_by, applied_at)
+        SELECT 'E' || i, 'violence with injury', true, i % 2 = 0, false, true, 365, 'cchi', 'bench', 'code', now() FROM range({n_ev}) t(i)""")
+    con.execute("""INSERT INTO priority_lists VALUES
+        ('offenders:risk:2025-01-01','offenders','risk','2025-01-01',now(),now(),now() + INTERVAL 90 DAY,'v1',NULL,1000,'{}'),
+        ('victims:risk:2025-01-01','victims','risk','2025-01-01',now(),now(),now() + INTERVAL 90 DAY,'v1',NULL,500,'{}')""")
+    con.execute("""
+        INSERT INTO priority_entries (list_id, rank, person_id, score, risk, expected_harm, band, top_factors, allegations, charges,
+                                      convictions, distinct_victims, last_event_at, linked_suspects, model_version)
+        SELECT 'offenders:risk:2025-01-01', i + 1, 'P' || i, 1000 - i, 0.9 - i / 2000.0, 1000 - i,
+               CASE WHEN i < 100 THEN 'high' WHEN i < 400 THEN 'medium' ELSE 'low' END,
+               'prior VAWG allegations; recent escalation; multiple victims', 3, 1, 1, 2, TIMESTAMP '2024-12-01', NULL, 'v1'
+        FROM range(1000) t(i)
+        UNION ALL
+        SELECT 'victims:risk:2025-01-01', i + 1, 'P' || (500000 + i), 0.5, 0.5 - i / 2000.0, NULL, NULL, 'repeat victim', NULL, NULL,
+               NULL, NULL, TIMESTAMP '2024-12-01', NULL, 'v1'
+        FROM range(500) t(i)""")
+    con.execute("CHECKPOINT")
+    con.close()
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+async def _phase(base: str, cookies: list[dict[str, str]], make_url, duration: float, think: float) -> dict[str, float]:
+    import httpx
+
+    lat: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + duration
+
+    async def client(ck: dict[str, str], seed: int) -> None:
+        nonlocal errors
+        rnd = random.Random(seed)
+        async with httpx.AsyncClient(base_url=base, cookies=ck, timeout=60) as c:
+            await asyncio.sleep(rnd.random() * max(think, 0.05))  # clients do not all start at once
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                r = await c.get(make_url(rnd))
+                dt = time.perf_counter() - t
+                if r.status_code != 200:
+                    errors += 1
+                else:
+                    lat.append(dt * 1000)
+                if think > 0:
+                    await asyncio.sleep(rnd.expovariate(1 / think))
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(ck, i) for i, ck in enumerate(cookies)))
+    wall = time.perf_counter() - t0
+    return {"requests": len(lat), "errors": errors, "rps": len(lat) / wall, "p50": _pct(lat, 0.5), "p95": _pct(lat, 0.95),
+            "p99": _pct(lat, 0.99), "mean": statistics.fmean(lat) if lat else float("nan")}
+
+
+async def _login_all(base: str, n: int) -> list[dict[str, str]]:
+    import httpx
+
+    out = []
+    async with httpx.AsyncClient(base_url=base, timeout=120) as c:
+        for i in range(n):
+            r = await c.post("/api/v1/session", json={"username": f"analyst{i}", "password": PW})
+            r.raise_for_status()
+            out.append({"hl_session": r.cookies["hl_session"]})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--persons", type=int, default=1_000_000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
+    ap.add_argument("--think", type=float, default=1.0, help="mean think time between a client's requests (s); 0 = closed loop")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", type=Path, default=None, help="build (or reuse) the warehouse here instead of a temp dir")
+    a = ap.parse_args()
+
+    from harmlens.web.auth import add_user
+    from harmlens.web.serving import build_index
+    from harmlens.web.store import Store
+
+    work = a.keep or Path(tempfile.mkdtemp(prefix="hl_bench_web_"))
+    work.mkdir(parents=True, exist_ok=True)
+    wh = work / f"bench_{a.persons}.duckdb"
+    t = time.perf_counter()
+    if not wh.exists():
+        build(wh, a.persons)
+    t_build = time.perf_counter() - t
+    t = time.perf_counter()
+    build_index(wh)
+    t_index = time.perf_counter() - t
+    ops = work / "ops.sqlite"
+    for f in work.glob("ops.sqlite*"):
+        f.unlink()
+    s = Store(f"sqlite:///{ops}")
+    for i in range(a.clients):
+        add_user(s, f"analyst{i}", PW, "analyst")
+    s.close()
+
+    port = _free_port()
+    env = dict(os.environ, HARMLENS_DB=str(wh), HARMLENS_DATABASE_URL=f"sqlite:///{ops}", HARMLENS_WEB_READ_ONLY="1")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "harmlens.web.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(a.workers), "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.time() + 300
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start")
+            time.sleep(0.5)
+        cookies = asyncio.run(_login_all(base, a.clients))
+        n = a.persons
+        prof = asyncio.run(_phase(base, cookies, lambda r: f"/api/v1/persons/P{r.randrange(n)}?purpose=investigation", a.duration, a.think))
+        lst = asyncio.run(_phase(base, cookies, lambda r: f"/priority?page={r.randrange(1, 21)}", a.duration, a.think))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rows = Store(f"sqlite:///{ops}").fetchone("SELECT count(*) AS n FROM access_log")["n"]
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpu, {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print(f"warehouse: {a.persons:,} persons ({'built in %.0fs' % t_build if t_build > 1 else 'reused'}); serving index {t_index:.0f}s")
+    print(f"server: uvicorn, {a.workers} worker(s), read-only warehouse, SQLite store; {a.clients} clients, think {a.think}s, {a.duration:.0f}s per phase")
+    for name, r, target in (("person profile (API)", prof, 50), ("list page (HTML)", lst, 100)):
+        ok = "meets" if r["p95"] <= target else "MISSES"
+        print(f"{name:22s} n={r['requests']:6d} err={r['errors']} {r['rps']:6.1f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms"
+              f"  p99 {r['p99']:6.1f} ms  ({ok} p95 <= {target} ms)")
+    print(f"access log entries written: {rows}")
+    if a.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
