@@ -96,3 +96,22 @@ def test_dob_compatibility():
     assert dob_compatible((1980, 2, 3), (1981, 2, 3))
     assert dob_compatible((1980, 2, 3), (1980, 2, 13))
     assert not dob_compatible((1980, 2, 3), (1990, 5, 6))
+
+
+@settings(max_examples=80, deadline=None)
+@given(ids.flatmap(lambda xs: st.tuples(
+    st.just(xs),
+    st.lists(st.tuples(st.sampled_from(xs), st.sampled_from(xs), st.floats(0, 1)), max_size=30),
+    st.dictionaries(st.sampled_from(xs), st.sampled_from(["R1", "R2"]), max_size=3),
+    st.lists(st.tuples(st.sampled_from(xs), st.sampled_from(xs)), max_size=2),
+    st.dictionaries(st.sampled_from(xs), st.sampled_from([(1980, 1, 2), (1980, 2, 1), (1995, 7, 8), (1981, 1, 2)]), max_size=6),
+)))
+def test_fast_path_equals_plain_greedy(data):
+    from harmlens.link.cluster import _greedy
+
+    xs, edges, refs, cannot, dobs = data
+    edges = [(a, b, p) for a, b, p in edges if a != b]
+    cannot = [(a, b) for a, b in cannot if a != b]
+    got, _ = cluster(xs, edges, threshold=0.4, refs=refs, cannot_link=cannot, dobs=dobs)
+    want, _ = _greedy(sorted(xs), edges, threshold=0.4, refs=refs, cannot_link=cannot, dobs=dobs)
+    assert got == want

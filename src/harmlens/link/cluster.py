@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 def dob_compatible(p: tuple[int, int, int], q: tuple[int, int, int]) -> bool:
     """Could two recorded dates of birth be the same person's? Equal, day/month swapped, or one slip
@@ -73,7 +75,7 @@ class UnionFind:
         return ra
 
 
-def cluster(
+def _greedy(
     ids: Iterable[str],
     edges: Iterable[tuple[str, str, float]],
     *,
@@ -178,3 +180,140 @@ def cluster(
         for m in ms:
             rep[m] = m0
     return rep, blocked
+
+
+def cluster_indexed(
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    p: np.ndarray,
+    *,
+    threshold: float,
+    refs: dict[int, str] | None = None,
+    must_link: Sequence[tuple[int, int]] = (),
+    cannot_link: Sequence[tuple[int, int]] = (),
+    start: np.ndarray | None = None,
+    dobs: dict[int, tuple[int, int, int]] | None = None,
+) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """The same grouping as the greedy algorithm, fast on millions of records and edges.
+
+    Records are 0..n-1 (index order is the tie-break order). Connected components are computed
+    with every edge at or above the threshold and every forced union (start grouping, same ref,
+    must-link); a component in which no constraint can bite (one ref at most, no cannot-link pair
+    inside, dates of birth all compatible) is exactly what the greedy would produce, so only the
+    remaining components are re-clustered greedily. Returns (label per record, refused edges) where
+    a label is the smallest record index of its group.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    refs = refs or {}
+    keep = p >= threshold
+    a, b, p = a[keep].astype(np.int64), b[keep].astype(np.int64), p[keep]
+    fa: list[int] = []
+    fb: list[int] = []
+    by_ref: dict[str, int] = {}
+    for i, r in refs.items():
+        if r in by_ref:
+            fa.append(by_ref[r])
+            fb.append(i)
+        else:
+            by_ref[r] = i
+    for x, y in must_link:
+        fa.append(x)
+        fb.append(y)
+    if start is not None:
+        first: dict = {}
+        for i, g in enumerate(start):
+            if g is None or (isinstance(g, float) and g != g):
+                continue
+            if g in first:
+                fa.append(first[g])
+                fb.append(i)
+            else:
+                first[g] = i
+    ea = np.concatenate([a, np.asarray(fa, dtype=np.int64)])
+    eb = np.concatenate([b, np.asarray(fb, dtype=np.int64)])
+    g = coo_matrix((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+
+    dirty: set[int] = set()
+    comp_ref: dict[int, str] = {}
+    for i, r in refs.items():
+        c = comp[i]
+        if comp_ref.setdefault(c, r) != r:
+            dirty.add(c)
+    for x, y in cannot_link:
+        if comp[x] == comp[y]:
+            dirty.add(comp[x])
+    if dobs:
+        comp_dobs: dict[int, set] = {}
+        for i, d in dobs.items():
+            comp_dobs.setdefault(comp[i], set()).add(tuple(d))
+        for c, ds in comp_dobs.items():
+            if len(ds) > 1 and c not in dirty:
+                dl = list(ds)
+                if any(not dob_compatible(dl[i], dl[j]) for i in range(len(dl)) for j in range(i + 1, len(dl))):
+                    dirty.add(c)
+
+    # label = smallest index in the component
+    order = np.argsort(comp, kind="stable")
+    labels = np.empty(n, dtype=np.int64)
+    cs = comp[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(cs)) + 1]
+    mins = np.minimum.reduceat(order, starts)
+    labels[order] = np.repeat(mins, np.diff(np.r_[starts, n]))
+    blocked: list[tuple[int, int, str]] = []
+    if dirty:
+        dmask = np.isin(comp, np.fromiter(dirty, dtype=comp.dtype))
+        nodes = np.flatnonzero(dmask)
+        emask = dmask[a]
+        sub_edges = list(zip(a[emask].tolist(), b[emask].tolist(), p[emask].tolist()))
+        node_set = set(nodes.tolist())
+        rep, blocked = _greedy(
+            nodes.tolist(),
+            sub_edges,
+            threshold=threshold,
+            refs={i: r for i, r in refs.items() if i in node_set},
+            must_link=[(x, y) for x, y in must_link if x in node_set],
+            cannot_link=[(x, y) for x, y in cannot_link if x in node_set],
+            start=None if start is None else {i: start[i] for i in node_set if start[i] is not None},
+            dobs=None if dobs is None else {i: d for i, d in dobs.items() if i in node_set},
+        )
+        for i, r in rep.items():
+            labels[i] = r
+    return labels, blocked
+
+
+def cluster(
+    ids: Iterable[str],
+    edges: Iterable[tuple[str, str, float]],
+    *,
+    threshold: float,
+    refs: dict[str, str] | None = None,
+    must_link: Sequence[tuple[str, str]] = (),
+    cannot_link: Sequence[tuple[str, str]] = (),
+    start: dict[str, str] | None = None,
+    dobs: dict[str, tuple[int, int, int]] | None = None,
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Group ``ids`` into clusters (see ``_greedy`` for the rules); returns (record -> smallest id
+    of its group, refused edges (a, b, reason))."""
+    names = sorted(set(ids))
+    idx = {x: i for i, x in enumerate(names)}
+    el = [(idx[x], idx[y], q) for x, y, q in edges if x in idx and y in idx]
+    a = np.fromiter((e[0] for e in el), dtype=np.int64, count=len(el))
+    b = np.fromiter((e[1] for e in el), dtype=np.int64, count=len(el))
+    p = np.fromiter((e[2] for e in el), dtype=np.float64, count=len(el))
+    st = None
+    if start:
+        st = np.array([start.get(x) for x in names], dtype=object)
+    labels, blocked = cluster_indexed(
+        len(names), a, b, p, threshold=threshold,
+        refs={idx[x]: r for x, r in (refs or {}).items() if x in idx and r},
+        must_link=[(idx[x], idx[y]) for x, y in must_link if x in idx and y in idx],
+        cannot_link=[(idx[x], idx[y]) for x, y in cannot_link if x in idx and y in idx],
+        start=st,
+        dobs=None if dobs is None else {idx[x]: d for x, d in dobs.items() if x in idx and d is not None},
+    )
+    rep = {x: names[labels[i]] for i, x in enumerate(names)}
+    return rep, [(names[x], names[y], w) for x, y, w in blocked]

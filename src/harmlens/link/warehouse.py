@@ -28,8 +28,10 @@ from datetime import datetime, timezone
 import duckdb
 
 from harmlens.errors import WarehouseError
-from harmlens.link.cluster import cluster
-from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, dob_map
+import numpy as np
+
+from harmlens.link.cluster import cluster_indexed
+from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND
 from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
 
@@ -202,24 +204,44 @@ def link_warehouse(
         con.execute("DELETE FROM link_pairs WHERE mention_a NOT IN (SELECT unique_id FROM __hl_mentions) OR mention_b NOT IN (SELECT unique_id FROM __hl_mentions)")
     secs["score_s"] = time.perf_counter() - t
 
-    # 3. clustering
+    # 3. clustering (on integer indexes: millions of pairs stay in numpy, not Python tuples)
     t = time.perf_counter()
-    ids = [r[0] for r in con.execute("SELECT unique_id FROM __hl_mentions").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_ids AS SELECT unique_id, CAST(row_number() OVER (ORDER BY unique_id) - 1 AS BIGINT) AS i FROM __hl_mentions")
+    names = [r[0] for r in con.execute("SELECT unique_id FROM __hl_ids ORDER BY i").fetchall()]
+    ids = names
     refs = dict(con.execute("SELECT unique_id, person_ref FROM __hl_mentions WHERE person_ref IS NOT NULL").fetchall())
+    refs_i = dict(con.execute("SELECT x.i, m.person_ref FROM __hl_mentions m JOIN __hl_ids x USING (unique_id) WHERE m.person_ref IS NOT NULL").fetchall())
     decisions = con.execute("SELECT mention_a, mention_b, decision, decided_at FROM link_decisions").fetchall()
+    dec_i = con.execute(
+        """SELECT xa.i, xb.i, d.decision FROM link_decisions d JOIN __hl_ids xa ON xa.unique_id = d.mention_a
+           JOIN __hl_ids xb ON xb.unique_id = d.mention_b"""
+    ).fetchall()
     must = [(a, b) for a, b, d, _ in decisions if d == "same"]
-    cannot = [(a, b) for a, b, d, _ in decisions if d == "different"]
-    dobs = dob_map(con, "__hl_prep")
+    must_i = [(a, b) for a, b, d in dec_i if d == "same"]
+    cannot_i = [(a, b) for a, b, d in dec_i if d == "different"]
+    dobs_i = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
+        """SELECT x.i, CAST(substr(dob_s, 1, 4) AS INTEGER), CAST(substr(dob_s, 6, 2) AS INTEGER), CAST(substr(dob_s, 9, 2) AS INTEGER)
+           FROM __hl_prep p JOIN __hl_ids x USING (unique_id) WHERE dob_s IS NOT NULL""").fetchall()}
     last_run = con.execute("SELECT max(started_at) FROM link_runs").fetchall()[0][0]
     new_decisions = [x for x in decisions if last_run is None or x[3] >= last_run]
     # decisions since the last run, or removed mentions, can change existing persons: re-cluster all
     recluster = not incremental or bool(new_decisions) or bool(gone)
+    edge_sql = """SELECT xa.i AS a, xb.i AS b, p.match_probability AS p FROM link_pairs p
+                  JOIN __hl_ids xa ON xa.unique_id = p.mention_a JOIN __hl_ids xb ON xb.unique_id = p.mention_b
+                  WHERE p.match_probability >= ?"""
     if recluster:
-        edges = con.execute("SELECT mention_a, mention_b, match_probability FROM link_pairs WHERE match_probability >= ?", [threshold]).fetchall()
-        rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs, must_link=must, cannot_link=cannot, dobs=dobs)
+        e = con.execute(edge_sql, [threshold]).fetchnumpy()
+        start_arr = None
     else:
-        edges = con.execute("SELECT mention_a, mention_b, match_probability FROM link_pairs WHERE run_id = ? AND match_probability >= ?", [run_id, threshold]).fetchall()
-        rep, blocked = cluster(ids, edges, threshold=threshold, refs=refs, must_link=must, cannot_link=cannot, start=existing, dobs=dobs)
+        e = con.execute(edge_sql + " AND p.run_id = ?", [threshold, run_id]).fetchnumpy()
+        start_arr = np.array([r[0] for r in con.execute(
+            "SELECT l.person_id FROM __hl_ids x LEFT JOIN links l ON l.mention_id = x.unique_id ORDER BY x.i").fetchall()], dtype=object)
+    labels, blocked_i = cluster_indexed(
+        len(names), np.asarray(e["a"]), np.asarray(e["b"]), np.asarray(e["p"], dtype=np.float64), threshold=threshold,
+        refs=refs_i, must_link=must_i, cannot_link=cannot_i, start=start_arr, dobs=dobs_i,
+    )
+    rep = {names[i]: names[labels[i]] for i in range(len(names))}
+    blocked = [(names[x], names[y], w) for x, y, w in blocked_i]
     secs["cluster_s"] = time.perf_counter() - t
 
     # 4. stable person ids
@@ -344,7 +366,7 @@ def link_warehouse(
         raise
     finally:
         con.unregister("__hl_links_df")
-    for tname in ("__hl_prep", "__hl_prep_new", "__hl_prep_old", "__hl_mentions", "__hl_links_new"):
+    for tname in ("__hl_prep", "__hl_prep_new", "__hl_prep_old", "__hl_mentions", "__hl_links_new", "__hl_ids"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
     log.info("link run %s: %s", run_id, summary.text())
     return summary
