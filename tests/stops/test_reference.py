@@ -86,3 +86,17 @@ def test_san_francisco_window_file(shared_data):
     m = vod_fit(c)
     assert m.n == 8746
     assert m.coef == pytest.approx(-0.21, abs=0.015) and m.se == pytest.approx(0.05, abs=0.005)
+
+
+def test_rhode_island_dated_file(shared_data):
+    from harmlens.stops.vod import read_dated_stop_file, veil_of_darkness
+
+    df = read_dated_stop_file(shared_data / "stops" / "opp" / "ri_statewide_subset_police.csv", race_col="driver_race",
+                              area_col="district")
+    assert len(df) + df.attrs["left_out"] == 27918
+    v = veil_of_darkness(df, latitude=41.7, longitude=-71.5, tz="America/New_York", minority="black", reference="white",
+                         cell_km=None, area_label="district fixed effects")
+    assert v.window == (16 * 60 + 47, 20 * 60 + 59)  # earliest to latest civil dusk in Providence, local clock
+    assert v.n_window == 2775
+    assert v.models[0].coef == pytest.approx(-0.212, abs=0.005) and v.models[0].se == pytest.approx(0.156, abs=0.005)
+    assert v.model("time+area").areas == 6

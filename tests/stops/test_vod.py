@@ -150,3 +150,16 @@ def test_read_window_file(tmp_path):
     assert c["total"].sum() == 3 and c["minority"].sum() == 2 and set(c["dark"]) == {0, 1}
     with pytest.raises(VodError, match="no column"):
         read_window_file(p, race_col="race")
+
+
+def test_read_dated_stop_file(tmp_path):
+    from harmlens.stops.vod import read_dated_stop_file
+
+    p = tmp_path / "opp.csv"
+    p.write_text("date,time,subject_race,lat,lng,district\n2020-01-01,17:05:00,black,41.8,-71.4,A\n"
+                 "2020-01-01,NA,white,41.8,-71.4,A\n2020-06-01,21:30,White,41.8,-71.4,\n2020-06-01,21:30,NA,41.8,-71.4,B\n")
+    df = read_dated_stop_file(p, race_col="subject_race", area_col="district")
+    assert list(df["minute"]) == [17 * 60 + 5, 21 * 60 + 30] and list(df["group"]) == ["black", "white"]
+    assert df.attrs["left_out"] == 2 and df["cell"].iloc[1] is None
+    with pytest.raises(VodError, match="no column"):
+        read_dated_stop_file(p, race_col="driver_race")

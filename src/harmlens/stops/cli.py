@@ -149,27 +149,52 @@ def analyse_cmd(
 
 @stops_app.command("veil")
 def veil_cmd(
-    file: Path = typer.Argument(..., help="CSV of stops already in the inter-twilight window (twilight removed): a clock minute (or time), darkness (period day/night or is_dark) and a race/ethnicity column."),
+    file: Path = typer.Argument(..., help="CSV of stops: either already cut to the inter-twilight window (minute or time, period day/night or is_dark, race) or with a local date and time per stop (Stanford Open Policing style)."),
     minority: str = typer.Option("black", "--minority", help="Value of the race column for the minority group."),
     reference: str = typer.Option("white", "--reference", help="Value of the race column for the reference group."),
-    race_col: str = typer.Option("subject_race", "--race-column", help="Name of the race/ethnicity column."),
+    race_col: str = typer.Option("subject_race", "--race-column", help="Name of the race/ethnicity column (e.g. driver_race)."),
+    place: Optional[str] = typer.Option(None, "--place", help="LAT,LON for sun times (dated files; default: median lat/lng)."),
+    tz: str = typer.Option("Europe/London", "--tz", help="Time zone of the file's clock times (dated files), e.g. America/New_York."),
+    area_col: Optional[str] = typer.Option(None, "--area-column", help="Column for area fixed effects (dated files), e.g. district."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Veil-of-darkness regression on a pre-windowed file (e.g. Stanford Open Policing test vectors)."""
-    from harmlens.stops.vod import CAVEATS, read_window_file, vod_fit
+    """Veil-of-darkness test on a CSV outside the warehouse (e.g. Stanford Open Policing files)."""
+    import pandas as pd
 
-    counts = read_window_file(file, race_col=race_col, minority=minority, reference=reference)
-    m = vod_fit(counts)
-    out = m.to_dict() | {"caveats": list(CAVEATS)}
-    if as_json:
-        typer.echo(json.dumps(out, indent=1))
+    from harmlens.stops.vod import CAVEATS, read_dated_stop_file, read_window_file, veil_of_darkness, vod_fit
+
+    head = pd.read_csv(file, nrows=0).columns if file.is_file() else []
+    if "period" in head or "is_dark" in head:
+        models = [vod_fit(read_window_file(file, race_col=race_col, minority=minority, reference=reference))]
+        out = {"models": [m.to_dict() for m in models], "caveats": list(CAVEATS)}
     else:
+        df = read_dated_stop_file(file, race_col=race_col, area_col=area_col)
+        if place is not None:
+            lat, lon = _place(place)
+        else:
+            cols = {c.lower(): c for c in pd.read_csv(file, nrows=0).columns}
+            if "lat" not in cols or "lng" not in cols:
+                raise HarmlensError(f"{file}: no lat/lng columns: give --place LAT,LON for sun times")
+            ll = pd.read_csv(file, usecols=[cols["lat"], cols["lng"]])
+            lat, lon = float(ll.iloc[:, 0].median()), float(ll.iloc[:, 1].median())
+        res = veil_of_darkness(df, latitude=lat, longitude=lon, tz=tz, minority=minority.lower(), reference=reference.lower(),
+                               cell_km=None, area_label=f"{area_col} fixed effects" if area_col else None)
+        models = res.models
+        out = res.to_dict() | {"left_out_no_date_time_or_race": df.attrs.get("left_out", 0)}
+    if as_json:
+        typer.echo(json.dumps(out, indent=1, default=str))
+        return
+    if "window_clock" in out:
+        typer.echo(f"inter-twilight window {out['window_clock'][0]}-{out['window_clock'][1]} ({tz}); {out['n_window']:,} "
+                   f"{minority}/{reference} stops after dropping twilight; {minority} share light "
+                   f"{out['minority_share_light']:.1%}, dark {out['minority_share_dark']:.1%}")
+    for m in models:
         lo, hi = m.ci
         typer.echo(f"veil of darkness ({minority} vs {reference}, {m.n:,} stops): dark coefficient {m.coef:.3f} "
                    f"(SE {m.se:.3f}, 95% CI {lo:.3f} to {hi:.3f}, p = {m.p_value:.3g}); controls: {m.controls}")
-        typer.echo("caveats:")
-        for c in CAVEATS:
-            typer.echo(f"- {c}")
+    typer.echo("caveats:")
+    for c in out["caveats"]:
+        typer.echo(f"- {c}")
 
 
 def register(app: typer.Typer) -> None:

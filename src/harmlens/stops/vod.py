@@ -499,3 +499,37 @@ def read_window_file(path, *, race_col: str = "subject_race", minority: str = "b
     if out.empty:
         raise VodError(f"{path}: no rows with {race_col} {minority!r} or {reference!r}")
     return out.groupby(["minute", "dark"])[["minority", "total"]].sum().reset_index()
+
+
+def read_dated_stop_file(path, *, race_col: str, date_col: str | None = None, time_col: str | None = None,
+                         area_col: str | None = None) -> pd.DataFrame:
+    """Read a stop file with a local date and clock time per stop (e.g. Stanford Open Policing CSVs).
+
+    Returns one row per stop with ``date, minute, group`` (the race column as written, lower
+    case), ``total`` 1 and, when ``area_col`` is given, ``area``. Rows with a date but no time,
+    or no race, are left out (counted in ``attrs['left_out']``).
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise VodError(f"{path}: cannot read CSV ({str(exc).splitlines()[0]})") from None
+    date_col = date_col or next((c for c in ("date", "stop_date") if c in df.columns), None)
+    time_col = time_col or next((c for c in ("time", "stop_time") if c in df.columns), None)
+    for what, col in (("date", date_col), ("time", time_col), ("race", race_col), ("area", area_col)):
+        if what != "area" and col is None:
+            raise VodError(f"{path}: no {what} column found (columns: {', '.join(df.columns)})")
+        if col is not None and col not in df.columns:
+            raise VodError(f"{path}: no column {col!r} (columns: {', '.join(df.columns)})")
+    d = pd.to_datetime(df[date_col], format="%Y-%m-%d", errors="coerce")
+    t = df[time_col].str.extract(r"^\s*(\d{1,2}):(\d{2})")
+    minute = pd.to_numeric(t[0], errors="coerce") * 60 + pd.to_numeric(t[1], errors="coerce")
+    race = df[race_col].str.strip().str.lower()
+    ok = d.notna() & minute.notna() & (minute < 1440) & ~race.isin(["", "na", "nan"])
+    out = pd.DataFrame({"date": d[ok].dt.date, "minute": minute[ok].astype(int), "group": race[ok], "total": 1})
+    if area_col is not None:
+        out["cell"] = df.loc[ok, area_col].replace({"": None, "NA": None}).values
+    out.attrs["left_out"] = int((~ok).sum())
+    return out.reset_index(drop=True)
