@@ -121,15 +121,17 @@ def register(app: typer.Typer) -> None:
         if any([outcome, group, positive, score]):
             raise HarmlensError("--outcome/--group/--positive/--score are for table mode: add --scores FILE")
         from harmlens.audit.report import write_outputs
-        from harmlens.audit.warehouse import audit_warehouse, warehouse_body
+        from harmlens.audit.warehouse import audit_warehouse, record_run, warehouse_body, write_transparency
         from harmlens.warehouse import connect
 
         con = connect(db, create=False)
         try:
             wa = audit_warehouse(con, list_id=list_id, as_of=as_of, top=top, horizon_days=horizon, n_boot=n_boot,
                                  random_state=seed, min_group_size=min_group_size, reference=reference)
+            run_id = record_run(con, wa)
         finally:
             con.close()
+        typer.echo(f"audit run {run_id}: {len(wa.flags)} disparities flagged", err=True)
         if stdout == "json":
             typer.echo(_json.dumps(wa.to_dict(), indent=1, allow_nan=False))
         elif stdout != "none":
@@ -149,5 +151,58 @@ def register(app: typer.Typer) -> None:
             body = warehouse_body(wa) if ("html" in fm or "pdf" in fm) else None
             paths = write_outputs(wa, body, out, "audit", title=f"Bias audit of priority list {wa.list_id}",
                                   formats=fm, subtitle=wa.subtitle(), meta=wa.meta())
+            con = connect(db)
+            try:
+                paths.update({f"transparency {k}": p for k, p in write_transparency(
+                    con, wa, out, version=wa.model.get("version"), formats=fm).items()})
+            finally:
+                con.close()
             for k, p in paths.items():
                 typer.echo(f"wrote {k}: {p}", err=True)
+
+    @app.command()
+    def transparency(
+        model: Optional[str] = typer.Option(None, "--model", help="Model version (default: the promoted, else newest; 'v100' for the rule)."),
+        out: Path = typer.Option(Path("transparency"), "--out", help="Folder for transparency.html/.pdf/.json/.md."),
+        format: str = typer.Option("html,pdf,json", "--format", help="Any of html,pdf,json (markdown always)."),
+        organisation: Optional[str] = typer.Option(None, "--organisation", help="Deploying organisation's name."),
+        contact: Optional[str] = typer.Option(None, "--contact", help="Public contact for the record."),
+        owner: Optional[str] = typer.Option(None, "--owner", help="Senior responsible owner (a role, not a name, if you prefer)."),
+        db: Optional[Path] = DbOption,
+    ) -> None:
+        """ATRS-style transparency record of the model behind the lists, from the model card's facts and the latest audit."""
+        import json as _json
+
+        from harmlens.audit.warehouse import write_transparency
+        from harmlens.warehouse import connect
+
+        fm = _formats(format)
+        con = connect(db, create=False)
+        try:
+            version = None if model == "v100" else model
+            if version is None and model != "v100":
+                have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+                if "models" in have and con.execute("SELECT count(*) FROM models").fetchall()[0][0]:
+                    from harmlens.risk.registry import get_model
+
+                    version = get_model(con)["version"]
+            last = con.execute(
+                "SELECT result FROM audit_runs WHERE model_version IS NOT DISTINCT FROM ? ORDER BY created_at DESC LIMIT 1",
+                [version]).fetchall()
+            audit = _LastAudit(_json.loads(last[0][0])) if last else None
+            org = {k: v for k, v in {"organisation": organisation, "contact": contact,
+                                     "senior_responsible_owner": owner}.items() if v}
+            paths = write_transparency(con, audit, out, version=version, formats=fm, organisation=org)
+        finally:
+            con.close()
+        for k, p in paths.items():
+            typer.echo(f"wrote {k}: {p}", err=True)
+
+
+class _LastAudit:
+    """The stored JSON of the latest audit run, seen through the attributes the record reads."""
+
+    def __init__(self, d: dict) -> None:
+        self.list_id = d.get("list_id")
+        self.as_of = d.get("as_of")
+        self.flags = d.get("flags", [])

@@ -543,13 +543,11 @@ class GroupFrame:
         self._q = (q, 1 - q)
         self._reliable = np.ones_like(self._by, dtype=bool)
         warns: list[str] = []
+        small: list[tuple[str, int]] = []
         for g, grp in enumerate(self.groups):
             if small_group_on == "count" and self._counts[g] < self.min_group_size:
                 self._reliable[g, :] = False
-                warns.append(
-                    f"{feature} '{grp}': only {int(self._counts[g])} people (< {self.min_group_size}); "
-                    "too few to say anything about this group"
-                )
+                small.append((grp, int(self._counts[g])))
                 continue
             for j, m in enumerate(self.metrics):
                 if np.isnan(self._by[g, j]):
@@ -561,6 +559,13 @@ class GroupFrame:
                         f"{feature} '{grp}': {m} rests on {int(self._support[g, j])} "
                         f"{support_labels.get(m, 'cases')} (< {self.min_support}); treat as unreliable"
                     )
+        if len(small) == 1:
+            warns.insert(0, f"{feature} '{small[0][0]}': only {small[0][1]} people (< {self.min_group_size}); "
+                            "too few to say anything about this group")
+        elif small:
+            listed = ", ".join(f"'{g}' ({n})" for g, n in small[:12]) + (" ..." if len(small) > 12 else "")
+            warns.insert(0, f"{feature}: {len(small)} groups have fewer than {self.min_group_size} people, too few "
+                            f"to say anything about them: {listed}")
         self.warnings: list[str] = warns
 
     def _pct(self, arr: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:

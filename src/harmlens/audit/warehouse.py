@@ -193,9 +193,8 @@ def warehouse_body(res: AuditResult) -> str:
              "<h3>Flagged disparities</h3>",
              findings_html(res.findings(), "Nothing flagged: no group's 95% interval lies wholly beyond 1.25 or 0.8."),
              warnings_html(res.warnings)]
-    if res.model.get("version"):
-        parts.append(f'<p>Transparency record for model {esc(res.model["version"])}: '
-                     f'<a href="transparency.html">transparency.html</a>.</p>')
+    parts.append(f'<p>Transparency record (ATRS) of the tool behind this list '
+                 f'({esc(res.model.get("version") or "V100 rule")}): <a href="transparency.html">transparency.html</a>.</p>')
     eth = res.dimensions.get("ethnicity")
     if eth is not None:
         parts += ["<h2>Who is on the list (the 78-vs-27 test)</h2>",
@@ -284,3 +283,54 @@ def warehouse_body(res: AuditResult) -> str:
               "code over a person's records), sex, age band at the list date, borough of most of their events. "
               "Ethnicity is never a model input; it is used here only to audit.</p>"]
     return "\n".join(parts)
+
+
+def record_run(con: Any, res: AuditResult) -> str:
+    """Append the audit to ``audit_runs`` (never updated or deleted); returns the run id."""
+    import json
+    import uuid
+
+    run_id = uuid.uuid4().hex[:16]
+    d = res.to_dict()
+    con.execute(
+        "INSERT INTO audit_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, datetime.utcnow(), res.list_id, res.as_of or None, res.model.get("version"), len(res.flags),
+         json.dumps(d["flags"]), json.dumps(d, allow_nan=False)],
+    )
+    return run_id
+
+
+def model_record(con: Any, version: str | None) -> dict[str, Any] | None:
+    """The registry row of a model version (None for the V100 rule or when risk is absent)."""
+    if not version or "models" not in _tables(con):
+        return None
+    from harmlens.risk.registry import get_model
+
+    return get_model(con, version)
+
+
+def write_transparency(con: Any, res: AuditResult | None, out_dir: Any, *, version: str | None,
+                       formats: tuple[str, ...] = ("html", "pdf", "json"),
+                       organisation: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build, store and write the transparency record (transparency.html/.pdf/.json/.md)."""
+    import json
+    from pathlib import Path
+
+    from harmlens.audit.transparency import build_record, record_html, record_markdown, store_record
+    from harmlens.reports import render_html, write_report
+
+    rec = build_record(model_record(con, version), res, organisation=organisation)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Any] = {}
+    (out / "transparency.md").write_text(record_markdown(rec), encoding="utf-8")
+    paths["md"] = out / "transparency.md"
+    if "json" in formats:
+        (out / "transparency.json").write_text(json.dumps(rec, indent=2), encoding="utf-8")
+        paths["json"] = out / "transparency.json"
+    if "html" in formats or "pdf" in formats:
+        page = render_html(f"Algorithmic transparency record: {rec['tier_1']['name']}", record_html(rec),
+                           subtitle="UK Algorithmic Transparency Recording Standard (structure followed)")
+        paths.update(write_report(page, out, "transparency", pdf="pdf" in formats))
+    store_record(con, rec, html_path=str(paths.get("html", "")) or None)
+    return paths
