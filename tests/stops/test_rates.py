@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harmlens.stops.analyse import agreement_table, disproportionality_table, outcome_table, rate_ratio_ci
@@ -94,3 +94,42 @@ def test_legislation_filter_section_references():
     assert match("misuse of drugs", "s1") == ["Misuse of Drugs Act 1971 (section 23)", "Police and Criminal Evidence Act 1984 (section 1)",
                                               "s1 PACE"]
     assert match("it's") == []  # quotes are escaped, not SQL
+
+
+STOP = st.tuples(
+    st.sampled_from(["W1", "W5", "B1", "B2", "A1", "M3", "O9", "not_stated", None]),
+    st.sampled_from(["IC1", "IC3", "IC4", "IC6", "IC9", None]),
+    st.integers(0, 700),  # day offset
+    st.integers(0, 1439),  # minute
+    st.sampled_from(["Lambeth", "Camden", None]),
+    st.booleans(), st.booleans(),
+)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(STOP, min_size=1, max_size=40))
+def test_every_stop_is_counted_once_in_every_table(stops):
+    from datetime import datetime, timedelta
+
+    from harmlens.stops.analyse import AnalyseSettings, StopFilter, analyse_stops
+    from harmlens.warehouse import connect
+
+    con = connect(":memory:")
+    rows = [(f"s{i}", datetime(2023, 1, 1) + timedelta(days=d, minutes=m), "s163", self_, off, bor, sea, sea and fnd)
+            for i, (self_, off, d, m, bor, sea, fnd) in enumerate(stops)]
+    con.executemany("INSERT INTO stops (stop_id, occurred_at, legislation, self_defined_ethnicity, officer_defined_ethnicity, "
+                    "borough, searched, found) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    pop = pd.DataFrame({"area": "X", "ethnicity_group": ["White", "Black", "Asian", "Mixed", "Other"], "population": 1000})
+    a = analyse_stops(con, StopFilter(), AnalyseSettings(place=(51.5, -0.1), n_boot=50), pop)
+    n = len(stops)
+    assert a.n_stops == n and a.counts["stops"].sum() == n
+    assert a.counts["share"].sum() == pytest.approx(1.0)
+    assert int(a.agreement.to_numpy().sum()) == n
+    for name, b in a.breakdowns.items():
+        assert b["total"].sum() == n, name
+    stated = sum(1 for s in stops if s[0] not in (None, "not_stated"))
+    assert int(a.disproportionality["stops"].sum()) == stated
+    assert sum(a.excluded_from_rates.values()) == n - stated
+    if a.outcome_test is not None:
+        assert a.outcome_test["searches"].sum() == sum(1 for s in stops if s[5] and s[0] not in (None, "not_stated"))
+    con.close()
