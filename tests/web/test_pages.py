@@ -207,3 +207,20 @@ def test_serving_index_gives_the_same_profiles_and_follows_the_warehouse(tmp_pat
     c = Warehouse(wh, read_only=True, index=ix)
     assert c.person("P4") is None and c.person("P9")["events"][0]["event_id"] == "E4"
     c.close()
+
+
+def test_app_runs_on_each_store_backend(tmp_path, store_url):
+    """Sign-in, a logged profile view and a recorded stop on SQLite and on PostgreSQL."""
+    a = make_app(tmp_path, store_url)
+    with TestClient(a) as c:
+        api_login(c, "ana")
+        assert c.get("/api/v1/persons/P1?purpose=investigation").status_code == 200
+        csrf = api_login(c, "olly")
+        r = c.post("/api/v1/stops", json={"occurred_at": "2024-01-01T10:00", "legislation": "s1 PACE"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 201
+        api_login(c, "aud")
+        v = c.get("/api/v1/access-log/verify").json()
+        assert v["ok"] and v["rows"] == 4  # 2 logins + 1 profile + 1 login (auditor); verify itself is logged after
+    assert a.state.store.dialect == ("sqlite" if store_url.startswith("sqlite") else "postgresql")
+    a.state.store.close()
+    a.state.warehouse.close()
