@@ -63,6 +63,7 @@ class CardInputs:
     notes: list[str] = field(default_factory=list)
     validation_n: int = 0
     validation_positives: int = 0
+    n_boot: int = 200
 
 
 def _label_words(target: Mapping[str, Any]) -> str:
@@ -122,7 +123,7 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
         "within the horizon. Parameters: `" + ", ".join(f"{k}={v}" for k, v in ci.params.items()) + "`."), None))
     if ci.validation_wide is not None:
         out.append(("Validation on the holdout date", (
-            "Each figure with its 95% bootstrap interval (200 resamples of people), every score on the same people and "
+            f"Each figure with its 95% bootstrap interval ({ci.n_boot} resamples of people), every score on the same people and "
             "date. V100 ranks by summed harm of VAWG allegations in the previous year; RFH by recency, frequency and "
             "harm. ECE is the expected calibration error over 10 equal-count bins. harm_share@k is the share of the "
             "next horizon's harm caused by the top k."), ci.validation_wide))

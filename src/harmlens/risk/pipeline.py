@@ -135,7 +135,7 @@ def _score_series(df: Any, name: str) -> pd.Series:
         numeric = [c for c in d.columns if pd.api.types.is_numeric_dtype(d[c]) and c.lower() not in ("rank",)]
         if not prefer and not numeric:
             raise PipelineError(f"the {name} baseline returned no numeric score column")
-        s = d[(prefer or numeric)[0]]
+        s = d["score"] if "score" in d.columns else d[(prefer or numeric)[0]]
     s = pd.to_numeric(s, errors="coerce")
     s.index = s.index.astype(str)
     return s
@@ -327,7 +327,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
         inference=models["logit"].inference_table_ if "logit" in models else None,
         groups=validation["groups"] if validation else {}, flag_rule=validation["flag_rule"] if validation else "",
         notes=(validation["notes"] if validation else ["No temporal validation was run for this version (--no-validate)."]),
-        validation_n=validation["n"] if validation else 0, validation_positives=validation["positives"] if validation else 0,
+        n_boot=settings.n_boot, validation_n=validation["n"] if validation else 0, validation_positives=validation["positives"] if validation else 0,
     )
     md, html_path = card_mod.write_card(ci, folder)
     registry.register(con, version=version, bundle=bundle, artifact=artifact, artifact_sha256=sha, data_hash_=dhash,
