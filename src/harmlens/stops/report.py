@@ -21,6 +21,10 @@ def _f(v: Any, nd: int = 2) -> str:
     return f"{v:,.{nd}f}"
 
 
+def _areas(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 3 else f"{len(names)} areas ({', '.join(names[:3])}, ...)"
+
+
 def text_summary(a: StopAnalysis) -> str:
     """A plain-text summary for the terminal."""
     s = a.settings
@@ -33,7 +37,7 @@ def text_summary(a: StopAnalysis) -> str:
     if a.disproportionality is not None:
         ref = s.reference
         out.append("")
-        out.append(f"stops per 1,000 residents ({', '.join(a.population_areas)}) and ratio to {ref} (95% CI):")
+        out.append(f"stops per 1,000 residents ({_areas(a.population_areas)}) and ratio to {ref} (95% CI):")
         for g, r in a.disproportionality.iterrows():
             ratio = f"{r['ratio_vs_' + ref.lower()]:.2f}"
             ci = "" if g == ref else f" ({_f(r['ratio_low'])}-{_f(r['ratio_high'])})"
@@ -214,7 +218,7 @@ def render_stops_report(a: StopAnalysis) -> str:
         r = a.disproportionality.loc[s.minority]
         head.append(f"{s.minority} people were stopped at {r['ratio_vs_' + ref.lower()]:.2f} times the rate of {ref} people "
                     f"(95% CI {_f(r['ratio_low'])} to {_f(r['ratio_high'])}), using {basis} ethnicity and census populations "
-                    f"of {', '.join(a.population_areas)}.")
+                    f"of {_areas(a.population_areas)}.")
     if a.vod is not None:
         m = a.vod.models[0]
         lo, hi = m.ci
@@ -288,7 +292,7 @@ def render_stops_report(a: StopAnalysis) -> str:
     body.append("<h2>Notes and caveats on rates</h2>" + _list(list(a.notes) + list(a.caveats.get("rates", ()))))
     meta = {"stops": f"{a.n_stops:,}", "period": f"{a.period[0]} to {a.period[1]}", "filter": a.filter.describe(),
             "ethnicity basis": basis, "reference group": ref,
-            "population": ", ".join(a.population_areas) or "none (counts only)"}
+            "population": _areas(a.population_areas) if a.population_areas else "none (counts only)"}
     return render_html("Stops: disproportionality and tests for bias", "\n".join(body),
                        subtitle="Who is stopped, against census populations; veil-of-darkness and outcome tests",
                        meta=meta,
