@@ -276,3 +276,12 @@ def test_register_method_lets_another_area_add_one(warehouse):
         _METHODS.pop("test_inverse", None)
     with pytest.raises(HarmError, match="unknown ranking method"):
         rank(warehouse, "test_inverse", AS_OF)
+
+
+def test_empty_links_is_a_clear_error(warehouse):
+    w = World(warehouse)
+    w.offence("a", "2024-06-01", "008/71", "P1", "V1")
+    warehouse.execute("DELETE FROM links")
+    apply_offence_map(warehouse)
+    with pytest.raises(HarmError, match="links is empty"):
+        rank(warehouse, "v100", AS_OF)

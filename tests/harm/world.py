@@ -33,7 +33,7 @@ class World:
             [mid, event_id, role, sex, postcode],
         )
         if link:
-            self.con.execute("INSERT INTO links VALUES (?, ?, 'exact', TIMESTAMP '2020-01-01')", [mid, person_id])
+            self.con.execute("INSERT INTO links (mention_id, person_id, method, linked_at) VALUES (?, ?, 'exact', TIMESTAMP '2020-01-01')", [mid, person_id])
         return mid
 
     def offence(self, event_id, when, code, suspect, victim=None, *, desc=None, victim_sex="female", **kw):

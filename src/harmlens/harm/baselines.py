@@ -62,6 +62,11 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def require_links(con: duckdb.DuckDBPyConnection) -> None:
     if not _has_table(con, "links"):
         raise HarmError("the warehouse has no links table: run 'harmlens link' first")
+    linked, mentions = con.execute(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM links LIMIT 1)), (SELECT count(*) FROM (SELECT 1 FROM people LIMIT 1))"
+    ).fetchall()[0]
+    if mentions and not linked:
+        raise HarmError("no mention is linked to a person yet (links is empty): run 'harmlens link' first")
 
 
 def crime_ref_expr(con: duckdb.DuckDBPyConnection, alias: str = "e") -> str:
