@@ -190,3 +190,13 @@ def test_read_equals_loaded_plus_quarantined(tmp_path_factory, rows):
     bad_lines = {r[0] for r in con.execute("SELECT DISTINCT line FROM quarantine").fetchall()}
     assert len(bad_lines) == f.quarantined
     con.close()
+
+
+def test_contract_folder_ignores_other_tables_and_subfolders(warehouse, tmp_path):
+    (tmp_path / "stops.csv").write_text("stop_id,occurred_at,legislation\nx1,2021-01-01T10:00,s163\n")
+    (tmp_path / "population.csv").write_text("area,ethnicity_group,population\nA,White,1\n")
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "stops.csv").write_text("stop_id,ethnicity_group\nx1,White\n")
+    rep = import_stops(warehouse, [tmp_path])
+    assert [f.file.rsplit("/", 1)[-1] for f in rep.files] == ["stops.csv"] and rep.totals()["loaded"] == 1
+    assert any(i.endswith("population.csv") for i in rep.ignored) and any(i.endswith("truth/") for i in rep.ignored)

@@ -247,13 +247,15 @@ def read_stop_file(path: str | Path) -> SourceRows:
 
 
 def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
-    """Expand folders: their stops.csv/.parquet, police.uk CSVs and .json files (sorted); list others."""
+    """Expand folders (not recursively): their stops.csv/.parquet, police.uk CSVs and .json files,
+    sorted; other files and sub-folders are listed as ignored."""
     files: list[Path] = []
     ignored: list[str] = []
     for p in map(Path, paths):
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
+            for f in sorted(p.iterdir()):
                 if not f.is_file():
+                    ignored.append(str(f) + "/")
                     continue
                 suf = f.suffix.lower()
                 if suf == ".json" or (suf in (".csv", ".parquet") and (f.stem == "stops" or _looks_police_uk(f))):
