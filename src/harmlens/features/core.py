@@ -95,6 +95,8 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def check_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Raise a one-line error naming the missing stage if a table features need is absent."""
+    # DuckDB draws a progress bar for long queries; library calls must not write to the terminal
+    con.execute("SET enable_progress_bar = false")
     have = _tables(con)
     for table, stage in [
         ("events", "harmlens ingest DIR"),
