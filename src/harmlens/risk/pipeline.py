@@ -262,7 +262,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
     if end > last:
         raise PipelineError(f"--until {end:%Y-%m-%d} is after the last recorded event ({last:%Y-%m-%d})")
     h = pd.Timedelta(days=settings.horizon_days)
-    first = con.execute("SELECT min(occurred_at) FROM events").fetchone()[0]
+    first = con.execute("SELECT min(occurred_at) FROM events").fetchall()[0][0]
     start = _day(settings.start) if settings.start else _month_start_after(first + pd.Timedelta(days=365))
     V = (pd.Timestamp(end) - h).normalize().to_pydatetime()
     val_train_end = (pd.Timestamp(V) - h).to_pydatetime()
@@ -470,16 +470,19 @@ def score_cohort(con: Any, cohort: pd.DataFrame, *, version: str | None = None) 
             dates.append(parse_as_of(v))
         except Exception:
             dates.append(None)
-    df["_as_of"] = dates
+    df["_as_of"] = pd.to_datetime(pd.Series(dates, dtype=object))
     parts = []
     valid = df[df["_as_of"].notna() & df["person_id"].notna()]
     for at, part in valid.groupby("_as_of"):
         s = score(con, at, version=version, person_ids=part["person_id"].unique().tolist(), explain_top=None, save=False)
-        r = s.drop(columns=["as_of"]).set_index("person_id").reindex(part["person_id"].to_numpy()).reset_index(drop=True)
-        r["_row"] = part["_row"].to_numpy()
-        parts.append(r)
-    scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"_row": pd.Series(dtype=int), "risk": pd.Series(dtype=float)})
-    out = df.merge(scored, on="_row", how="left")
+        if len(s):
+            parts.append(s.drop(columns=["as_of"]).assign(_as_of=pd.Timestamp(at)))
+    cols = ["person_id", "_as_of", "risk", "expected_harm", "rfgv_score", "allegations", "charges", "convictions",
+            "last_event_at", "top_factors", "model_version"]
+    scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    scored["_as_of"] = pd.to_datetime(scored["_as_of"])
+    scored["person_id"] = scored["person_id"].astype(object)
+    out = df.merge(scored[cols], on=["person_id", "_as_of"], how="left").sort_values("_row").reset_index(drop=True)
     reason = pd.Series("", index=out.index, dtype=object)
     reason[out["_as_of"].isna()] = "as_of is not a date"
     if id_col == "mention_id":

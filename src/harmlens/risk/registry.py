@@ -65,7 +65,8 @@ def models_dir(con: Any, override: str | Path | None = None) -> Path:
     """``<warehouse stem>_models`` beside the warehouse file (or ``override``)."""
     if override is not None:
         return Path(override)
-    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    row = rows[0] if rows else None
     path = row[0] if row else None
     if not path or path == ":memory:":
         raise RegistryError("an in-memory warehouse has no folder for model files: pass a models folder")
