@@ -26,7 +26,7 @@ offence = st.tuples(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(offence, min_size=0, max_size=15))
 def test_v100_equals_brute_force(rows):
     con = connect(":memory:")
