@@ -63,3 +63,20 @@ def test_every_problem_of_a_bad_row_is_reported():
 def test_unknown_fields_pass_through_in_extra():
     row, problems = validate_stop(GOOD | {"vehicle_make": "Ford"})
     assert problems == [] and row["extra"] == {"vehicle_make": "Ford"}
+
+
+def test_record_stop_saves_valid_and_rejects_invalid(warehouse):
+    from harmlens.stops.importer import record_stop
+
+    sid, problems = record_stop(warehouse, {k: v for k, v in GOOD.items() if k != "stop_id"})
+    assert problems == [] and sid.startswith("form:")
+    row = warehouse.execute("SELECT self_defined_ethnicity, officer_defined_ethnicity, json_extract_string(extra, '$.source_format') "
+                            "FROM stops WHERE stop_id = ?", [sid]).fetchone()
+    assert row == ("B2", "IC3", "form")
+    sid2, problems = record_stop(warehouse, GOOD | {"stop_id": "", "self_defined_ethnicity": "Martian", "legislation": ""})
+    assert sid2 is None and {p["column"] for p in problems} == {"self_defined_ethnicity", "legislation"}
+    assert warehouse.execute("SELECT count(*) FROM stops").fetchone()[0] == 1
+    # same id again with a change: an update, recorded in changes
+    sid3, _ = record_stop(warehouse, GOOD | {"stop_id": sid, "outcome": "Arrest"})
+    assert sid3 == sid and warehouse.execute("SELECT outcome FROM stops WHERE stop_id = ?", [sid]).fetchone()[0] == "Arrest"
+    assert warehouse.execute("SELECT count(*) FROM changes WHERE row_id = ? AND change = 'update'", [sid]).fetchone()[0] == 1

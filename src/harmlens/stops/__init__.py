@@ -5,6 +5,7 @@ Public functions (imported lazily so ``harmlens --help`` stays fast):
 
 - ``validate_stop(record) -> (clean_row | None, problems)``: one stop, the same rules as file
   import (the web stop form uses it);
+- ``record_stop(con, record) -> (stop_id | None, problems)``: validate and save one stop;
 - ``import_stops(con, paths) -> ImportReport``: contract files, police.uk CSV and API JSON;
 - ``read_population(path)``: census denominators in contract, TS021 or Nomis shape;
 - ``analyse_stops(con, StopFilter, AnalyseSettings, population) -> StopAnalysis``;
@@ -21,6 +22,7 @@ _EXPORTS = {
     "validate_stop": "harmlens.stops.validate",
     "validate_stop_frame": "harmlens.stops.validate",
     "import_stops": "harmlens.stops.importer",
+    "record_stop": "harmlens.stops.importer",
     "read_stop_file": "harmlens.stops.importer",
     "read_population": "harmlens.stops.population",
     "select_area": "harmlens.stops.population",

@@ -399,3 +399,39 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
         raise
     log.info("stops import load %s: %s", load_id, report.totals())
     return report
+
+
+def record_stop(con: duckdb.DuckDBPyConnection, record: dict[str, Any], *, source: str = "form") -> tuple[str | None, list[dict[str, Any]]]:
+    """Validate one stop (e.g. from the web form) and save it; the rules are ``validate_stop``'s.
+
+    A missing ``stop_id`` gets a new one (``form:<uuid>``). Returns ``(stop_id, [])`` when saved,
+    ``(None, problems)`` when not (nothing is written). Saving an existing id updates it and
+    records the change, as an import would.
+    """
+    import uuid
+
+    from harmlens.stops.validate import _as_str, validate_stop_frame
+
+    rec = dict(record)
+    if not str(rec.get("stop_id") or "").strip():
+        rec["stop_id"] = f"{source}:{uuid.uuid4()}"
+    rec.setdefault("source_format", source)
+    raw = pd.DataFrame([{k: _as_str(v) for k, v in rec.items()}])
+    rows, problems = validate_stop_frame(raw, pd.Series([1]))
+    if len(problems):
+        return None, [{"column": r["column_name"], "value": r["value"], "reason": r["reason"]} for r in problems.to_dict("records")]
+    load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+    stats = FileStats(source, source, read=1, loaded=1)
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _upsert(con, rows, load_id, stats)
+        if stats.inserted or stats.updated:
+            con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+                        [load_id, f"stops {source}", started, datetime.now(timezone.utc).replace(tzinfo=None),
+                         json.dumps({"files": [asdict(stats)]})])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return str(rows.at[0, "stop_id"]), []
