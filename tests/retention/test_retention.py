@@ -99,3 +99,20 @@ def test_cli_dry_run_then_execute(tmp_path):
     con = connect(db)
     assert con.execute("SELECT count(*) FROM events WHERE event_id = 'o3'").fetchall()[0][0] == 0
     con.close()
+
+
+def test_other_areas_register_list_tables(warehouse, tmp_path):
+    from harmlens.retention import register_list_table
+    from harmlens.retention.policy import _LIST_TABLES
+
+    _world(warehouse, tmp_path)
+    warehouse.execute("CREATE TABLE test_list (entry_id VARCHAR, person_id VARCHAR, refreshed_at TIMESTAMP)")
+    warehouse.execute("INSERT INTO test_list VALUES ('L1', 'S1', '2024-09-01'), ('L2', 'S2', '2024-12-20')")
+    try:
+        register_list_table("test_list", "entry_id", "refreshed_at")
+        acts = plan(warehouse, AS_OF)
+        assert acts.loc[acts["table_name"] == "test_list", "row_id"].tolist() == ["L1"]  # 122 days; L2 is 12 days old
+        with pytest.raises(RetentionError):
+            register_list_table("x; DROP TABLE events", "id", "at")
+    finally:
+        _LIST_TABLES.remove(("test_list", "entry_id", "refreshed_at"))

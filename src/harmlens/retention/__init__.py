@@ -1,10 +1,10 @@
 """Retention: list entries expire; MoPI-style review periods are applied (dry run by default).
 
-Public API: :func:`apply_retention`, :func:`plan`, :class:`RetentionPolicy`.
+Public API: :func:`apply_retention`, :func:`plan`, :class:`RetentionPolicy`, :func:`register_list_table`.
 """
 
 _EXPORTS = {"apply_retention": "policy", "plan": "policy", "RetentionPolicy": "policy", "RetentionError": "policy",
-            "RetentionResult": "policy"}
+            "RetentionResult": "policy", "register_list_table": "policy"}
 __all__ = sorted(_EXPORTS)
 
 

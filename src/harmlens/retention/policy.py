@@ -40,11 +40,30 @@ class RetentionError(HarmlensError):
     """Bad retention policy, or a table it names does not exist."""
 
 
+# List tables other areas declare (e.g. the rank area's stored priority lists), so the default
+# policy expires their entries too: register_list_table("priority_list_entries", "entry_id", "refreshed_at").
+_LIST_TABLES: list[tuple[str, str, str]] = [("referral_packs", "pack_id", "refreshed_at")]
+
+
+def register_list_table(table: str, id_column: str, refreshed_column: str) -> None:
+    """Add a table whose rows are list entries that expire after ``list_entry_days`` without a refresh."""
+    spec = (table, id_column, refreshed_column)
+    for name in spec:
+        if not name.replace("_", "").isalnum():
+            raise RetentionError(f"retention list table {name!r}: only letters, digits and _")
+    if spec not in _LIST_TABLES:
+        _LIST_TABLES.append(spec)
+
+
+def _default_list_tables() -> tuple[tuple[str, str, str], ...]:
+    return tuple(_LIST_TABLES)
+
+
 @dataclass(frozen=True)
 class RetentionPolicy:
     list_entry_days: int = 90
     # (table, id column, refreshed-at column)
-    list_tables: tuple[tuple[str, str, str], ...] = (("referral_packs", "pack_id", "refreshed_at"),)
+    list_tables: tuple[tuple[str, str, str], ...] = field(default_factory=_default_list_tables)
     review_years_group1: int = 10
     review_years_group2: int = 10
     review_years_group3: int = 6
