@@ -116,3 +116,24 @@ def test_other_areas_register_list_tables(warehouse, tmp_path):
             register_list_table("x; DROP TABLE events", "id", "at")
     finally:
         _LIST_TABLES.remove(("test_list", "entry_id", "refreshed_at"))
+
+
+def test_tables_with_their_own_expiry_and_children(warehouse, tmp_path):
+    _world(warehouse, tmp_path)
+    warehouse.execute("CREATE TABLE t_lists (list_id VARCHAR, expires_at TIMESTAMP)")
+    warehouse.execute("CREATE TABLE t_entries (list_id VARCHAR, person_id VARCHAR)")
+    warehouse.execute("INSERT INTO t_lists VALUES ('L-old', '2024-12-31'), ('L-new', '2025-03-01')")
+    warehouse.execute("INSERT INTO t_entries VALUES ('L-old', 'S1'), ('L-old', 'S2'), ('L-new', 'S1')")
+    p = tmp_path / "ret.toml"
+    p.write_text(
+        'mopi = false\n[[expiring_tables]]\ntable = "t_lists"\nid_column = "list_id"\nexpires_column = "expires_at"\n'
+        '[[expiring_tables.children]]\ntable = "t_entries"\ncolumn = "list_id"\n'
+    )
+    pol = RetentionPolicy.from_file(p)
+    acts = plan(warehouse, AS_OF, pol)
+    assert acts.loc[acts["table_name"] == "t_lists", "row_id"].tolist() == ["L-old"]
+    res = apply_retention(warehouse, AS_OF, pol, execute=True, by="rm")
+    assert res.removed["t_lists"] == 1 and res.removed["t_entries"] == 2
+    assert warehouse.execute("SELECT list_id FROM t_entries").fetchall() == [("L-new",)]
+    # the rank area's stored lists are covered by the default policy
+    assert ("priority_lists", "list_id", "expires_at") == RetentionPolicy().expiring_tables[0][:3]

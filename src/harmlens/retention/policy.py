@@ -59,11 +59,24 @@ def _default_list_tables() -> tuple[tuple[str, str, str], ...]:
     return tuple(_LIST_TABLES)
 
 
+# Tables whose rows carry their own expiry time, with child tables deleted with them:
+# (table, id column, expires-at column, ((child table, child column), ...)). The rank area's
+# stored priority lists expire this way (``expires_at`` = last refresh + 90 days).
+_EXPIRING_TABLES: list[tuple[str, str, str, tuple[tuple[str, str], ...]]] = [
+    ("priority_lists", "list_id", "expires_at", (("priority_entries", "list_id"), ("priority_changes", "list_id"))),
+]
+
+
+def _default_expiring_tables() -> tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]:
+    return tuple(_EXPIRING_TABLES)
+
+
 @dataclass(frozen=True)
 class RetentionPolicy:
     list_entry_days: int = 90
     # (table, id column, refreshed-at column)
     list_tables: tuple[tuple[str, str, str], ...] = field(default_factory=_default_list_tables)
+    expiring_tables: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = field(default_factory=_default_expiring_tables)
     review_years_group1: int = 10
     review_years_group2: int = 10
     review_years_group3: int = 6
@@ -95,6 +108,15 @@ class RetentionPolicy:
                     vals[k] = tuple((str(t["table"]), str(t["id_column"]), str(t["refreshed_column"])) for t in v)
                 except (TypeError, KeyError) as exc:
                     raise RetentionError(f"{p}: list_tables entries need table, id_column, refreshed_column") from exc
+            elif k == "expiring_tables":
+                try:
+                    vals[k] = tuple(
+                        (str(t["table"]), str(t["id_column"]), str(t["expires_column"]),
+                         tuple((str(c["table"]), str(c["column"])) for c in t.get("children", [])))
+                        for t in v
+                    )
+                except (TypeError, KeyError) as exc:
+                    raise RetentionError(f"{p}: expiring_tables entries need table, id_column, expires_column (children optional)") from exc
             elif isinstance(v, list):
                 vals[k] = tuple(v)
             else:
@@ -108,10 +130,12 @@ class RetentionPolicy:
             v = getattr(self, k)
             if not isinstance(v, int) or v <= 0:
                 raise RetentionError(f"retention {k} must be a positive whole number, got {v!r}")
-        for t, *cols in self.list_tables:
-            for name in (t, *cols):
-                if not name.replace("_", "").isalnum():
-                    raise RetentionError(f"retention list table {name!r}: only letters, digits and _")
+        names = [n for spec in self.list_tables for n in spec]
+        for t, i, e, children in self.expiring_tables:
+            names += [t, i, e] + [n for c in children for n in c]
+        for name in names:
+            if not name.replace("_", "").isalnum():
+                raise RetentionError(f"retention table or column {name!r}: only letters, digits and _")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -146,6 +170,20 @@ def plan(con: duckdb.DuckDBPyConnection, as_of: str | date | datetime | None = N
         if len(df):
             df["action"], df["table_name"], df["group"] = "expire", table, None
             df["reason"] = f"not refreshed for {pol.list_entry_days} days"
+            out.append(df)
+    for table, id_col, exp_col, _children in pol.expiring_tables:
+        if not _has_table(con, table):
+            continue
+        if not {id_col, exp_col} <= _columns(con, table):
+            raise RetentionError(f"expiring table {table} has no column {id_col} or {exp_col}")
+        df = con.execute(
+            f"SELECT CAST({id_col} AS VARCHAR) AS row_id, {exp_col} AS due_since FROM {table} "
+            f"WHERE {exp_col} <= $t ORDER BY {exp_col}, {id_col}",
+            {"t": t},
+        ).df()
+        if len(df):
+            df["action"], df["table_name"], df["group"] = "expire", table, None
+            df["reason"] = [f"expired {pd.Timestamp(d).date().isoformat()} (not refreshed)" for d in df["due_since"]]
             out.append(df)
     if pol.mopi and _has_table(con, "events"):
         out.append(_mopi_plan(con, t, pol))
@@ -253,6 +291,14 @@ def apply_retention(
             try:
                 if table == "events":
                     removed.update(_archive_offences(con, run_id, now))
+                elif any(e[0] == table for e in pol.expiring_tables):
+                    _t, id_col, _e, children = next(e for e in pol.expiring_tables if e[0] == table)
+                    for child, col in children:
+                        n = _archive_and_delete(con, run_id, now, child, f"CAST({col} AS VARCHAR) IN (SELECT id FROM _ret_ids)", [], col)
+                        removed[child] = removed.get(child, 0) + n
+                    removed[table] = removed.get(table, 0) + _archive_and_delete(
+                        con, run_id, now, table, f"CAST({id_col} AS VARCHAR) IN (SELECT id FROM _ret_ids)", [], id_col
+                    )
                 else:
                     spec = next(s for s in pol.list_tables if s[0] == table)
                     if table == "referral_packs":
