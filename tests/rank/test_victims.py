@@ -77,7 +77,9 @@ def test_list_with_rules_names_suspects_and_children(con):
     assert list(e["person_id"]) == ["V1", "V4", "V2"]
     v1 = e.iloc[0]
     assert v1["linked_high_risk_suspects"] == "A"
-    assert "DASH high" in v1["top_factors"] and "suspects involved: A" in v1["top_factors"]
+    assert "DASH high" in v1["top_factors"] and "suspects involved: A (high-risk)" in v1["top_factors"]
+    v2 = e.set_index("person_id").loc["V2"]
+    assert v2["linked_high_risk_suspects"] == "" and v2["suspects"] == "B"  # named, not high-risk
     kids = res["children"]
     assert list(kids["person_id"]) == ["K"] and kids.iloc[0]["suspects"] == "A" and kids.iloc[0]["household_id"] == "H1"
 

@@ -478,6 +478,13 @@ def build_victim_list(
         if len(recent) else pd.Series(dtype=object)
     )
     suspect_high = pd.Series(F.index.isin(linked.index), index=F.index)
+    # every suspect of the last 3 years, the high-risk ones marked, so each entry names who is involved
+    everyone = (
+        recent.drop_duplicates(["victim_id", "suspect_id"]).assign(
+            s=lambda d: d["suspect_id"].astype(str) + np.where(d["suspect_id"].astype(str).isin(high_ids), " (high-risk)", ""))
+        .sort_values(["victim_id", "s"]).groupby("victim_id")["s"].apply(", ".join)
+        if len(recent) else pd.Series(dtype=object)
+    )
     P = rules_points(F, suspect_high) if len(F) else pd.DataFrame(columns=["total"])
     choice, why = choose_method(validation) if method == "auto" else (None, "")
     if choice == "rules":
@@ -495,6 +502,7 @@ def build_victim_list(
         entries = pd.DataFrame({
             "person_id": F.index.astype(str), "score": score, "risk_of_revictimisation": risk,
             "points": P["total"].to_numpy(), "linked_high_risk_suspects": linked.reindex(F.index).fillna("").to_numpy(),
+            "suspects": everyone.reindex(F.index).fillna("").to_numpy(),
             "last_event_at": last.to_numpy(), "dash_high": F["dash_high"].to_numpy(), "is_child": F["is_child"].to_numpy(),
         })
         entries["top_factors"] = _factor_words(F, P, model)
@@ -502,11 +510,12 @@ def build_victim_list(
         entries["rank"] = np.arange(1, len(entries) + 1)
         entries = entries[entries["rank"] <= settings.keep]
         entries["top_factors"] = [
-            t + (f"; suspects involved: {s}" if s else "") for t, s in zip(entries["top_factors"], entries["linked_high_risk_suspects"])
+            t + (f"; suspects involved: {s}" if s else "") for t, s in zip(entries["top_factors"], entries["suspects"])
         ]
     else:
         entries = pd.DataFrame(columns=["rank", "person_id", "score", "risk_of_revictimisation", "points",
-                                        "linked_high_risk_suspects", "last_event_at", "dash_high", "is_child", "top_factors"])
+                                        "linked_high_risk_suspects", "suspects", "last_event_at", "dash_high", "is_child",
+                                        "top_factors"])
     children = household_children(con, at, high_ids, srisk)
     prev = previous_list(con, "victims", used, at)
     changes = pd.DataFrame(columns=["person_id", "change", "previous_rank", "new_rank", "reason"])
