@@ -138,6 +138,10 @@ def test_stop_api_errors_are_json_with_stable_codes(client):
     assert r.status_code == 422 and "future" in r.json()["error"]["message"]
     r = client.post("/api/v1/stops", json={"legislation": "s1 PACE"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+    # JSON types are accepted as well as strings
+    r = client.post("/api/v1/stops", json={"occurred_at": "2024-01-01T10:00", "legislation": "s1 PACE", "searched": True, "found": False,
+                                           "latitude": 51.5, "longitude": -0.1}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 201, r.text
     assert client.get("/api/v1/nothing-here").json()["error"]["code"] == "not_found"
 
 

@@ -23,7 +23,8 @@ def record_stop(store: Store, username: str, values: dict[str, Any]) -> tuple[di
     """
     from harmlens.stops.validate import validate_stop
 
-    record = {k: (values.get(k) or "").strip() if isinstance(values.get(k), str) or values.get(k) is None else values.get(k) for k in FIELDS}
+    record = {k: (values.get(k) or "").strip() if isinstance(values.get(k), str) or values.get(k) is None else values.get(k)
+              for k in FIELDS}
     record["stop_id"] = (values.get("stop_id") or "").strip() or f"APP-{uuid.uuid4().hex[:12].upper()}"
     row, problems = validate_stop(record)
     if row is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -41,12 +41,12 @@ class StopBody(BaseModel):
     sex: Optional[str] = Field(None, max_length=20)
     age_range: Optional[str] = Field(None, max_length=20)
     borough: Optional[str] = Field(None, max_length=100)
-    latitude: Optional[str] = Field(None, max_length=40)
-    longitude: Optional[str] = Field(None, max_length=40)
+    latitude: Optional[Union[float, str]] = Field(None)
+    longitude: Optional[Union[float, str]] = Field(None)
     reason: Optional[str] = Field(None, max_length=500)
     outcome: Optional[str] = Field(None, max_length=200)
-    searched: Optional[str] = Field(None, max_length=10)
-    found: Optional[str] = Field(None, max_length=10)
+    searched: Optional[Union[bool, str]] = Field(None)
+    found: Optional[Union[bool, str]] = Field(None)
 
 
 def register(app: FastAPI) -> None:
@@ -414,7 +414,8 @@ def register(app: FastAPI) -> None:
         return RedirectResponse(f"/stops/new?saved={row['stop_id']}", status_code=303)
 
     def stop_api(request: Request, body: StopBody) -> JSONResponse:
-        row, problems = _record_stop(request, body.model_dump())
+        rec = {k: (str(v) if isinstance(v, float) else v) for k, v in body.model_dump().items()}
+        row, problems = _record_stop(request, rec)
         if problems:
             raise AppError(422, "validation_failed", "; ".join(f"{p['column']}: {p['reason']}" for p in problems), extra=problems)
         return JSONResponse({"stop_id": row["stop_id"], "recorded": True}, status_code=201)
