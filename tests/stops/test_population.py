@@ -73,3 +73,23 @@ def test_census_2011_met(shared_data):
     assert tot.to_dict() == {"Asian": 1510606, "Black": 1088447, "Mixed": 404990, "White": 4881636, "Other": 280887}
     la = read_population(shared_data / "census" / "la_ethnic_groups_census2011.csv")
     assert select_area(la, ["Lambeth"])[0]["Black"] > 0
+
+
+def test_detail_level_keeps_2021_categories(tmp_path):
+    p = tmp_path / "population.csv"
+    p.write_text("area,ethnicity_group,population\nA,W1,100\nA,W5,20\nA,Black,50\nA,B2,30\n"
+                 "A,\"White: English, Welsh, Scottish, Northern Irish or British\",5\nA,Total: All usual residents,999\n")
+    det = read_population(p, detail=True)
+    assert dict(zip(det["ethnicity_group"], det["population"])) == {"W1": 105, "W5": 20, "B2": 30}
+    tot, _ = select_area(det, ["A"])
+    assert tot.to_dict() == {"B2": 30, "W1": 105, "W5": 20}
+    grp = read_population(p)
+    assert dict(zip(grp["ethnicity_group"], grp["population"])) == {"White": 125, "Black": 80}
+
+
+@pytest.mark.shared_data
+def test_census_2011_met_detail(shared_data):
+    det = read_population(shared_data / "census" / "force_area_ethnic_groups_census2011.csv", detail=True)
+    tot, _ = select_area(det, ["Metropolitan"])
+    assert tot["W1"] == 3665041 and tot["B2"] == 573833 and tot["A4"] == 123987  # 2011 Chinese is Asian: A4
+    assert tot.sum() == 8166566 and "W4" not in tot.index  # no Roma category in 2011

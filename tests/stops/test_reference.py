@@ -57,6 +57,13 @@ def test_june_2016_black_white_rate_ratio(met):
     assert round(d["ratio_low"], 2) == 3.54
     assert round(d["ratio_high"], 2) == 3.88
     assert a.excluded_from_rates == {"Not stated": 1028, "Not recorded": 104}
+    # Relative to White British (W1), the comparison the Met's s163 pilot reported.
+    det = read_population(shared / "census" / "force_area_ethnic_groups_census2011.csv", detail=True)
+    b = analyse_stops(con, StopFilter(date(2016, 6, 1), date(2016, 6, 30)),
+                      AnalyseSettings(areas=("Metropolitan",), vod=False), pop, population_detail=det).vs_white_british
+    assert b.loc["White British (W1)", "stops"] == 2507
+    assert round(b.loc["Black", "ratio_vs_white_british"], 2) == 4.51
+    assert round(b.loc["Black", "ratio_low"], 2) == 4.28 and round(b.loc["Black", "ratio_high"], 2) == 4.75
 
 
 def test_veil_of_darkness_pooled_met(met):

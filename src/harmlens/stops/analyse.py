@@ -136,6 +136,7 @@ class StopAnalysis:
     agreement_summary: dict[str, Any] = field(default_factory=dict)
     breakdowns: dict[str, pd.DataFrame] = field(default_factory=dict)
     borough_rates: pd.DataFrame | None = None
+    vs_white_british: pd.DataFrame | None = None
     vod: Any = None  # VodResult
     vod_skipped: str | None = None
     hit_rates: Any = None  # GroupFrame
@@ -164,6 +165,7 @@ class StopAnalysis:
             "agreement_summary": self.agreement_summary,
             "breakdowns": {k: frame(v) for k, v in self.breakdowns.items()},
             "borough_rates": frame(self.borough_rates),
+            "vs_white_british": frame(self.vs_white_british),
             "veil_of_darkness": self.vod.to_dict() if self.vod is not None else None,
             "veil_of_darkness_skipped": self.vod_skipped,
             "hit_rates": self.hit_rates.to_dict() if self.hit_rates is not None else None,
@@ -323,7 +325,8 @@ def _wilson(k: float, n: float) -> tuple[float, float]:
 
 
 def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSettings = AnalyseSettings(),
-                  population: pd.DataFrame | None = None, borough_population: pd.DataFrame | None = None) -> StopAnalysis:
+                  population: pd.DataFrame | None = None, borough_population: pd.DataFrame | None = None,
+                  population_detail: pd.DataFrame | None = None) -> StopAnalysis:
     """Run every analysis on the warehouse ``stops`` table.
 
     Parameters
@@ -340,6 +343,10 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     borough_population
         Population by borough for borough rates (default: ``population``, when its areas
         include the boroughs the stops name).
+    population_detail
+        The same population by 2021 category (``read_population(..., detail=True)``); when it
+        has White British (``W1``), each group's rate is also compared with White British, as
+        the Met's s163 pilot reported (self-defined basis only).
     """
     from harmlens.stops.population import borough_populations, select_area
 
@@ -386,6 +393,19 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         ex = sum(res.excluded_from_rates.values())
         res.notes.append(f"{ex:,} of {n:,} stops ({ex / n:.1%}) have {basis} ethnicity not stated or not recorded and "
                          "are excluded from the rates.")
+        if population_detail is not None and len(population_detail) and settings.ethnicity == "self":
+            det, _ = select_area(population_detail, used)
+            if det.get("W1", 0) > 0:
+                w1 = con.execute("SELECT count(*) FROM _s WHERE self_defined_ethnicity = 'W1'").fetchone()[0]
+                rows = []
+                for g in res.disproportionality.index:
+                    a_, pa = float(counts.get(g, 0)), float(res.disproportionality.loc[g, "population"])
+                    r, lo, hi = rate_ratio_ci(a_, pa, float(w1), float(det["W1"]))
+                    rows.append({"group": g, "stops": int(a_), "population": int(pa), "ratio_vs_white_british": r,
+                                 "ratio_low": lo, "ratio_high": hi})
+                rows.append({"group": "White British (W1)", "stops": int(w1), "population": int(det["W1"]),
+                             "ratio_vs_white_british": 1.0, "ratio_low": float("nan"), "ratio_high": float("nan")})
+                res.vs_white_british = pd.DataFrame(rows).set_index("group")
     else:
         res.notes.append("No population table given: counts only, no rates or disproportionality ratios.")
 

@@ -132,8 +132,9 @@ def analyse_cmd(
                                area_effects="none" if (area_effects == "cells" and cell_km <= 0) else area_effects)
     con = connect(db, create=False)
     pop = read_population(population) if population else population_from_warehouse(con)
+    detail = read_population(population, detail=True) if population else population_from_warehouse(con, detail=True)
     bpop = read_population(borough_population) if borough_population else None
-    result = analyse_stops(con, filt, settings, pop if len(pop) else None, bpop)
+    result = analyse_stops(con, filt, settings, pop if len(pop) else None, bpop, detail if len(detail) else None)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1))
     else:

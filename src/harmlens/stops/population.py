@@ -30,12 +30,30 @@ class PopulationError(HarmlensError):
     """A population table that cannot be used as denominators."""
 
 
+class NoCategoriesError(PopulationError):
+    """The table has no rows at the level asked for (e.g. no 2021 categories, only groups)."""
+
+
 def _norm_area(a: str) -> str:
     a = re.sub(r"[^a-z0-9 ]", " ", str(a).lower().replace("&", " and "))
     return re.sub(r"\s+", " ", a).strip()
 
 
-def _from_long(df: pd.DataFrame, area_col: str, group_col: str, value_col: str, path: Path) -> pd.DataFrame:
+def _code_of(label: str) -> str | None:
+    """Population label -> 2021 code, or None for totals and group-only labels ('Black')."""
+    from harmlens.stops.codes import self_defined_code
+
+    if population_group(label) is None:
+        return None
+    try:
+        code = self_defined_code(label)
+    except ValueError:
+        return None  # a group total such as 'Black' or 'Asian/Asian British'
+    return code if code != "not_stated" else None
+
+
+def _from_long(df: pd.DataFrame, area_col: str, group_col: str, value_col: str, path: Path,
+               mapper=population_group) -> pd.DataFrame:
     vals = pd.to_numeric(df[value_col].astype(str).str.replace(",", "").str.strip(), errors="coerce")
     bad = vals.isna() | (vals < 0)
     if bad.any():
@@ -44,7 +62,7 @@ def _from_long(df: pd.DataFrame, area_col: str, group_col: str, value_col: str, 
     groups = []
     for lab in df[group_col].astype(str):
         try:
-            groups.append(population_group(lab))
+            groups.append(mapper(lab))
         except ValueError as exc:
             raise PopulationError(f"{path}: {exc}") from None
     out = pd.DataFrame({"area": df[area_col].astype(str).str.strip(), "ethnicity_group": groups, "population": vals})
@@ -54,13 +72,13 @@ def _from_long(df: pd.DataFrame, area_col: str, group_col: str, value_col: str, 
 
 def _finish(out: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     if out.empty:
-        raise PopulationError(f"{path}: no ethnic-group rows found")
+        raise NoCategoriesError(f"{path}: no ethnic-group rows found")
     res = out.groupby(["area", "ethnicity_group"], as_index=False)["population"].sum()
     res["population"] = res["population"].round().astype("int64")
     return res.sort_values(["area", "ethnicity_group"]).reset_index(drop=True)
 
 
-def _from_nomis_wide(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _from_nomis_wide(df: pd.DataFrame, path: Path, mapper=population_group) -> pd.DataFrame:
     cols = [c for c in df.columns if c.lower().startswith("ethnic group:")]
     area_col = next((c for c in df.columns if c.lower() in ("geography", "pfa16nm", "area", "police force")), df.columns[0])
     inner = {c: re.sub(r";\s*measures:.*$", "", c[len("ethnic group:"):], flags=re.I).strip() for c in cols}
@@ -71,16 +89,18 @@ def _from_nomis_wide(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     use: dict[str, str] = {}
     covered: set[str] = set()
     for c, lab in sub.items():
-        g = population_group(lab)
+        g = mapper(lab)
         if g:
             use[c] = g
-            covered.add(g)
+            covered.add(population_group(lab))
     for c, lab in tops.items():
+        if mapper is not population_group:
+            continue  # detail level: group totals are not categories
         g = population_group(lab)
         if g and g not in covered:
             use[c] = g
     if not use:
-        raise PopulationError(f"{path}: no 'Ethnic Group: ...' columns recognised")
+        raise NoCategoriesError(f"{path}: no 'Ethnic Group: ...' columns recognised")
     parts = []
     for c, g in use.items():
         vals = pd.to_numeric(df[c].astype(str).str.replace(",", ""), errors="coerce")
@@ -90,8 +110,23 @@ def _from_nomis_wide(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return _finish(pd.concat(parts, ignore_index=True), path)
 
 
-def read_population(path: str | Path) -> pd.DataFrame:
-    """Read a population table -> ``area, ethnicity_group, population`` (five groups)."""
+def read_population(path: str | Path, *, detail: bool = False) -> pd.DataFrame:
+    """Read a population table -> ``area, ethnicity_group, population`` (five groups).
+
+    ``detail=True`` keeps the 2021 categories instead (``ethnicity_group`` holds codes such as
+    ``W1``; group-only rows are dropped), e.g. for rates relative to White British (``W1``).
+    2011 tables have no Roma category (``W4``).
+    """
+    if detail:
+        try:
+            return _read_population(Path(path), _code_of)
+        except NoCategoriesError:
+            return pd.DataFrame({"area": pd.Series(dtype=str), "ethnicity_group": pd.Series(dtype=str),
+                                 "population": pd.Series(dtype="int64")})
+    return _read_population(Path(path), population_group)
+
+
+def _read_population(path: Path, mapper) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise PopulationError(f"{path}: no such file")
@@ -104,28 +139,34 @@ def read_population(path: str | Path) -> pd.DataFrame:
         raise PopulationError(f"{path}: cannot read as CSV/Parquet ({str(exc).splitlines()[0]})") from None
     lower = {c.lower().strip(): c for c in df.columns}
     if {"area", "ethnicity_group", "population"} <= set(lower):
-        return _from_long(df, lower["area"], lower["ethnicity_group"], lower["population"], path)
+        return _from_long(df, lower["area"], lower["ethnicity_group"], lower["population"], path, mapper)
     label = [c for c in df.columns if "ethnic group" in c.lower() and "code" not in c.lower()]
     value = [c for c in df.columns if c.lower().strip() in ("observation", "count", "value", "population")]
     if label and value:
         area = [c for c in df.columns if c not in label + value and "code" not in c.lower()]
         if not area:
             raise PopulationError(f"{path}: no area column")
-        return _from_long(df, area[0], label[0], value[0], path)
+        return _from_long(df, area[0], label[0], value[0], path, mapper)
     if any(c.lower().startswith("ethnic group:") for c in df.columns):
-        return _from_nomis_wide(df, path)
+        return _from_nomis_wide(df, path, mapper)
     raise PopulationError(
         f"{path}: not a population table: want columns area, ethnicity_group, population (contract), a TS021-style "
         "long table (ethnic group label + Observation) or a Nomis wide table ('Ethnic Group: ...' columns)"
     )
 
 
-def population_from_warehouse(con) -> pd.DataFrame:
-    """The contract ``population`` table, groups normalised as for files (empty frame if none)."""
+def population_from_warehouse(con, *, detail: bool = False) -> pd.DataFrame:
+    """The contract ``population`` table, normalised as for files (empty frame if none)."""
     df = con.execute("SELECT area, ethnicity_group, population FROM population").df()
     if df.empty:
         return df
-    return _from_long(df.astype(str), "area", "ethnicity_group", "population", "warehouse population table")
+    try:
+        return _from_long(df.astype(str), "area", "ethnicity_group", "population", "warehouse population table",
+                          _code_of if detail else population_group)
+    except NoCategoriesError:
+        if detail:
+            return df.iloc[0:0]
+        raise
 
 
 def select_area(pop: pd.DataFrame, areas: list[str] | None) -> tuple[pd.Series, list[str]]:
@@ -152,7 +193,9 @@ def select_area(pop: pd.DataFrame, areas: list[str] | None) -> tuple[pd.Series, 
             raise PopulationError(f"area {a!r} is not in the population table{hint}")
         chosen.append(lookup[key])
     sel = pop[pop["area"].isin(chosen)].groupby("ethnicity_group")["population"].sum()
-    return sel.reindex(list(GROUPS)).dropna().astype("int64"), chosen
+    if set(sel.index) <= set(GROUPS):
+        return sel.reindex(list(GROUPS)).dropna().astype("int64"), chosen
+    return sel.sort_index().astype("int64"), chosen  # detail level (2021 codes)
 
 
 def borough_populations(pop: pd.DataFrame, boroughs: list[str]) -> dict[str, pd.Series]:

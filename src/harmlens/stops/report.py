@@ -42,6 +42,13 @@ def text_summary(a: StopAnalysis) -> str:
             ratio = f"{r['ratio_vs_' + ref.lower()]:.2f}"
             ci = "" if g == ref else f" ({_f(r['ratio_low'])}-{_f(r['ratio_high'])})"
             out.append(f"  {g:<8} {int(r['stops']):>9,} / {int(r['population']):>10,}  rate {r['rate_per_1000']:7.2f}  ratio {ratio}{ci}")
+    if a.vs_white_british is not None:
+        out.append("")
+        out.append("ratio to White British (W1), as the Met's s163 pilot reported (95% CI):")
+        for g, r in a.vs_white_british.iterrows():
+            if g.startswith("White British"):
+                continue
+            out.append(f"  {g:<8} {r['ratio_vs_white_british']:.2f} ({_f(r['ratio_low'])}-{_f(r['ratio_high'])})")
     if a.agreement_summary.get("n_both_recorded"):
         sm = a.agreement_summary
         out.append("")
@@ -241,6 +248,9 @@ def render_stops_report(a: StopAnalysis) -> str:
                     "counts over fixed census denominators.</p>")
         if a.rates is not None and a.rates.warnings:
             body.append('<div class="warn">' + "<br>".join(e(w) for w in a.rates.warnings) + "</div>")
+    if a.vs_white_british is not None:
+        body.append("<h3>Relative to White British</h3><p>Each group's rate over the White British (W1) rate, the "
+                    "comparison the Met's s163 pilot reported.</p>" + _table(a.vs_white_british))
     if a.borough_rates is not None:
         body.append("<h3>By borough</h3>")
         ch = _borough_chart(a.borough_rates, s.minority, ref)
