@@ -7,7 +7,7 @@ import pytest
 
 from harmlens.errors import HarmlensError
 from harmlens.rank import build_offender_list, list_changes, list_entries, stored_lists
-from harmlens.rank.offenders import RiskRankSettings, expected_harm_per_offence, short_label
+from harmlens.rank.offenders import RiskRankSettings, expected_harm_if_offending, short_label
 from tests.features.world import World, _insert
 from tests.rank.helpers import CountModel, register_model, sigmoid
 
@@ -46,12 +46,15 @@ def test_expected_harm_is_risk_times_blended_severity(con):
     res = build_offender_list(con, AS_OF)
     s = res["scores"].set_index("person_id")
     pa, pb, pc, pd_ = sigmoid(1.0), sigmoid(-1.0), sigmoid(0.0), sigmoid(-2.0)
-    # severity: (own harm + 2 x 100) / (own VAWG allegations + 2)
+    # harm if offending: (own VAWG harm ever + 2 x 100) / (years since first record + 2)
+    def yrs(first):
+        return (pd.Timestamp(AS_OF) - pd.Timestamp(first)).days / 365.25
+
     assert s.loc["A", "risk"] == pytest.approx(pa)
-    assert s.loc["A", "expected_harm"] == pytest.approx(pa * (2755 + 200) / 5)
-    assert s.loc["B", "expected_harm"] == pytest.approx(pb * (10 + 200) / 3)
-    assert s.loc["C", "expected_harm"] == pytest.approx(pc * (110 + 200) / 4)
-    assert s.loc["D", "expected_harm"] == pytest.approx(pd_ * 100)
+    assert s.loc["A", "expected_harm"] == pytest.approx(pa * (2755 + 200) / (yrs("2023-02-01") + 2))
+    assert s.loc["B", "expected_harm"] == pytest.approx(pb * (10 + 200) / (yrs("2023-06-01") + 2))
+    assert s.loc["C", "expected_harm"] == pytest.approx(pc * (110 + 200) / (yrs("2023-03-01") + 2))
+    assert s.loc["D", "expected_harm"] == pytest.approx(pd_ * 200 / (yrs("2019-01-01") + 2))
     assert (s["score"] == s["expected_harm"]).all()
     assert list(res["scores"]["person_id"]) == ["A", "C", "B", "D"]  # by expected harm, all scored
 
@@ -155,6 +158,6 @@ def test_severity_without_history_is_the_models():
     import numpy as np
 
     b = SimpleNamespace(target={"category": "sexual"}, severity_edges=[0.0, 0.5], severity_means=[10.0, 1000.0])
-    X = pd.DataFrame({"n_vawg_ever": [5.0, 0.0], "harm_vawg_ever": [50.0, 0.0]})
-    out = expected_harm_per_offence(b, X, np.array([0.2, 0.9]), 2.0)
+    X = pd.DataFrame({"years_since_first_record": [5.0, 0.0], "harm_vawg_ever": [50.0, 0.0]})
+    out = expected_harm_if_offending(b, X, np.array([0.2, 0.9]), 2.0)
     assert out.tolist() == [10.0, 1000.0]

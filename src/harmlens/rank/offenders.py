@@ -5,11 +5,12 @@ carry:
 
 * **P(offending)**: the registered forecast model (the promoted version, else the newest) applied
   to the point-in-time features as of the date;
-* **expected harm per offence**: the person's own mean harm per allegation in the target
-  category, shrunk towards the model's severity for people of the same risk (the mean harm of
-  what followed among training people of similar risk) with a pseudo-count of
-  ``history_weight`` allegations. Someone with many grave allegations is expected to carry grave
-  harm; someone with one allegation is mostly expected to look like their risk peers.
+* **harm if offending**: the person's own yearly harm rate in the target category (harm of their
+  allegations ever / years since their first record), shrunk towards the model's severity for
+  people of the same risk (mean harm in the horizon of training people of similar risk who did
+  offend) with ``history_weight`` (default 2) pseudo-years. A long record of grave harm counts
+  fully; a newcomer mostly looks like their risk peers. (A per-allegation mean was tried first and
+  ranked worse than V100 on the synthetic city: it ignores how often a person offends.)
 
 People not at large (custody, dead) are scored but listed separately by :func:`harmlens.harm.rank`.
 Each entry carries bands from calibrated risk, its top factors in words, its evidence
@@ -55,7 +56,7 @@ class RiskRankSettings:
     bands: tuple[tuple[float, str], ...] = ((0.5, "very high"), (0.25, "high"), (0.1, "medium"), (0.0, "standard"))
     """(lowest calibrated risk, band name), highest first: a band is a statement about probability."""
     history_weight: float = 2.0
-    """Pseudo-count of allegations given to the model's severity when blending with the person's own."""
+    """Pseudo-years given to the model's severity when blending with the person's own yearly harm rate."""
     explain_top: int = 300
     """How many of the highest expected-harm people get their factors worked out (costly for boosting)."""
     keep: int = 1000
@@ -167,21 +168,26 @@ def _model_severity(bundle: Any, risk: np.ndarray, fallback: float) -> np.ndarra
     return means[b]
 
 
-def expected_harm_per_offence(bundle: Any, X: pd.DataFrame, risk: np.ndarray, history_weight: float) -> np.ndarray:
-    """The harm this person's next offending is expected to carry (see the module docstring)."""
+def expected_harm_if_offending(bundle: Any, X: pd.DataFrame, risk: np.ndarray, history_weight: float) -> np.ndarray:
+    """The harm this person is expected to cause in the horizon if they offend (see the module docstring).
+
+    ``(own harm in the target category, ever + w x model severity) / (years of record + w)``: the
+    person's own yearly harm rate shrunk towards the model's severity (mean harm in the horizon of
+    training people of similar risk who did offend) with ``w = history_weight`` pseudo-years.
+    """
     cat = str(bundle.target.get("category", "vawg"))
-    if cat in ("vawg", "any") and f"n_{cat}_ever" in X.columns and f"harm_{cat}_ever" in X.columns:
-        n = X[f"n_{cat}_ever"].to_numpy(dtype=float)
+    years = X["years_since_first_record"].to_numpy(dtype=float) if "years_since_first_record" in X.columns else np.zeros(len(X))
+    years = np.clip(years, 0.0, None)
+    if cat in ("vawg", "any") and f"harm_{cat}_ever" in X.columns:
         h = X[f"harm_{cat}_ever"].to_numpy(dtype=float)
     else:  # no per-category harm history among the features: the model's severity alone
-        n = np.zeros(len(X))
         h = np.zeros(len(X))
-    fallback = float(h.sum() / n.sum()) if n.sum() > 0 else 0.0
+        years = np.zeros(len(X))
+    fallback = float(h.sum() / years.sum()) if years.sum() > 0 else 0.0
     sev_model = _model_severity(bundle, risk, fallback)
     k = max(0.0, float(history_weight))
     with np.errstate(invalid="ignore", divide="ignore"):
-        blended = np.where(n + k > 0, (h + k * sev_model) / (n + k), sev_model)
-    return blended
+        return np.where(years + k > 0, (h + k * sev_model) / (years + k), sev_model)
 
 
 def _weight_table(con: duckdb.DuckDBPyConnection) -> str:
@@ -269,7 +275,7 @@ def score_people(
     if X.empty:
         return _empty().assign(at_large=pd.Series(dtype=bool), not_at_large_reason=pd.Series(dtype=object)), ctx
     risk = bundle.predict_risk(X)
-    sev = expected_harm_per_offence(bundle, X, risk, settings.history_weight)
+    sev = expected_harm_if_offending(bundle, X, risk, settings.history_weight)
     eh = risk * sev
     ev = evidence_summary(con, at, category=ctx["category"]).reindex(X.index)
     status = at_large(con, at).assign(person_id=lambda d: d["person_id"].astype(str)).set_index("person_id")
