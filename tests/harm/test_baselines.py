@@ -285,3 +285,15 @@ def test_empty_links_is_a_clear_error(warehouse):
     apply_offence_map(warehouse)
     with pytest.raises(HarmError, match="links is empty"):
         rank(warehouse, "v100", AS_OF)
+
+
+def test_rfh_bands_follow_the_unit_of_the_applied_table(warehouse, tmp_path):
+    _rfg_world(warehouse)
+    p = tmp_path / "w.csv"
+    p.write_text("key_type,key,weight,unit\ncategory,stalking,30,points\nsubgroup,Violence with injury,100,points\nsubgroup,Stalking and harassment,30,points\n")
+    apply_offence_map(warehouse, p)
+    s = rfh_scores(warehouse, AS_OF).set_index("person_id")
+    # P2: one stalking, 30 points -> points bands (15, 35] -> 2 (in day bands 30 would also be 2: check P1)
+    # P1: 100 + 30 + 30 = 160 points -> points band (100, inf] -> 5 (day bands would give (100, 365] -> 3)
+    assert s.loc["P1", "harm_sum"] == 160 and s.loc["P1", "harm_points"] == 5
+    assert warehouse.execute("SELECT weight_unit FROM harm_runs ORDER BY applied_at DESC LIMIT 1").fetchall()[0][0] == "points"

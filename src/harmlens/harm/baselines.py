@@ -25,7 +25,7 @@ import math
 import tomllib
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Iterator
@@ -312,6 +312,19 @@ class RFGConfig:
                     raise HarmError(f"RFG {f.name}: bounds must increase and end with inf")
 
 
+def applied_unit(con: duckdb.DuckDBPyConnection, table_name: str) -> str:
+    """Unit of the weight table ``event_harm`` was applied with (recorded in ``harm_runs``)."""
+    rows = con.execute(
+        "SELECT weight_unit FROM harm_runs WHERE weight_table = ? AND weight_unit IS NOT NULL ORDER BY applied_at DESC LIMIT 1",
+        [table_name],
+    ).fetchall()
+    if rows:
+        return rows[0][0]
+    from harmlens.harm.weights import BUILTIN_TABLES
+
+    return next((unit for name, _f, unit, _d in BUILTIN_TABLES.values() if name == table_name), "days")
+
+
 def band_points(value: float, bands: Bands) -> int:
     """Points of the first band whose upper bound (inclusive) holds ``value``."""
     for bound, pts in bands:
@@ -332,11 +345,7 @@ def _matrix_scores(
     cfg.validate()
     ts = as_of_timestamp(as_of)
     with harm_source(con, weights) as (harm, table_name):
-        unit = "days"
-        if weights is not None:
-            unit = load_weight_table(weights).unit
-        elif table_name.startswith("harmlens-severity"):
-            unit = "points"
+        unit = load_weight_table(weights).unit if weights is not None else applied_unit(con, table_name)
         so = suspect_offences(con, harm, ts, cfg.lookback_days, cfg.scope)
         try:
             ev = evidence(con, so, ts)

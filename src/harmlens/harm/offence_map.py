@@ -395,6 +395,7 @@ def offence_harm_frame(
     for c in ("vawg", "domestic", "sexual", "violent"):
         out[c] = out[c].astype("boolean")
     out.attrs["weight_table"] = table.name
+    out.attrs["weight_unit"] = table.unit
     out.attrs["map_source"] = mapper.source_name
     return out
 
@@ -439,8 +440,9 @@ def apply_offence_map(
             cols = ", ".join([*HARM_COLUMNS, "applied_at"])
             con.execute(f"INSERT INTO event_harm ({cols}) SELECT {cols} FROM _harm_apply")
             con.execute(
-                "INSERT INTO harm_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [now, df.attrs["weight_table"], df.attrs["map_source"], n, n - unmapped, unmapped, unweighted],
+                "INSERT INTO harm_runs (applied_at, weight_table, map_source, events, mapped, unmapped, unweighted, weight_unit) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [now, df.attrs["weight_table"], df.attrs["map_source"], n, n - unmapped, unmapped, unweighted, df.attrs["weight_unit"]],
             )
             con.execute("COMMIT")
         except Exception:

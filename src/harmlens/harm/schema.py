@@ -39,4 +39,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "harm_002",
+        "ALTER TABLE harm_runs ADD COLUMN weight_unit VARCHAR;",
+    ),
 ]
