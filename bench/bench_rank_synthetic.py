@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--link", action="store_true", help="run the real linker instead of truth links")
     ap.add_argument("--n-boot", type=int, default=200)
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--reuse", action="store_true", help="reuse the city, warehouse and model already in --dir")
     args = ap.parse_args()
 
     from harmlens.contract.load import ingest
@@ -59,31 +60,40 @@ def main() -> None:
     t0 = time.perf_counter()
     city = folder / "city"
     cfg = SynthConfig(people=args.people, seed=args.seed)
-    generate(cfg, city)
     db = folder / "bench_rank_synth.duckdb"
-    if db.exists():
-        db.unlink()
-    con = connect(db)
-    ingest(con, city)
-    if args.link:
-        from harmlens.link import link_warehouse  # type: ignore[attr-defined]
-
-        link_warehouse(con)
-    else:
-        truth = pd.read_parquet(city / "truth" / "mentions.parquet")[["mention_id", "person_id"]].astype(str)
-        con.register("_truth_links", truth)
-        con.execute("INSERT INTO links (mention_id, person_id, method, linked_at) "
-                    "SELECT mention_id, person_id, 'truth', now() FROM _truth_links "
-                    "WHERE mention_id IN (SELECT mention_id FROM people)")
-        con.unregister("_truth_links")
-    apply_offence_map(con)
-    prep_s = time.perf_counter() - t0
     cut = pd.Timestamp(cfg.cut_date)
-    t = time.perf_counter()
-    tr = train(con, TrainSettings(models=("boosting",), primary="boosting", refit=False, n_boot=50),
-               models_folder=folder / "models")
-    train_s = time.perf_counter() - t
-    V = pd.Timestamp(tr.metrics["validation_as_of"])  # the risk area's holdout date: data end - 365 days
+    if args.reuse and db.exists():
+        from harmlens.risk import get_model
+
+        con = connect(db)
+        rec = get_model(con)
+        V = pd.Timestamp(rec["metrics"]["validation_as_of"])
+        prep_s, train_s, version = 0.0, 0.0, f"{rec['version']} (reused)"
+    else:
+        generate(cfg, city)
+        if db.exists():
+            db.unlink()
+        con = connect(db)
+        ingest(con, city)
+        if args.link:
+            from harmlens.link import link_warehouse
+
+            link_warehouse(con)
+        else:
+            truth = pd.read_parquet(city / "truth" / "mentions.parquet")[["mention_id", "person_id"]].astype(str)
+            con.register("_truth_links", truth)
+            con.execute("INSERT INTO links (mention_id, person_id, method, linked_at) "
+                        "SELECT mention_id, person_id, 'truth', now() FROM _truth_links "
+                        "WHERE mention_id IN (SELECT mention_id FROM people)")
+            con.unregister("_truth_links")
+        apply_offence_map(con)
+        prep_s = time.perf_counter() - t0
+        t = time.perf_counter()
+        tr = train(con, TrainSettings(models=("boosting",), primary="boosting", refit=False, n_boot=50),
+                   models_folder=folder / "models")
+        train_s = time.perf_counter() - t
+        version = tr.version
+        V = pd.Timestamp(tr.metrics["validation_as_of"])  # the risk area's holdout date: data end - 365 days
     t = time.perf_counter()
     res = build_offender_list(con, V)
     list_s = time.perf_counter() - t
@@ -99,20 +109,20 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"machine: {machine()}")
     print(f"synthetic city: {args.people:,} residents, seed {args.seed}, cut {cut:%Y-%m-%d}; prepared in {prep_s:.0f}s; "
-          f"model {tr.version} trained (validation model, nothing after {V - pd.Timedelta(days=365):%Y-%m-%d}) in {train_s:.0f}s")
+          f"model {version} trained (validation model, nothing after {V - pd.Timedelta(days=365):%Y-%m-%d}) in {train_s:.0f}s")
     print(f"list as of {V:%Y-%m-%d}: {len(s):,} scored, {len(free):,} at large; built in {list_s:.1f}s; "
           f"{int(y.sum()):,} at large had a VAWG allegation in the next year, total harm {harm.sum():,.0f}")
     n_v100 = int((v100 > 0).sum())
     print(f"V100 has {n_v100:,} candidates (a VAWG allegation in the past year) among those at large")
     rows = []
-    for k in (100, 1000):
+    for k in (100, 300, 1000):
         for name, sc in scores.items():
             share = top_share(sc, harm, k, rng)
             order = np.lexsort((rng.random(len(sc)), -sc))[:k]
             rows.append({"k": k, "list": name, "harm share": share, "precision": float(y[order].mean())})
     out = pd.DataFrame(rows)
     print(out.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    for k in (100, 1000):
+    for k in (100, 300, 1000):
         a, b = scores["risk (expected harm)"], scores["V100"]
         diffs = []
         for _ in range(args.n_boot):
