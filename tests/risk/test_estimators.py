@@ -90,7 +90,7 @@ def test_cox_orders_people_by_hazard_and_gives_horizon_probabilities():
     t = rng.exponential(1 / hazard)
     event = (t < 365).astype(int)
     X = pd.DataFrame({"x": x, "noise": rng.normal(size=n)})
-    m = TimeToOffenceCox(horizon_days=365).fit(X, event, durations=np.minimum(t, 365))
+    m = TimeToOffenceCox(horizon_days=365, penalizer=0.001).fit(X, event, durations=np.minimum(t, 365))
     hr = m.summary_table().set_index("feature").loc["x"]
     assert hr["ci_low"] <= np.exp(0.6) <= hr["ci_high"]
     p = m.predict_proba(pd.DataFrame({"x": [0.0, 3.0], "noise": [0.0, 0.0]}))[:, 1]

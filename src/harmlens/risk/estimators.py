@@ -440,13 +440,16 @@ class TimeToOffenceCox(ClassifierMixin, BaseEstimator):
     ----------
     horizon_days : float
     penalizer : float
-        lifelines L2 penalizer (keeps rare counts estimable).
+        lifelines L2 penalizer. Stacked snapshots have many near-collinear counts, and with a small
+        penalizer lifelines' Newton steps can settle on a wrong, inverted solution (measured: in-sample
+        concordance 0.28 with 0.05, 0.84 with 0.5 on 5,000 synthetic snapshot rows), so the default is
+        0.5 and a fit whose in-sample concordance is below 0.5 is redone with a 10x larger penalizer.
     max_rows : int
         Fit on at most this many rows (random sample) for speed.
     random_state : int
     """
 
-    def __init__(self, horizon_days: float = 365.0, penalizer: float = 0.05, max_rows: int = 100_000, n_jobs: int = 1, random_state: int = 0):
+    def __init__(self, horizon_days: float = 365.0, penalizer: float = 0.5, max_rows: int = 100_000, n_jobs: int = 1, random_state: int = 0):
         self.horizon_days = horizon_days
         self.n_jobs = n_jobs
         self.penalizer = penalizer
@@ -488,11 +491,18 @@ class TimeToOffenceCox(ClassifierMixin, BaseEstimator):
         df = pd.DataFrame((Mk[idx] - self.mean_) / self.scale_, columns=[f"f{i}" for i in range(len(keep))])
         df["_T"] = dur[idx]
         df["_E"] = ev[idx]
-        cph = CoxPHFitter(penalizer=self.penalizer)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cph.fit(df, duration_col="_T", event_col="_E")
+        pen = float(self.penalizer)
+        for _ in range(3):
+            cph = CoxPHFitter(penalizer=pen)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cph.fit(df, duration_col="_T", event_col="_E")
+            if cph.concordance_index_ >= 0.5:
+                break
+            log.warning("Cox fit with penalizer %.3g ranks worse than chance in sample; refitting with %.3g", pen, pen * 10)
+            pen *= 10
         self.cph_ = cph
+        self.penalizer_used_ = pen
         self.n_fit_rows_ = int(len(idx))
         sf = cph.baseline_survival_
         times = sf.index.to_numpy(dtype=float)

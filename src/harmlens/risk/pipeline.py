@@ -208,7 +208,14 @@ def validate_at(con: Any, models: dict[str, Any], primary: str, as_of: datetime,
     from harmlens.risk.metrics import calibration_table, compare_with_baselines, error_rates_by_group
 
     last = data_end(con)
-    if last is None or as_of + pd.Timedelta(days=settings.horizon_days) > last:
+    notes: list[str] = []
+    horizon_end = as_of + pd.Timedelta(days=settings.horizon_days)
+    # the last recorded event falls a little before the end of the period an extract covers, so a
+    # shortfall of up to a month is a note, not an error
+    if last is not None and last < horizon_end <= last + pd.Timedelta(days=31):
+        notes.append(f"the last recorded event ({last:%Y-%m-%d}) is {(horizon_end - last).days} days before the end of the outcome "
+                     f"window ({horizon_end:%Y-%m-%d}): outcomes in those days may be missing")
+    elif last is None or horizon_end > last:
         raise PipelineError(
             f"outcomes for {as_of:%Y-%m-%d} + {settings.horizon_days} days are not all recorded yet (data end "
             f"{'none' if last is None else f'{last:%Y-%m-%d}'}): evaluate an earlier date")
@@ -224,7 +231,8 @@ def validate_at(con: Any, models: dict[str, Any], primary: str, as_of: datetime,
     for n, m in models.items():
         if n != primary:
             scores[n] = m.predict_proba(X[list(features)])[:, 1]
-    base, notes = baseline_scores(con, as_of, X.index)
+    base, bnotes = baseline_scores(con, as_of, X.index)
+    notes += bnotes
     scores.update(base)
     cmp = compare_with_baselines(y, scores, reference=primary, harm_next=harm, ks=DEFAULT_KS, n_boot=settings.n_boot, seed=settings.seed)
     cal = calibration_table(y, scores[primary])

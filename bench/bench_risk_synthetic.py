@@ -1,0 +1,165 @@
+"""Benchmark: the forecast against the generator's truth and the V100 / RFH baselines.
+
+synth -> ingest -> links -> harm apply -> ``train`` (data up to the cut date; the card's own
+holdout is cut - 365 days) -> the year after the cut is loaded from ``truth/future_*`` (events the
+extract did not contain) -> ``evaluate`` on the cut date: the registered model, V100 and RFH on the
+same people, outcomes = recorded VAWG allegations in the 365 days after the cut.
+
+The oracle is the generator's exact probability of a recorded VAWG offence in those 365 days
+(``truth/persons.p_vawg_recorded_365``) for the same people: its AUC is the best any model can
+reach on these outcomes. Targets (issue 5): AUC >= 0.95 x oracle AUC; precision@100 above V100
+with the bootstrap CI of the difference above zero; ECE <= 0.02; training on 100k people < 2 min.
+
+Links come from truth/mentions by default (perfect linking isolates the model; the link area
+benchmarks linking); ``--link`` runs the real linker instead.
+
+    nice .venv/bin/python bench/bench_risk_synthetic.py --people 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine  # noqa: E402
+
+
+def _truth_links(con, mentions: pd.DataFrame) -> None:
+    con.register("_truth_links", mentions[["mention_id", "person_id"]].astype(str))
+    con.execute("INSERT INTO links (mention_id, person_id, method, linked_at) "
+                "SELECT mention_id, person_id, 'truth', now() FROM _truth_links "
+                "WHERE mention_id IN (SELECT mention_id FROM people) AND mention_id NOT IN (SELECT mention_id FROM links)")
+    con.unregister("_truth_links")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--people", type=int, default=100_000, help="residents of the synthetic city")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--freq-months", type=int, default=1)
+    ap.add_argument("--backend", default="hgb", choices=["hgb", "lightgbm"])
+    ap.add_argument("--models", default="logit,boosting,cox")
+    ap.add_argument("--link", action="store_true", help="run the real linker instead of truth links")
+    ap.add_argument("--n-boot", type=int, default=200)
+    ap.add_argument("--dir", type=Path, default=None, help="keep the city, warehouse and models here")
+    args = ap.parse_args()
+
+    from harmlens.contract.load import ingest
+    from harmlens.features import build_features
+    from harmlens.harm import apply_offence_map
+    from harmlens.risk import TrainSettings, evaluate, evaluate_scores, train
+    from harmlens.synth import SynthConfig, generate
+    from harmlens.warehouse import connect
+
+    tmp = tempfile.TemporaryDirectory() if args.dir is None else None
+    folder = Path(tmp.name) if tmp else args.dir
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    city = folder / "city"
+    cfg = SynthConfig(people=args.people, seed=args.seed)
+    generate(cfg, city)
+    db = folder / "bench_risk.duckdb"
+    for p in (db, folder / "bench_risk_models"):
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    con = connect(db)
+    ingest(con, city)
+    mentions = pd.read_parquet(city / "truth" / "mentions.parquet")
+    if args.link:
+        from harmlens.link import link_warehouse  # type: ignore[attr-defined]
+
+        link_warehouse(con)
+    else:
+        _truth_links(con, mentions)
+    apply_offence_map(con)
+    prep_s = time.perf_counter() - t0
+    cut = pd.Timestamp(cfg.cut_date)
+
+    t = time.perf_counter()
+    settings = TrainSettings(models=tuple(args.models.split(",")), freq_months=args.freq_months, backend=args.backend, n_boot=args.n_boot)
+    tr = train(con, settings)
+    train_s = time.perf_counter() - t
+    n_pop_cut = len(build_features(con, cut))
+
+    # the year after the cut: what the extract did not yet contain
+    fut = folder / "future"
+    fut.mkdir(exist_ok=True)
+    for src, dst in (("future_events", "events"), ("future_people", "people"), ("future_risk_assessments", "risk_assessments")):
+        p = city / "truth" / f"{src}.parquet"
+        if p.exists():
+            shutil.copy(p, fut / f"{dst}.parquet")
+    ingest(con, fut)
+    if args.link:
+        from harmlens.link import link_warehouse  # type: ignore[attr-defined]
+
+        link_warehouse(con)
+    else:
+        _truth_links(con, mentions)
+    apply_offence_map(con)
+
+    t = time.perf_counter()
+    v = evaluate(con, cut, version=tr.version, n_boot=args.n_boot)
+    eval_s = time.perf_counter() - t
+
+    # oracle: the generator's true probability for the same people (a linked person -> the truth
+    # person most of its mentions belong to)
+    from harmlens.features import build_labels
+
+    X = build_features(con, cut)
+    L = build_labels(con, cut).reindex(X.index)
+    y = L["label"].fillna(0).to_numpy(int)
+    lk = con.execute("SELECT mention_id, CAST(person_id AS VARCHAR) AS person_id FROM links").df()
+    m = lk.merge(mentions[["mention_id", "person_id"]].rename(columns={"person_id": "truth_id"}).astype(str), on="mention_id")
+    major = m.groupby("person_id")["truth_id"].agg(lambda s: s.value_counts().index[0])
+    persons = pd.read_parquet(city / "truth" / "persons.parquet").assign(person_id=lambda d: d["person_id"].astype(str)).set_index("person_id")
+    p_true = persons["p_vawg_recorded_365"].reindex(major.reindex(X.index).to_numpy()).fillna(0).to_numpy()
+    oracle = evaluate_scores(y, p_true, n_boot=args.n_boot).set_index("metric")
+
+    met = v["compare"]["metrics"].set_index(["score", "metric"])
+    diffs = v["compare"]["differences"].set_index(["other", "metric"])
+    primary = tr.metrics["primary"]
+    auc = met.loc[(primary, "auc"), "value"]
+    oauc = oracle.loc["auc", "value"]
+    ece = met.loc[(primary, "ece"), "value"]
+    print(f"machine: {machine()}")
+    print(f"synthetic city: {args.people:,} residents, seed {args.seed}, cut {cut:%Y-%m-%d}; prepared in {prep_s:.0f}s; "
+          f"links: {'real linker' if args.link else 'truth'}")
+    print(f"train: {tr.version}, {tr.n_rows:,} snapshot rows of {tr.n_people:,} people (every {args.freq_months} month(s)), "
+          f"{n_pop_cut:,} people in the scored population on the cut date; total {train_s:.1f}s = "
+          + ", ".join(f"{k} {v_:.1f}s" for k, v_ in tr.timings.items()))
+    print(f"evaluate on {cut:%Y-%m-%d}: {v['n']:,} people, {v['positives']:,} with a recorded VAWG allegation in the next 365 days ({eval_s:.0f}s)")
+    print(v["compare"]["wide"].to_string(index=False))
+    print()
+    print(f"oracle (truth p_vawg_recorded_365) on the same people: AUC {oauc:.3f} [{oracle.loc['auc', 'ci_low']:.3f}, "
+          f"{oracle.loc['auc', 'ci_high']:.3f}], precision@100 {oracle.loc['precision@100', 'value']:.3f}, ECE {oracle.loc['ece', 'value']:.4f}")
+    ok_auc = auc >= 0.95 * oauc
+    print(f"AUC {primary} {auc:.3f} = {auc / oauc:.3f} x oracle AUC (target >= 0.95): {'PASS' if ok_auc else 'FAIL'}")
+    d = diffs.loc[("V100", "precision@100")]
+    ok_p = d["ci_low"] > 0
+    print(f"precision@100 {primary} {d['reference_value']:.3f} vs V100 {d['other_value']:.3f}: difference {d['difference']:+.3f} "
+          f"(95% paired bootstrap CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}), ratio {d['ratio']:.2f}: {'PASS' if ok_p else 'FAIL'}")
+    if ("RFH", "precision@100") in diffs.index:
+        r = diffs.loc[("RFH", "precision@100")]
+        print(f"precision@100 vs RFH {r['other_value']:.3f}: difference {r['difference']:+.3f} (CI {r['ci_low']:+.3f} to {r['ci_high']:+.3f}), ratio {r['ratio']:.2f}")
+    print(f"ECE {primary} {ece:.4f} (target <= 0.02): {'PASS' if ece <= 0.02 else 'FAIL'}")
+    fit_s = tr.timings.get("fit_s", float("nan"))
+    print(f"training time: {train_s:.1f}s end to end (snapshots {tr.timings.get('snapshots_s', float('nan')):.1f}s, validation fit "
+          f"{tr.timings.get('fit_validation_s', float('nan')):.1f}s, final fit {fit_s:.1f}s) (target < 120s on 2 cores)")
+    print(f"model card: {tr.card_md}")
+    con.close()
+    if tmp:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
