@@ -137,7 +137,7 @@ def test_registered_as_default_rank_method(con):
 
 def test_no_model_is_a_clear_error(warehouse):
     make_world().load(warehouse)
-    with pytest.raises(HarmlensError, match="train"):
+    with pytest.raises(HarmlensError, match="run 'harmlens train' first, or rank with --method v100"):
         build_offender_list(warehouse, AS_OF)
 
 

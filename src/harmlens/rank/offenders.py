@@ -267,8 +267,15 @@ def score_people(
     from harmlens.harm import at_large
     from harmlens.risk import load_bundle
 
+    from harmlens.risk import RegistryError
+
     at = parse_as_of(as_of)
-    bundle, rec = load_bundle(con, version)
+    try:
+        bundle, rec = load_bundle(con, version)
+    except RegistryError as exc:
+        if "no model in the registry" in str(exc):
+            raise RankError("no forecast model is registered: run 'harmlens train' first, or rank with --method v100|rfg|rfh") from exc
+        raise
     X = build_features(con, at)
     ctx: dict[str, Any] = {"bundle": bundle, "record": rec, "as_of": at, "X": X,
                            "category": str(bundle.target.get("category", "vawg"))}
