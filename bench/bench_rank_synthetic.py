@@ -47,7 +47,7 @@ def main() -> None:
 
     from harmlens.contract.load import ingest
     from harmlens.features import build_labels
-    from harmlens.harm import apply_offence_map, at_large, v100_scores
+    from harmlens.harm import apply_offence_map, v100_scores
     from harmlens.rank import build_offender_list, validate_victims
     from harmlens.rank.victims import VictimSettings
     from harmlens.risk import TrainSettings, train
