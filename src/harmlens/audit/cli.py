@@ -64,7 +64,8 @@ def register(app: typer.Typer) -> None:
         score: Optional[str] = typer.Option(None, "--score", help="Table mode: numeric score column for AUC (and calibration if in 0-1)."),
         reference: Optional[str] = typer.Option(None, "--reference", help="Group others are compared with (default: White for ethnicity, else the largest group)."),
         db: Optional[Path] = DbOption,
-        list_id: Optional[str] = typer.Option(None, "--model", help="Warehouse mode: audit the scores of this model version (default: the latest scored)."),
+        list_id: Optional[str] = typer.Option(None, "--list", help="Warehouse mode: a stored priority list id (default: the latest offenders list)."),
+        version: Optional[str] = typer.Option(None, "--model", help="Warehouse mode: make the list from this model version's stored scores instead."),
         as_of: Optional[str] = typer.Option(None, "--as-of", help="Warehouse mode: the list date (YYYY-MM-DD; default: the latest scores, else the day after the last event)."),
         top: int = typer.Option(100, "--top", min=1, help="Warehouse mode: list size (people at large, highest first)."),
         horizon: int = typer.Option(365, "--horizon", min=1, help="Warehouse mode: days after the list date in which outcomes count."),
@@ -126,7 +127,7 @@ def register(app: typer.Typer) -> None:
 
         con = connect(db, create=False)
         try:
-            wa = audit_warehouse(con, list_id=list_id, as_of=as_of, top=top, horizon_days=horizon, n_boot=n_boot,
+            wa = audit_warehouse(con, list_id=list_id, version=version, as_of=as_of, top=top, horizon_days=horizon, n_boot=n_boot,
                                  random_state=seed, min_group_size=min_group_size, reference=reference)
             run_id = record_run(con, wa)
         finally:

@@ -270,6 +270,32 @@ def _labels(sensitive_features: Any) -> tuple[np.ndarray, str]:
     return lab.to_numpy(dtype=object), name
 
 
+MAX_LEVELS = 2000
+
+
+def _compress(gdata: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], list[slice], list[np.ndarray]]:
+    """Distinct (y_true, y_pred, y_score) tuples per group, their share of the group, stacked."""
+    parts: list[dict[str, np.ndarray]] = []
+    probs: list[np.ndarray] = []
+    for gd in gdata:
+        cols = {k: v for k, v in gd.items()}
+        if "y_score" in cols and len(np.unique(cols["y_score"])) > MAX_LEVELS:
+            s = cols["y_score"]
+            order = np.argsort(s, kind="mergesort")
+            b = np.empty(len(s), dtype=np.int64)
+            b[order] = np.arange(len(s)) * MAX_LEVELS // len(s)
+            means = np.bincount(b, weights=s) / np.bincount(b)
+            cols["y_score"] = means[b]
+        df = pd.DataFrame(cols)
+        u = df.groupby(list(df.columns), sort=True).size().reset_index(name="_n")
+        parts.append({k: u[k].to_numpy(dtype=float) for k in cols})
+        probs.append(u["_n"].to_numpy(dtype=float) / u["_n"].sum())
+    keys = list(parts[0]) if parts else []
+    stacked = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    bounds = np.cumsum([0] + [len(pr) for pr in probs])
+    return stacked, [slice(int(bounds[i]), int(bounds[i + 1])) for i in range(len(probs))], probs
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -370,19 +396,24 @@ class GroupFrame:
         oreps = np.full((n_boot, len(mets)), np.nan)
         if n_boot > 0:
             rng = np.random.default_rng(random_state)
-            chunk = max(1, min(n_boot, 4_000_000 // max(n, 1)))
+            # Every metric depends on a row only through (y_true, y_pred, y_score), so resampling
+            # a group's rows equals resampling its distinct (y, pred, score) tuples with
+            # multinomial counts: the same distribution, at the cost of the distinct tuples, not
+            # of the rows. Scores with more than MAX_LEVELS distinct values are grouped into
+            # equal-count bins (bin mean kept, so means stay exact; AUC changes only within bins).
+            cdata, cslices, probs = _compress(gdata)
+            nu = cslices[-1].stop if cslices else 0
+            chunk = max(1, min(n_boot, 4_000_000 // max(nu, 1)))
             done = 0
             while done < n_boot:
                 k = min(chunk, n_boot - done)
-                W = np.empty((k, n))
-                for sl in slices:
-                    ng = sl.stop - sl.start
-                    draws = rng.integers(0, ng, size=(k, ng)) + (np.arange(k) * ng)[:, None]
-                    W[:, sl] = np.bincount(draws.ravel(), minlength=k * ng).reshape(k, ng)
+                W = np.empty((k, nu))
+                for sl, pr, c in zip(cslices, probs, counts):
+                    W[:, sl] = rng.multinomial(int(c), pr, size=k)
                 for j, m in enumerate(mets):
-                    oreps[done:done + k, j] = m.func(data, W)
-                    for g, (gd, sl) in enumerate(zip(gdata, slices)):
-                        reps[done:done + k, g, j] = m.func(gd, W[:, sl])
+                    oreps[done:done + k, j] = m.func(cdata, W)
+                    for g, sl in enumerate(cslices):
+                        reps[done:done + k, g, j] = m.func({key: v[sl] for key, v in cdata.items()}, W[:, sl])
                 done += k
 
         self._init(

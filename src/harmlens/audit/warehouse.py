@@ -2,6 +2,10 @@
 
 Where the list comes from, in order of preference:
 
+0. A stored list of the rank area (``priority_lists`` / ``priority_entries``, kind ``offenders``):
+   the one named by ``--list``, else the latest. Listed = its entries ranked within ``top``. The
+   whole scored population is re-scored with the list's model version (``score_people``, which
+   is deterministic for a registered model) or, for a baseline method, with that method's scorer.
 1. ``risk_scores`` (written by ``harmlens score``): the model's risk for everyone scored on the
    date; the list is the top ``top`` people by expected harm (risk x harm), else by risk.
 2. No scores stored: the V100 baseline from the harm area (summed CCHI harm of VAWG allegations in
@@ -60,6 +64,53 @@ def _day(x: Any) -> datetime:
     return datetime(t.year, t.month, t.day)
 
 
+def _stored_list(con: Any, list_id: str | None, top: int) -> tuple[pd.DataFrame, ListSource, set[str]] | None:
+    """Scores of the whole cohort for a stored offenders list, and the ids on the list."""
+    if "priority_lists" not in _tables(con):
+        if list_id:
+            raise WarehouseError(f"no stored lists in this warehouse (list {list_id!r}): run 'harmlens rank' first")
+        return None
+    if list_id:
+        rows = con.execute("SELECT list_id, kind, method, as_of, model_version FROM priority_lists WHERE list_id = ?",
+                           [list_id]).fetchall()
+        if not rows:
+            known = [r[0] for r in con.execute("SELECT list_id FROM priority_lists ORDER BY as_of DESC LIMIT 5").fetchall()]
+            raise WarehouseError(f"no stored list {list_id!r} (latest: {', '.join(known) or 'none'})")
+    else:
+        rows = con.execute("SELECT list_id, kind, method, as_of, model_version FROM priority_lists "
+                           "WHERE kind = 'offenders' ORDER BY as_of DESC, created_at DESC LIMIT 1").fetchall()
+        if not rows:
+            return None
+    lid, kind, method, at, version = rows[0]
+    if kind != "offenders":
+        raise WarehouseError(f"list {lid!r} is a {kind} list: the bias audit is of offender lists")
+    at = pd.Timestamp(at).to_pydatetime()
+    ent = con.execute("SELECT person_id FROM priority_entries WHERE list_id = ? AND rank <= ? ORDER BY rank",
+                      [lid, top]).fetchall()
+    listed_ids = {str(r[0]) for r in ent}
+    if version:
+        from harmlens.rank import RiskRankSettings, score_people
+
+        sp, _ = score_people(con, at, version=version, settings=RiskRankSettings(save=False, explain_top=0))
+        df = pd.DataFrame({"person_id": sp["person_id"].astype(str), "score": sp["risk"].astype(float),
+                           "rank_value": sp["score"].astype(float)})
+        desc = f"stored list {lid}: top {top} at large by expected harm from model {version}, as of {at:%Y-%m-%d}"
+    else:
+        from harmlens.features import scored_population
+        from harmlens.harm.ranking import get_method
+
+        pop = [str(p) for p in scored_population(con, at)]
+        sc = get_method(method).scorer(con, at)
+        s = sc.assign(person_id=sc["person_id"].astype(str)).set_index("person_id")["score"].astype(float)
+        s = s.reindex(pop).fillna(0.0)
+        df = pd.DataFrame({"person_id": pop, "score": s.to_numpy(), "rank_value": s.to_numpy()})
+        desc = f"stored list {lid}: top {top} at large by the {method} method, as of {at:%Y-%m-%d}"
+    missing = listed_ids - set(df["person_id"])
+    if missing:
+        raise WarehouseError(f"{len(missing)} people on list {lid} are not in its scored population")
+    return df, ListSource(lid, at, "stored list", version, top, desc), listed_ids
+
+
 def _scores(con: Any, as_of: datetime | None, version: str | None, top: int) -> tuple[pd.DataFrame, ListSource]:
     """person_id, score, rank_value for everyone scored on the date, and where it came from."""
     have = _tables(con)
@@ -113,15 +164,21 @@ def _scores(con: Any, as_of: datetime | None, version: str | None, top: int) -> 
     return df, src
 
 
-def load_scored(con: Any, *, as_of: Any = None, version: str | None = None, top: int = 100,
-                horizon_days: int = 365, category: str = "vawg") -> tuple[pd.DataFrame, pd.DataFrame, ListSource]:
+def load_scored(con: Any, *, list_id: str | None = None, as_of: Any = None, version: str | None = None,
+                top: int = 100, horizon_days: int = 365, category: str = "vawg"
+                ) -> tuple[pd.DataFrame, pd.DataFrame, ListSource]:
     """The scored table (see ``harmlens.audit.core``), the model inputs, and the list's source."""
     from harmlens.features import build_features, build_labels
     from harmlens.features.core import check_warehouse
 
     check_warehouse(con)
     at = _day(as_of) if as_of is not None else None
-    sc, src = _scores(con, at, version, top)
+    stored = _stored_list(con, list_id, top) if (list_id or (at is None and version is None)) else None
+    listed_ids: set[str] | None = None
+    if stored is not None:
+        sc, src, listed_ids = stored
+    else:
+        sc, src = _scores(con, at, version, top)
     at = src.as_of
     ids = list(sc["person_id"])
     # lists are of people at large: someone in custody or dead is never listed
@@ -129,11 +186,14 @@ def load_scored(con: Any, *, as_of: Any = None, version: str | None = None, top:
 
     st = at_large(con, at, ids)
     free = sc["person_id"].map(dict(zip(st["person_id"].astype(str), st["at_large"].astype(bool)))).fillna(True)
-    order = np.lexsort((sc["person_id"].to_numpy(), -sc["rank_value"].to_numpy()))
-    order = order[free.to_numpy()[order]]
-    listed = np.zeros(len(sc), dtype=bool)
-    listed[order[:top]] = True
-    sc["listed"] = listed
+    if listed_ids is not None:
+        sc["listed"] = sc["person_id"].isin(listed_ids).to_numpy()
+    else:
+        order = np.lexsort((sc["person_id"].to_numpy(), -sc["rank_value"].to_numpy()))
+        order = order[free.to_numpy()[order]]
+        listed = np.zeros(len(sc), dtype=bool)
+        listed[order[:top]] = True
+        sc["listed"] = listed
     sc["at_large"] = free.to_numpy()
     end = _data_end(con)
     if end is not None and end > at:
@@ -151,15 +211,15 @@ def load_scored(con: Any, *, as_of: Any = None, version: str | None = None, top:
     return sc.reset_index(drop=True), X, src
 
 
-def audit_warehouse(con: Any, *, list_id: str | None = None, as_of: Any = None, top: int = 100,
-                    horizon_days: int = 365, n_boot: int = 300, random_state: int = 0, min_group_size: int = 30,
-                    reference: str | None = None, proxy: bool = True) -> AuditResult:
-    """Audit the list (see the module docstring); ``list_id`` is a model version to audit."""
+def audit_warehouse(con: Any, *, list_id: str | None = None, version: str | None = None, as_of: Any = None,
+                    top: int = 100, horizon_days: int = 365, n_boot: int = 300, random_state: int = 0,
+                    min_group_size: int = 30, reference: str | None = None, proxy: bool = True) -> AuditResult:
+    """Audit a list (see the module docstring): a stored list, or one made from a model's scores."""
     from harmlens.audit.labels import label_bias
     from harmlens.audit.outcomes import outcome_monitoring
     from harmlens.audit.proxy import proxy_scan
 
-    sc, X, src = load_scored(con, as_of=as_of, version=list_id, top=top, horizon_days=horizon_days)
+    sc, X, src = load_scored(con, list_id=list_id, as_of=as_of, version=version, top=top, horizon_days=horizon_days)
     pop = population_counts(con)
     res = audit_scored(sc, population=pop, list_id=src.list_id, as_of=f"{src.as_of:%Y-%m-%d}",
                        horizon_days=horizon_days, reference=reference or "White", n_boot=n_boot,
