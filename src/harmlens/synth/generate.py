@@ -87,6 +87,9 @@ class _Mentions:
         ))
 
     def cat(self):
+        if not self.parts:  # a tiny city may record no offence at all
+            e = np.zeros(0, dtype=np.int64)
+            return [e, e, np.zeros(0, dtype=object), e, e, e, e]
         return [np.concatenate([p[i] for p in self.parts]) for i in range(7)]
 
 
@@ -99,6 +102,14 @@ def _outcome_at(view: int, c: dict[str, np.ndarray], idx: np.ndarray) -> np.ndar
         np.where(c["decision"][idx] <= view, final, "ongoing"),
     )
     return out.astype(object)
+
+
+def _ref(values: np.ndarray, idx: np.ndarray, missing=None) -> np.ndarray:
+    """values[idx] where idx >= 0, else ``missing`` (safe when values is empty)."""
+    out = np.full(len(idx), missing, dtype=object)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out
 
 
 def _seconds(d) -> int:
@@ -363,9 +374,9 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
             "borough": names[b],
             "latitude": pa.array(np.round(lat, 5), mask=np.isnan(lat)),
             "longitude": pa.array(np.round(lon, 5), mask=np.isnan(lon)),
-            "crime_ref": np.where(cref >= 0, ev_ids[np.maximum(cref, 0)], None),
+            "crime_ref": _ref(ev_ids, cref),
             "order_type": E["order_type"][i],
-            "order_ref": np.where(oref >= 0, ev_ids[np.maximum(oref, 0)], None),
+            "order_ref": _ref(ev_ids, oref),
             "custody_type": E["custody_type"][i],
         })
 
@@ -443,11 +454,11 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
         "offence_code": codes[c["code"]],
         "vawg": c["vawg"],
         "relationship_to_suspect": RELS[c["rel"]],
-        "victim_person_id": np.where(vic >= 0, person_ids[np.maximum(vic, 0)], None),
+        "victim_person_id": _ref(person_ids, vic),
         "recorded": c["recorded"],
         "reported_at": ts_array(np.where(c["recorded"], c["reported"], NEVER)),
-        "event_id": np.where(rec_ev >= 0, ev_ids[np.maximum(rec_ev, 0)], None),
-        "in_extract": np.where(rec_ev >= 0, in_ext[np.maximum(rec_ev, 0)], False),
+        "event_id": _ref(ev_ids, rec_ev),
+        "in_extract": _ref(in_ext, rec_ev, False).astype(bool),
         "after_cut": t_int > cut_s,
         "harm_days": ref.HARM_DAYS[c["code"]],
     }), tdir, "offences", fmt)

@@ -90,9 +90,11 @@ def _pick_from_pool(rng: np.random.Generator, pool_key: np.ndarray, pool_members
     """For each wanted key, a uniformly random member of the pool with that key (-1 if empty)."""
     if len(pool_members) == 0:
         return np.full(len(want_key), -1, dtype=np.int64)
-    order = np.argsort(pool_key, kind="stable")
-    sk = pool_key[order]
-    sm = pool_members[order]
+    if np.all(pool_key[:-1] <= pool_key[1:]):
+        sk, sm = pool_key, pool_members  # already sorted (see stranger_pool)
+    else:
+        order = np.argsort(pool_key, kind="stable")
+        sk, sm = pool_key[order], pool_members[order]
     lo = np.searchsorted(sk, want_key, side="left")
     hi = np.searchsorted(sk, want_key, side="right")
     cnt = hi - lo
@@ -106,7 +108,8 @@ def stranger_pool(pop: Population, history_years: int) -> tuple[np.ndarray, np.n
     adult = pop.age_at_cut >= 18 + history_years + 1
     members = np.flatnonzero(adult)
     key = pop.borough[members] * 2 + pop.female[members].astype(np.int64)
-    return key, members
+    order = np.argsort(key, kind="stable")  # sorted once, so picks need no sort
+    return key[order], members[order]
 
 
 def choose_offenders(rng: np.random.Generator, pop: Population, cfg: SynthConfig, t0: float, t_end: float) -> Offenders:
