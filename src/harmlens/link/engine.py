@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from harmlens.link.cluster import cluster
-from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train
+from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train  # noqa: F401
 from harmlens.link.prepare import Placeholders, PreparedInfo, prepare
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,28 @@ class DedupeResult:
     blocked: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def score_pairs(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float | None) -> int:
-    """Score candidate pairs into table ``out`` (unique_id_l, unique_id_r, match_weight, match_probability)."""
-    sdf = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
+def score_pairs(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float | None, *,
+                refine_n: int | None = None) -> int:
+    """Score candidate pairs into table ``out`` (unique_id_l, unique_id_r, match_weight, match_probability).
+
+    With ``refine_n`` (the number of records), every candidate is scored once, the prior is
+    re-estimated from those scores (``model.refine_prior``) and the weights shifted accordingly
+    before the ``min_probability`` filter. Returns the number of candidate pairs scored.
+    """
+    sdf = linker.inference.predict(threshold_match_probability=None if refine_n else min_probability, warning_mode="never")
+    shift = 0.0
+    if refine_n:
+        _, shift = refine_prior(con, sdf.physical_name, linker, refine_n)
+    n = con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0]
+    where = "" if min_probability is None else f"WHERE match_probability >= {float(min_probability)!r}"
     con.execute(
-        f"""CREATE OR REPLACE TABLE {out} AS SELECT CAST(unique_id_l AS VARCHAR) unique_id_l, CAST(unique_id_r AS VARCHAR) unique_id_r,
-            match_weight, match_probability FROM {sdf.physical_name}"""
+        f"""CREATE OR REPLACE TABLE {out} AS
+            SELECT * FROM (SELECT CAST(unique_id_l AS VARCHAR) unique_id_l, CAST(unique_id_r AS VARCHAR) unique_id_r,
+                   match_weight + {shift!r} AS match_weight, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS match_probability
+            FROM {sdf.physical_name}) {where}"""
     )
     sdf.drop_table_from_database_and_remove_from_cache()
-    return con.execute(f"SELECT count(*) FROM {out}").fetchall()[0][0]
+    return n
 
 
 def dob_map(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, tuple[int, int, int]]:
@@ -99,19 +112,24 @@ def dedupe_table(
     if model is None:
         linker = make_linker(con, "__hl_prep", settings_dict(info.extras, block_extras=distinctive_extras(con, "__hl_prep", info.extras), strict=strict))
         train(linker, n, seed=seed)
-        refine_prior(linker, n)
-        m = json.loads(model_json(linker))
-        m["harmlens_placeholders"] = (placeholders or Placeholders()).to_json()
-        m["harmlens_detected"] = {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)}
-        m["harmlens_extras"] = info.extras
-        m["harmlens_strict"] = strict
+        m = None
+        extra_meta = {
+            "harmlens_placeholders": (placeholders or Placeholders()).to_json(),
+            "harmlens_detected": {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)},
+            "harmlens_extras": info.extras,
+            "harmlens_strict": strict,
+        }
     else:
         m = model
         strict = bool(model.get("harmlens_strict", strict))
         linker = make_linker(con, "__hl_prep", {k: v for k, v in model.items() if not k.startswith("harmlens_")})
     t["train_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    n_cand = score_pairs(con, linker, "__hl_pairs", None if keep_all_pairs else min(REVIEW_BAND[0], threshold))
+    n_cand = score_pairs(con, linker, "__hl_pairs", None if keep_all_pairs else min(REVIEW_BAND[0], threshold),
+                         refine_n=n if model is None else None)
+    if m is None:  # trained here: save the model with the refined prior
+        m = json.loads(model_json(linker))
+        m.update(extra_meta)
     t["predict_s"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     ids = [r[0] for r in con.execute("SELECT unique_id FROM __hl_prep").fetchall()]

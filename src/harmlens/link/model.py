@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,29 +210,37 @@ def train(linker, n_records: int, *, seed: int = 42, max_u_pairs: float = 2e6) -
     linker.training.estimate_parameters_using_expectation_maximisation("l.dob_s = r.dob_s", estimate_without_term_frequencies=True)
 
 
-def refine_prior(linker, n_records: int, iterations: int = 3) -> float:
-    """Re-estimate the prior (probability that two random records match) from the scored candidates.
+def _logit2(p: float) -> float:
+    return math.log2(p / (1 - p))
+
+
+def refine_prior(con: duckdb.DuckDBPyConnection, scored: str, linker, n_records: int, iterations: int = 20) -> tuple[float, float]:
+    """Re-estimate the prior (probability that two random records match) from scored candidates.
 
     The deterministic-rule estimate assumes a recall for exact agreement that messy data do not
     have (it underestimated the prior 5-15x on our benchmarks). This is the EM update of the prior
-    alone: expected number of matching pairs (sum of match probabilities over candidate pairs,
-    non-candidates counted as non-matches) over all pairs, iterated to a fixed point.
+    alone: expected number of matching pairs (sum of match probabilities over all candidate pairs,
+    non-candidates counted as non-matches) over all pairs, iterated to a fixed point. A pair's match
+    weight is the prior's log-odds plus the field weights, so a new prior only shifts every weight
+    by the same amount and the iteration runs on the scored table ``scored`` (column
+    ``match_weight``) without re-scoring. Sets the linker's prior and returns (new prior, shift in
+    bits) for the caller to apply to ``scored``.
     """
     total = n_records * (n_records - 1) / 2
-    lam = linker._settings_obj._probability_two_random_records_match
+    lam0 = linker._settings_obj._probability_two_random_records_match
     if total <= 0:
-        return lam
+        return lam0, 0.0
+    lam = lam0
     for _ in range(iterations):
-        sdf = linker.inference.predict(warning_mode="never")
-        s = linker._db_api._execute_sql_against_backend(f"SELECT coalesce(sum(match_probability), 0) FROM {sdf.physical_name}").fetchall()[0][0]
-        sdf.drop_table_from_database_and_remove_from_cache()
+        shift = _logit2(lam) - _logit2(lam0)
+        s = con.execute(f"SELECT coalesce(sum(1.0 / (1.0 + pow(2.0, -(match_weight + ?)))), 0) FROM {scored}", [shift]).fetchall()[0][0]
         new = min(max(float(s) / total, 1e-9), 0.5)
-        linker._settings_obj._probability_two_random_records_match = new
-        if abs(new - lam) / max(lam, 1e-12) < 0.05:
-            lam = new
-            break
+        done = abs(new - lam) / max(lam, 1e-12) < 0.01
         lam = new
-    return lam
+        if done:
+            break
+    linker._settings_obj._probability_two_random_records_match = lam
+    return lam, _logit2(lam) - _logit2(lam0)
 
 
 def model_json(linker) -> str:

@@ -31,8 +31,8 @@ from harmlens.errors import WarehouseError
 import numpy as np
 
 from harmlens.link.cluster import cluster_indexed
-from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND
-from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train
+from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, score_pairs
+from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
 
 log = logging.getLogger(__name__)
@@ -158,17 +158,15 @@ def link_warehouse(
         info = prepare(con, "__hl_mentions", "__hl_prep", placeholders=ph, detect=True)
         linker = make_linker(con, "__hl_prep", settings_dict([], strict=True))
         train(linker, n_all, seed=seed)
-        refine_prior(linker, n_all)
-        m = json.loads(model_json(linker))
-        m["harmlens_placeholders"] = ph.to_json()
-        m["harmlens_detected"] = {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)}
-        m["harmlens_extras"] = []
-        m["harmlens_strict"] = True
-        con.execute("UPDATE link_models SET active = false")
+        trained_meta = {
+            "harmlens_placeholders": ph.to_json(),
+            "harmlens_detected": {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)},
+            "harmlens_extras": [],
+            "harmlens_strict": True,
+        }
         model_id = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM link_models").fetchall()[0][0]
-        con.execute("INSERT INTO link_models VALUES (?, ?, ?, ?, true, ?)", [model_id, _now(), n_all, threshold, json.dumps(m)])
-        secs["train_s"] = time.perf_counter() - t
     else:
+        trained_meta = None
         model_id, m = active
         ph2 = Placeholders.from_json(m["harmlens_placeholders"]).with_values(
             dobs=set(m["harmlens_detected"]["dobs"]), postcodes=set(m["harmlens_detected"]["postcodes"]) | set(placeholder_postcodes or ()))
@@ -176,7 +174,7 @@ def link_warehouse(
         linker = make_linker(con, "__hl_prep", {k: v for k, v in m.items() if not k.startswith("harmlens_")})
         if threshold != con.execute("SELECT threshold FROM link_models WHERE model_id = ?", [model_id]).fetchall()[0][0]:
             con.execute("UPDATE link_models SET threshold = ? WHERE model_id = ?", [threshold, model_id])
-    secs["prepare_s"] = time.perf_counter() - t
+    secs["prepare_train_s"] = time.perf_counter() - t
 
     # 2. scoring
     t = time.perf_counter()
@@ -197,9 +195,14 @@ def link_warehouse(
             n_scored = 0
     else:
         con.execute("DELETE FROM link_pairs")
-        sdf = linker.inference.predict(threshold_match_probability=review_low, warning_mode="never")
-        n_scored = _pairs_into(con, sdf.physical_name, model_id, run_id, review_low)
-        sdf.drop_table_from_database_and_remove_from_cache()
+        n_scored = score_pairs(con, linker, "__hl_scored", review_low, refine_n=n_all if trained_meta else None)
+        _pairs_into(con, "__hl_scored", model_id, run_id, review_low)
+        con.execute("DROP TABLE __hl_scored")
+    if trained_meta is not None:  # saved after scoring, so it carries the refined prior
+        m = json.loads(model_json(linker))
+        m.update(trained_meta)
+        con.execute("UPDATE link_models SET active = false")
+        con.execute("INSERT INTO link_models VALUES (?, ?, ?, ?, true, ?)", [model_id, _now(), n_all, threshold, json.dumps(m)])
     if gone:
         con.execute("DELETE FROM link_pairs WHERE mention_a NOT IN (SELECT unique_id FROM __hl_mentions) OR mention_b NOT IN (SELECT unique_id FROM __hl_mentions)")
     secs["score_s"] = time.perf_counter() - t
