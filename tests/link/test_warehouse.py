@@ -50,6 +50,13 @@ def test_quality_and_incremental_keeps_ids(city):
     assert sc.false_merge_pairs <= 5, sc.text()
     before = _links(con)
     assert con.execute("SELECT count(*) FROM link_models WHERE active").fetchall()[0][0] == 1
+    # the review queue holds near-threshold pairs that are kept apart, and none already decided
+    q = con.execute("""SELECT r.match_probability, la.person_id = lb.person_id FROM link_review r
+                       JOIN links la ON la.mention_id = r.mention_a JOIN links lb ON lb.mention_id = r.mention_b""").fetchall()
+    assert q and all(0.5 <= p < 0.99 and not same for p, same in q)
+    a, b = con.execute("SELECT mention_a, mention_b FROM link_review LIMIT 1").fetchall()[0]
+    decide(con, a, b, "different", "analyst")
+    assert con.execute("SELECT count(*) FROM link_review WHERE mention_a = ? AND mention_b = ?", [a, b]).fetchall()[0][0] == 0
 
     load_into(con, later)
     s2 = link_warehouse(con)

@@ -345,13 +345,14 @@ def link_warehouse(
         )
         con.execute("DELETE FROM links")
         con.execute("INSERT INTO links SELECT * FROM __hl_links_new")
-        # 6. review queue: undecided pairs near the threshold
+        # 6. review queue: undecided pairs near the threshold that are kept apart (below the threshold,
+        # or refused by a constraint); pairs inside one person are in its view and link-history
         con.execute("DELETE FROM link_review")
         con.execute(
             """INSERT INTO link_review
                SELECT p.mention_a, p.mention_b, p.match_probability, la.person_id = lb.person_id, ?, ?
                FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a JOIN links lb ON lb.mention_id = p.mention_b
-               WHERE p.match_probability >= ? AND p.match_probability < ?
+               WHERE p.match_probability >= ? AND p.match_probability < ? AND la.person_id <> lb.person_id
                  AND NOT EXISTS (SELECT 1 FROM link_decisions d WHERE d.mention_a = p.mention_a AND d.mention_b = p.mention_b)""",
             [now, run_id, review_low, REVIEW_BAND[1]],
         )
