@@ -339,12 +339,15 @@ def link_warehouse(
         con.execute(
             """CREATE OR REPLACE TEMP TABLE __hl_links_new AS
                SELECT d.mention_id, d.person_id, d.method,
-                      CASE WHEN l.person_id = d.person_id THEN l.linked_at ELSE CAST(? AS TIMESTAMP) END AS linked_at
+                      CASE WHEN l.person_id = d.person_id THEN l.linked_at ELSE CAST(? AS TIMESTAMP) END AS linked_at,
+                      l.mention_id IS NULL OR l.person_id <> d.person_id OR l.method IS DISTINCT FROM d.method AS changed
                FROM __hl_links_df d LEFT JOIN links l USING (mention_id)""",
             [now],
         )
-        con.execute("DELETE FROM links")
-        con.execute("INSERT INTO links SELECT * FROM __hl_links_new")
+        # rewrite only what changed: an incremental run over a large warehouse touches few rows
+        con.execute("""DELETE FROM links WHERE mention_id NOT IN (SELECT mention_id FROM __hl_links_new)
+                       OR mention_id IN (SELECT mention_id FROM __hl_links_new WHERE changed)""")
+        con.execute("INSERT INTO links SELECT mention_id, person_id, method, linked_at FROM __hl_links_new WHERE changed")
         # 6. review queue: undecided pairs near the threshold that are kept apart (below the threshold,
         # or refused by a constraint); pairs inside one person are in its view and link-history
         con.execute("DELETE FROM link_review")
