@@ -48,7 +48,7 @@ def test_no_server_errors(schema_app):
         perms = op.definition.raw.get("x-permissions", [])
         cookies, headers = _login(schema_app, perms)
 
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
         @given(case=op.as_strategy())
         def run(case):
             resp = case.call(cookies=cookies, headers=headers)

@@ -14,10 +14,10 @@
     });
     var cy = cytoscape({
       container: el,
-      maxZoom: 1.4,
+      maxZoom: 2,
       minZoom: 0.2,
       elements: elements,
-      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 8000 },
+      layout: { name: "cose", animate: false, randomize: false, padding: 60, idealEdgeLength: function () { return 160; }, nodeRepulsion: function () { return 400000; } },
       style: [
         { selector: "node", style: { "background-color": "#5b7fa6", label: "data(label)", "font-size": 10, color: "#1b1f24", "text-valign": "bottom", "text-margin-y": 4, width: 18, height: 18 } },
         { selector: "node[centre = 1]", style: { "background-color": "#8a1c1c", width: 28, height: 28, "font-weight": "bold" } },
