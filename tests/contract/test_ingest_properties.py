@@ -41,19 +41,33 @@ people_row = st.fixed_dictionaries({
 
 def to_csv(rows: list[dict], fields: list[str]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n", quoting=csv.QUOTE_ALL)
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_CON = None
+
+
+def _fresh_warehouse():
+    """One migrated in-memory warehouse for the whole property run, emptied between examples
+    (migrating a new one per example costs more than the example)."""
+    global _CON
+    if _CON is None:
+        _CON = connect(":memory:")
+    for t in ("people", "events", "quarantine", "changes", "loads", "load_files"):
+        _CON.execute(f"DELETE FROM {t}")
+    return _CON
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(event_row, max_size=12), st.lists(people_row, max_size=12))
 def test_every_row_loaded_or_quarantined_exactly_once(tmp_path_factory, events, people):
     folder = tmp_path_factory.mktemp("x")
     (folder / "events.csv").write_text(to_csv(events, ["event_id", "source", "event_type", "occurred_at", "ends_at", "outcome", "domestic", "latitude", "note"]))
     (folder / "people.csv").write_text(to_csv(people, ["mention_id", "event_id", "role", "date_of_birth", "sex", "forename"]))
-    con = connect(":memory:")
+    con = _fresh_warehouse()
     rep = ingest(con, folder)
     for t in rep.tables:
         n_rows = len(events) if t.table == "events" else len(people)
@@ -65,4 +79,3 @@ def test_every_row_loaded_or_quarantined_exactly_once(tmp_path_factory, events, 
         assert con.execute(f"SELECT count(*) FROM {t.table}").fetchone()[0] == t.loaded
     # Loaded people always point at a loaded event.
     assert con.execute("SELECT count(*) FROM people p ANTI JOIN events e USING (event_id)").fetchone()[0] == 0
-    con.close()
