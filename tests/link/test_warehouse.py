@@ -176,6 +176,10 @@ def test_cli_commands(city, tmp_path):
     assert r.exit_code == 0, r.output
     assert "total match weight" in r.output and "forename" in r.output and "date_of_birth" in r.output
     assert chart.read_text().lstrip().startswith("<svg")
+    spec_file = tmp_path / "w.json"
+    r = run(app, ["explain-link", ms[0], ms[1], "--db", db, "--chart", str(spec_file), "--hide-values"])
+    values = json.loads(spec_file.read_text())["data"]["values"]
+    assert {v["column_name"] for v in values} >= {"Prior", "forename", "date_of_birth", "Final score"}
     r = run(app, ["explain-link", ms[0], ms[1], "--db", db, "--format", "json", "--hide-values"])
     e = json.loads(r.stdout)
     total = e["prior_weight"] + sum(f["match_weight"] for f in e["fields"])

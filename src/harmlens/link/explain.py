@@ -122,7 +122,7 @@ def explain_link(con: duckdb.DuckDBPyConnection, a: str, b: str, *, hide_values:
     x, y = sorted((a, b))
     dec = con.execute("SELECT decision || ' (by ' || decided_by || ')' FROM link_decisions WHERE mention_a = ? AND mention_b = ?", [x, y]).fetchall()
     chart = linker.visualisations.waterfall_chart([rec], filter_nulls=False, remove_sensitive_data=hide_values)
-    spec = chart.chart_dict() if callable(getattr(chart, "chart_dict", None)) else chart.chart_spec
+    spec = chart.chart_dict  # a property: the spec with the data embedded
     for tname in ("__hl_x_prep", "__hl_x_mentions"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
     return Explanation(a, b, model_id, prior, fields, float(rec["match_weight"]), float(rec["match_probability"]), float(threshold),
