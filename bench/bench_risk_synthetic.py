@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=100_000, help="residents of the synthetic city")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--freq-months", type=int, default=1)
-    ap.add_argument("--backend", default="hgb", choices=["hgb", "lightgbm"])
+    ap.add_argument("--backend", default="lightgbm", choices=["hgb", "lightgbm"])
     ap.add_argument("--models", default="logit,boosting,cox")
     ap.add_argument("--link", action="store_true", help="run the real linker instead of truth links")
     ap.add_argument("--n-boot", type=int, default=200)

@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         freq_months: int = typer.Option(1, "--freq-months", min=1, help="Months between training snapshots."),
         models: str = typer.Option("logit,boosting,cox", "--models", help="Models to fit (comma-separated): logit,boosting,cox."),
         primary: str = typer.Option("boosting", "--primary", help="The model used for scores and explanations."),
-        backend: str = typer.Option("hgb", "--backend", help="Boosting library: hgb (scikit-learn) or lightgbm."),
+        backend: str = typer.Option("lightgbm", "--backend", help="Boosting library: lightgbm or hgb (scikit-learn HistGradientBoosting)."),
         validate: bool = typer.Option(True, "--validate/--no-validate", help="Temporal holdout validation (needed for a full model card)."),
         n_boot: int = typer.Option(200, "--n-boot", min=0, help="Bootstrap resamples for the confidence intervals."),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="Folder for model files (default <warehouse stem>_models)."),

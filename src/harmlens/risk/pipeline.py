@@ -49,7 +49,7 @@ class TrainSettings:
     until: str | None = None
     models: tuple[str, ...] = MODEL_NAMES
     primary: str = "boosting"
-    backend: str = "hgb"
+    backend: str = "lightgbm"
     n_boot: int = 200
     seed: int = 0
     flag_top: int = 1000
@@ -98,7 +98,11 @@ def fit_models(X: pd.DataFrame, y: pd.Series, meta: pd.DataFrame, settings: Trai
         if name == "logit":
             out[name] = RiskFactorLogit(random_state=settings.seed).fit(X, y, groups=groups)
         elif name == "boosting":
-            out[name] = CalibratedBoosting(backend=settings.backend, random_state=settings.seed).fit(X, y, groups=groups)
+            # small trees, slow learning, big leaves: the scored population is a few thousand people, and on
+            # the synthetic city these settings beat the estimator defaults (holdout AUC 0.874 vs 0.845,
+            # 1 s vs 14 s; see docs/risk.md)
+            out[name] = CalibratedBoosting(backend=settings.backend, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=100,
+                                           random_state=settings.seed).fit(X, y, groups=groups)
         elif name == "cox":
             out[name] = TimeToOffenceCox(horizon_days=settings.horizon_days, random_state=settings.seed).fit(
                 X, y, durations=meta["days_to_event"].to_numpy())
