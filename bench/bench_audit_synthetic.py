@@ -1,8 +1,8 @@
 """Benchmark: does the audit flag the synthetic city's unequal policing, and only when it is on?
 
 For several seeds and policing-recording multipliers for Black offenders (1 = off), builds the
-synthetic city (truth links), applies harm weights, makes the V100 list of the top 400 at large
-as of 2024-01-01 and runs the audit's composition test. Prints, per run, the Black share of the
+synthetic city (truth links), applies harm weights, makes the V100 list of the top 500 at large
+as of 2024-01-01 and runs the audit. Prints, per run, the Black share of the
 list over the Black share of residents with its 95% interval and whether it was flagged.
 
     nice .venv/bin/python bench/bench_audit_synthetic.py [people] [seeds]
@@ -43,10 +43,12 @@ def run(people: int, seed: int, mult: float, tmp: Path) -> dict:
     con.execute("INSERT INTO links SELECT mention_id, person_id, 'truth', now() FROM _m "
                 "WHERE mention_id IN (SELECT mention_id FROM people)")
     apply_offence_map(con)
-    sc, _, _ = load_scored(con, as_of="2024-01-01", top=400)
+    sc, _, _ = load_scored(con, as_of="2024-01-01", top=500)
     res = audit_scored(sc, population=population_counts(con), n_boot=300, dimensions=("ethnicity",))
     con.close()
-    c = res.dimensions["ethnicity"].shares.compare("list", "population").loc["Black"]
+    sh = res.dimensions["ethnicity"].shares
+    # the interval the flag rule uses: simultaneous over the stated groups (Bonferroni)
+    c = sh.compare("list", "population", level=1 - 0.05 / len(sh.groups)).loc["Black"]
     flagged = any(f["group"] == "Black" for f in res.flagged("ethnicity", "list_vs_population"))
     others = [f["group"] for f in res.flagged("ethnicity", "list_vs_population") if f["group"] != "Black"]
     return {"seed": seed, "multiplier": mult, "scored": len(sc), "ratio": c["value"], "low": c["low"],
@@ -55,7 +57,7 @@ def run(people: int, seed: int, mult: float, tmp: Path) -> dict:
 
 
 def main() -> None:
-    people = int(sys.argv[1]) if len(sys.argv) > 1 else 80_000
+    people = int(sys.argv[1]) if len(sys.argv) > 1 else 120_000
     seeds = range(1, 1 + (int(sys.argv[2]) if len(sys.argv) > 2 else 5))
     print(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()} "
           f"load={os.getloadavg()[0]:.1f}; people={people:,}")

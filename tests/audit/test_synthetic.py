@@ -6,8 +6,8 @@ with the bias on, Black people are over-represented on a V100 list made from rec
 allegations, and the audit must flag "share of the list vs share of residents" for Black people;
 with it off, nothing about ethnicity's composition may be flagged. Three seeds each.
 
-Small on purpose (80,000 residents, about 1,400 scored suspects, a list of 400): large enough
-that a real 1.5-2x over-representation has an interval clear of the 1.25 materiality bound,
+Small on purpose (120,000 residents, about 2,200 scored suspects, a list of 500): large enough
+that a real 1.5-2x over-representation has a simultaneous 99% interval clear of the 1.25 bound,
 small enough to run in seconds. Linking uses the generator's truth (mention -> person), so this
 tests the audit, not the linker; harm weights, features, labels and the list are the real stages.
 """
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 SEEDS = (1, 2, 3)
-PEOPLE = 80_000
-TOP = 400
+PEOPLE = 120_000
+TOP = 500
 AS_OF = "2024-01-01"
 
 

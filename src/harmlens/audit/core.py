@@ -24,9 +24,11 @@ recorded offending base vs of the residents), flags, and optionally the proxy sc
 and outcome monitoring sections (computed elsewhere and attached).
 
 **Flags.** A disparity is flagged when the group's estimate is reliable (enough people) and the
-whole 95% interval of its ratio lies beyond a materiality bound: above ``1.25`` or below ``0.8``
+whole interval of its ratio lies beyond a materiality bound: above ``1.25`` or below ``0.8``
 (the "four-fifths" convention). Significance alone is not enough on a large population; size
-alone is not enough on a small one.
+alone is not enough on a small one. The interval is simultaneous over the m groups compared in
+that dimension and test (Bonferroni, level ``1 - 0.05/m``), so a dimension with many groups
+(33 boroughs) does not flag by chance more often than one with few.
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ class AuditResult:
     def meta(self) -> dict[str, Any]:
         m = {"list": self.list_id, "as of": self.as_of, "label for error rates": self.primary_label,
              "reference group": self.reference, "flag rule":
-             f"95% interval of the ratio wholly above {MATERIAL_HIGH} or below {MATERIAL_LOW}"}
+             f"interval of the ratio (simultaneous over the groups compared, 95% family-wise) wholly above "
+             f"{MATERIAL_HIGH} or below {MATERIAL_LOW}"}
         if self.model.get("version"):
             m["model"] = self.model["version"]
         return m
@@ -145,7 +148,8 @@ class AuditResult:
             "primary_label": self.primary_label,
             "reference": self.reference,
             "model": {k: _jsonable(v) for k, v in self.model.items()},
-            "flag_rule": {"high": MATERIAL_HIGH, "low": MATERIAL_LOW, "ci_level": 0.95},
+            "flag_rule": {"high": MATERIAL_HIGH, "low": MATERIAL_LOW, "family_wise_level": 1 - FAMILY_ALPHA,
+                          "adjustment": "bonferroni over the groups compared per dimension and test"},
             "flags": [{k: _jsonable(v) for k, v in f.items()} for f in self.flags],
             "dimensions": {k: d.to_dict() for k, d in self.dimensions.items()},
             "proxy": self.proxy.to_dict() if self.proxy is not None else None,
@@ -156,12 +160,21 @@ class AuditResult:
         }
 
 
-def _flag(dimension: str, group: str, test: str, value: float, lo: float, hi: float, text: str) -> dict[str, Any] | None:
+FAMILY_ALPHA = 0.05
+
+
+def _level_words(level: float, m: int) -> str:
+    return f"{100 * level:.1f}% CI" + (f" (simultaneous for {m} groups)" if m > 1 else "")
+
+
+def _flag(dimension: str, group: str, test: str, value: float, lo: float, hi: float, text: str,
+          level: float) -> dict[str, Any] | None:
     if np.isnan(lo) or np.isnan(hi):
         return None
     if lo > MATERIAL_HIGH or hi < MATERIAL_LOW:
         return {"dimension": dimension, "group": group, "test": test, "value": float(value), "low": float(lo),
-                "high": float(hi), "direction": "over" if lo > MATERIAL_HIGH else "under", "text": text}
+                "high": float(hi), "ci_level": float(level), "direction": "over" if lo > MATERIAL_HIGH else "under",
+                "text": text}
     return None
 
 
@@ -248,7 +261,7 @@ def audit_scored(
                              f"{int(dropped['scored'])} scored people with ethnicity not stated are left out of it")
             counts = counts[stated]
         counts = counts.reindex(_order(list(counts.index), dim))
-        shares = GroupFrame.from_shares(counts, feature=dim, n_boot=max(n_boot, 200), random_state=random_state + k,
+        shares = GroupFrame.from_shares(counts, feature=dim, n_boot=max(n_boot, 4000), random_state=random_state + k,
                                         min_support=5)
         sizes = g.value_counts()
         ref = reference if (dim == "ethnicity" and reference in sizes.index) else None
@@ -256,32 +269,43 @@ def audit_scored(
             ref = str(sizes.idxmax())
         out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns))
 
-        # --- flags: composition (list vs each base) and error rates vs the reference group
+        # --- flags: composition (list vs each base) and error rates vs the reference group.
+        # Each (dimension, test) is a family of m comparisons, one per eligible group: its flags
+        # use a Bonferroni-adjusted interval (level 1 - 0.05/m), so 33 boroughs do not produce
+        # chance flags that 5 ethnic groups would not.
         for base in [c for c in counts.columns if c != "list"]:
-            comp = shares.compare("list", base)
-            for grp, row in comp.iterrows():
-                if counts.loc[grp, base] < 5 or counts.loc[grp, "scored"] < min_group_size:
-                    continue
+            elig = [grp for grp in counts.index
+                    if counts.loc[grp, base] >= 5 and counts.loc[grp, "scored"] >= min_group_size]
+            if not elig:
+                continue
+            level = 1 - FAMILY_ALPHA / len(elig)
+            comp = shares.compare("list", base, level=level)
+            for grp in elig:
+                row = comp.loc[grp]
                 f = _flag(dim, str(grp), f"list_vs_{base}", row["value"], row["low"], row["high"],
                           f"{dim} {grp}: {100 * shares.by_group.loc[grp, 'list']:.1f}% of the list vs "
                           f"{100 * shares.by_group.loc[grp, base]:.1f}% {SHARE_LABELS[base].replace('share of ', 'of ')}"
-                          f" ({row['value']:.2f} times, 95% CI {row['low']:.2f} to {row['high']:.2f})")
+                          f" ({row['value']:.2f} times, {_level_words(level, len(elig))} {row['low']:.2f} to "
+                          f"{row['high']:.2f})", level)
                 if f:
                     flags.append(f)
         gf = errs.get(primary) if primary else None
         if ref is not None and gf is not None:
-            r, ci = gf.ratio(reference=ref), gf.ratio_ci(reference=ref)
+            r = gf.ratio(reference=ref)
             for m in ["selection_rate", "false_positive_rate", "false_negative_rate"]:
                 if not gf.reliable.loc[ref, m]:
                     continue
-                for grp in gf.groups:
-                    if grp == ref or not gf.reliable.loc[grp, m]:
-                        continue
+                elig = [grp for grp in gf.groups if grp != ref and gf.reliable.loc[grp, m]]
+                if not elig:
+                    continue
+                level = 1 - FAMILY_ALPHA / len(elig)
+                ci = gf.ratio_ci(reference=ref, level=level)
+                for grp in elig:
                     lo, hi = ci.loc[(grp, m), "low"], ci.loc[(grp, m), "high"]
                     f = _flag(dim, grp, m, r.loc[grp, m], lo, hi,
                               f"{dim} {grp}: {m.replace('_', ' ')} {100 * gf.by_group.loc[grp, m]:.1f}% vs "
                               f"{100 * gf.by_group.loc[ref, m]:.1f}% for {ref} ({r.loc[grp, m]:.2f} times, "
-                              f"95% CI {lo:.2f} to {hi:.2f}; label: {primary})")
+                              f"{_level_words(level, len(elig))} {lo:.2f} to {hi:.2f}; label: {primary})", level)
                     if f:
                         flags.append(f)
     if "offending_base" not in scored.columns:

@@ -599,7 +599,8 @@ class GroupFrame:
                             f"to say anything about them: {listed}")
         self.warnings: list[str] = warns
 
-    def _pct(self, arr: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def _pct(self, arr: np.ndarray, axis: int = 0, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        q = self._q if level is None else ((1 - level) / 2, 1 - (1 - level) / 2)
         if arr.shape[axis] == 0:
             shape = arr.shape[:axis] + arr.shape[axis + 1:]
             return np.full(shape, np.nan), np.full(shape, np.nan)
@@ -608,8 +609,8 @@ class GroupFrame:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                lo = np.nanquantile(arr, self._q[0], axis=axis)
-                hi = np.nanquantile(arr, self._q[1], axis=axis)
+                lo = np.nanquantile(arr, q[0], axis=axis)
+                hi = np.nanquantile(arr, q[1], axis=axis)
         return lo, hi
 
     def _gidx(self, group: str) -> int:
@@ -717,25 +718,30 @@ class GroupFrame:
         return pd.DataFrame(point, index=pd.Index(self.groups, name=self.feature),
                             columns=pd.Index(self.metrics, name="metric"))
 
-    def _ci_frame(self, how: str, reference: str | None, reliable_only: bool) -> pd.DataFrame:
+    def _ci_frame(self, how: str, reference: str | None, reliable_only: bool, level: float | None = None
+                  ) -> pd.DataFrame:
         if reference is None:
             _, rep = self._between(how, reliable_only)
-            lo, hi = self._pct(rep)
+            lo, hi = self._pct(rep, level=level)
             return pd.DataFrame({"low": lo, "high": hi}, index=pd.Index(self.metrics, name="metric"))
         _, rep = self._vs_ref(how, reference)
-        lo, hi = self._pct(rep)
+        lo, hi = self._pct(rep, level=level)
         idx = pd.MultiIndex.from_product([self.groups, self.metrics], names=[self.feature, "metric"])
         return pd.DataFrame({"low": lo.ravel(), "high": hi.ravel()}, index=idx)
 
-    def difference_ci(self, reference: str | None = None, *, reliable_only: bool = True) -> pd.DataFrame:
-        """Confidence interval of ``difference(reference)`` from the same replicates."""
-        return self._ci_frame("difference", reference, reliable_only)
+    def difference_ci(self, reference: str | None = None, *, reliable_only: bool = True,
+                      level: float | None = None) -> pd.DataFrame:
+        """Confidence interval of ``difference(reference)`` from the same replicates.
 
-    def ratio_ci(self, reference: str | None = None, *, reliable_only: bool = True) -> pd.DataFrame:
-        """Confidence interval of ``ratio(reference)`` from the same replicates."""
-        return self._ci_frame("ratio", reference, reliable_only)
+        ``level`` overrides ``ci_level`` (e.g. a Bonferroni level ``1 - 0.05 / m`` for m groups)."""
+        return self._ci_frame("difference", reference, reliable_only, level)
 
-    def compare(self, metric: str, base: str, how: str = "ratio") -> pd.DataFrame:
+    def ratio_ci(self, reference: str | None = None, *, reliable_only: bool = True,
+                 level: float | None = None) -> pd.DataFrame:
+        """Confidence interval of ``ratio(reference)`` from the same replicates (``level`` as above)."""
+        return self._ci_frame("ratio", reference, reliable_only, level)
+
+    def compare(self, metric: str, base: str, how: str = "ratio", *, level: float | None = None) -> pd.DataFrame:
         """Compare two metrics group by group (``metric / base`` or ``metric - base``).
 
         For ``from_shares``: ``compare("list", "population")`` is each group's share of the
@@ -749,7 +755,7 @@ class GroupFrame:
                 v, rep = self._by[:, i] - self._by[:, j], self._reps[:, :, i] - self._reps[:, :, j]
             else:
                 raise GroupFrameError(f"how must be 'ratio' or 'difference', not {how!r}")
-        lo, hi = self._pct(rep)
+        lo, hi = self._pct(rep, level=level)
         return pd.DataFrame({"value": v, "low": lo, "high": hi}, index=pd.Index(self.groups, name=self.feature))
 
     def to_frame(self) -> pd.DataFrame:
