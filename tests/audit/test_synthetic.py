@@ -123,3 +123,24 @@ def test_full_warehouse_audit_and_report(tmp_path):
         con.close()
     assert len(runs) == 1 and runs[0][1] == len(d["flags"])
     assert recs == [("v100",)]
+
+
+def test_stored_list_is_the_default_input(tmp_path):
+    """A list stored by the rank area (here a V100 list) is what the audit audits when none is named."""
+    from harmlens.audit.warehouse import audit_warehouse
+    from harmlens.harm.ranking import rank
+
+    con, _ = _city(tmp_path, 2, bias=True)
+    try:
+        r = rank(con, "v100", AS_OF, top=50)
+        ids = list(r.priority["person_id"].astype(str))
+        con.execute("INSERT INTO priority_lists VALUES ('offenders:v100:2024-01-01', 'offenders', 'v100', ?, now(), "
+                    "now(), now() + INTERVAL 30 DAY, NULL, NULL, ?, NULL)", [pd.Timestamp(AS_OF), len(ids)])
+        con.executemany("INSERT INTO priority_entries (list_id, rank, person_id, score) VALUES (?, ?, ?, ?)",
+                        [("offenders:v100:2024-01-01", i + 1, pid, 0.0) for i, pid in enumerate(ids)])
+        res = audit_warehouse(con, top=100, n_boot=50, proxy=False)
+    finally:
+        con.close()
+    assert res.list_id == "offenders:v100:2024-01-01"
+    assert res.list_size == len(ids) and res.as_of == AS_OF
+    assert res.model["method"] == "stored list"

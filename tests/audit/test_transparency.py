@@ -1,0 +1,55 @@
+"""The transparency record states the model card's facts and the latest audit's flags, and invents nothing."""
+
+from __future__ import annotations
+
+import json
+
+from harmlens.audit.transparency import TO_COMPLETE, build_record, record_html, record_markdown, store_record
+
+
+MODEL = {
+    "version": "v7",
+    "primary_model": "boosting",
+    "target": {"category": "vawg", "horizon_days": 365, "threshold": "allegation"},
+    "data_window": {"train_start": "2020-01-01", "train_end": "2023-06-01"},
+    "data_hash": "abc123",
+    "features": ["n_vawg_365d", "harm_vawg_365d"],
+    "metrics": {"primary": "boosting", "validation": {"boosting": {"auc": 0.81, "ece": 0.02}}},
+}
+
+
+class _Audit:
+    list_id = "offenders:risk:2024-01-01"
+    as_of = "2024-01-01"
+    flags = [{"text": "ethnicity Black: 25.1% of the list vs 13.5% of residents"}]
+
+
+def test_record_from_card_facts_and_audit():
+    rec = build_record(MODEL, _Audit(), organisation={"organisation": "Example Police"})
+    spec = rec["tool_specification"]
+    assert spec["model_version"] == "v7" and spec["training_data_sha256"] == "abc123"
+    assert spec["model_inputs"] == ["n_vawg_365d", "harm_vawg_365d"]
+    assert "auc 0.810" in spec["model_performance"]
+    assert "vawg offence (allegation) within 365 days" in rec["description_and_rationale"]["detailed_description"]
+    from harmlens.risk.card import INTENDED_USE, LIMITATIONS
+
+    assert rec["tier_1"]["how_it_is_used"] == INTENDED_USE
+    assert rec["risks_mitigations_and_impact"]["risks"] == LIMITATIONS
+    assert rec["risks_mitigations_and_impact"]["latest_audit"]["flags"] == [_Audit.flags[0]["text"]]
+    assert rec["owner_and_responsibility"]["organisation"] == "Example Police"
+    assert rec["owner_and_responsibility"]["senior_responsible_owner"] == TO_COMPLETE
+    md = record_markdown(rec)
+    assert "## Tool specification" in md and "abc123" in md
+    assert "<em>to be completed" in record_html(rec)
+    json.dumps(rec)
+
+
+def test_v100_rule_record_and_store(warehouse):
+    rec = build_record(None, None)
+    assert rec["model_version"] is None
+    assert rec["tool_specification"]["model_version"] == "v100 rule"
+    assert rec["risks_mitigations_and_impact"]["latest_audit"] == "no audit run yet"
+    store_record(warehouse, rec)
+    store_record(warehouse, rec)  # replaced, not duplicated
+    rows = warehouse.execute("SELECT model_version, record FROM transparency_records").fetchall()
+    assert len(rows) == 1 and rows[0][0] == "v100" and json.loads(rows[0][1])["tier_1"]["name"].endswith("(V100 rule)")
