@@ -89,7 +89,7 @@ def test_full_warehouse_audit_and_report(tmp_path):
     con.close()
     rep = tmp_path / "report"
     res = CliRunner().invoke(app, ["audit", "--db", str(out / "wh.duckdb"), "--as-of", AS_OF, "--top", str(TOP),
-                                   "--n-boot", "100", "--out", str(rep), "--print", "none"])
+                                   "--n-boot", "100", "--out", str(rep), "--print", "none", "--format", "html,json"])
     assert res.exit_code == 0, res.output
     d = json.loads((rep / "audit.json").read_text())
     assert d["list_size"] == TOP and d["as_of"] == AS_OF
@@ -109,10 +109,10 @@ def test_full_warehouse_audit_and_report(tmp_path):
     assert {r["outcome"] for r in oc["table"]} >= {"offences", "arrests", "charges", "victims_revictimised"}
     page = (rep / "audit.html").read_text()
     assert page.count("<svg") >= 4 and 'href="transparency.html"' in page
-    assert (rep / "audit.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not (rep / "audit.pdf").exists()  # --format html,json: PDF rendering is covered by the COMPAS CLI test
     rec = json.loads((rep / "transparency.json").read_text())
     assert rec["risks_mitigations_and_impact"]["latest_audit"]["flags"]
-    assert (rep / "transparency.pdf").exists() and (rep / "transparency.md").exists()
+    assert (rep / "transparency.html").exists() and (rep / "transparency.md").exists()
     from harmlens.warehouse import connect
 
     con = connect(out / "wh.duckdb")
