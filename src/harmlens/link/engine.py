@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from harmlens.link.cluster import cluster
-from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train  # noqa: F401
+from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train
 from harmlens.link.prepare import Placeholders, PreparedInfo, prepare
 
 log = logging.getLogger(__name__)

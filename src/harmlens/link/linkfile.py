@@ -12,7 +12,6 @@ import duckdb
 from harmlens.errors import HarmlensError
 from harmlens.link.engine import DEFAULT_THRESHOLD, DedupeResult, dedupe_table
 from harmlens.link.evaluate import PairwiseScores, pairwise_scores
-from harmlens.link.prepare import STANDARD_COLUMNS
 
 
 class LinkFileError(HarmlensError):
@@ -123,7 +122,6 @@ def link_file(
     # extras are named by their key: rename after selection to avoid clashing with standard names
     for k in extras:
         con.execute(f'ALTER TABLE __hl_src RENAME COLUMN "x_src_{k}" TO "{k}"')
-    assert all(s in STANDARD_COLUMNS for s in {STANDARD_KEYS[k.lower()] for k in mapping if k.lower() in STANDARD_KEYS})
     res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None, strict=strict)
     members: dict[str, str] = {}
     for m, r in res.rep.items():

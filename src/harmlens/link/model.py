@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -169,13 +168,6 @@ def settings_dict(extras: list[str], blocking_rules: list[str] | None = None, bl
         "em_convergence": 0.001,
         "max_iterations": 20,
     }
-
-
-@dataclass
-class TrainReport:
-    n_records: int
-    blocked_pairs: int | None = None
-    sessions: list[str] = field(default_factory=list)
 
 
 def _silence_splink() -> None:
