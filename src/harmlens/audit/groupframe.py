@@ -36,7 +36,7 @@ The point estimates of the built-in metrics equal fairlearn's (tested against ``
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -580,16 +580,18 @@ class GroupFrame:
                 self._reliable[g, :] = False
                 small.append((grp, int(self._counts[g])))
                 continue
+            undefined, thin = [], []
             for j, m in enumerate(self.metrics):
                 if np.isnan(self._by[g, j]):
                     self._reliable[g, j] = False
-                    warns.append(f"{feature} '{grp}': {m} is undefined (no {support_labels.get(m, 'cases')})")
+                    undefined.append(f"{m} is undefined (no {support_labels.get(m, 'cases')})")
                 elif self._support[g, j] < self.min_support:
                     self._reliable[g, j] = False
-                    warns.append(
-                        f"{feature} '{grp}': {m} rests on {int(self._support[g, j])} "
-                        f"{support_labels.get(m, 'cases')} (< {self.min_support}); treat as unreliable"
-                    )
+                    thin.append(f"{m} rests on {int(self._support[g, j])} {support_labels.get(m, 'cases')}")
+            if undefined:
+                warns.append(f"{feature} '{grp}': " + "; ".join(undefined))
+            if thin:  # one line per group, however many of its figures are thin
+                warns.append(f"{feature} '{grp}': " + "; ".join(thin) + f" (< {self.min_support}); treat as unreliable")
         if len(small) == 1:
             warns.insert(0, f"{feature} '{small[0][0]}': only {small[0][1]} people (< {self.min_group_size}); "
                             "too few to say anything about this group")
