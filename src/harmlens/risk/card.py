@@ -118,7 +118,7 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
     out.append(("Models", (
         f"Primary: **{ci.primary}**. RiskFactorLogit: L2-penalised logistic regression with a statsmodels inference "
         "table (odds ratio per one unit of each factor, 95% CI, p-value; standard errors clustered by person). "
-        "CalibratedBoosting: gradient-boosted trees with isotonic calibration on a held-out fifth of the people. "
+        f"CalibratedBoosting: gradient-boosted trees with {ci.params.get('calibration', 'isotonic')} calibration on a held-out fifth of the people. "
         "TimeToOffenceCox: Cox proportional hazards for the time to the next offence, read as the probability "
         "within the horizon. Parameters: `" + ", ".join(f"{k}={v}" for k, v in ci.params.items()) + "`."), None))
     if ci.validation_wide is not None:

@@ -83,6 +83,7 @@ def register(app: typer.Typer) -> None:
         models: str = typer.Option("logit,boosting,cox", "--models", help="Models to fit (comma-separated): logit,boosting,cox."),
         primary: str = typer.Option("boosting", "--primary", help="The model used for scores and explanations."),
         backend: str = typer.Option("lightgbm", "--backend", help="Boosting library: lightgbm or hgb (scikit-learn HistGradientBoosting)."),
+        calibration: str = typer.Option("sigmoid", "--calibration", help="Probability calibration of the boosting model: sigmoid|isotonic|none."),
         validate: bool = typer.Option(True, "--validate/--no-validate", help="Temporal holdout validation (needed for a full model card)."),
         n_boot: int = typer.Option(200, "--n-boot", min=0, help="Bootstrap resamples for the confidence intervals."),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="Folder for model files (default <warehouse stem>_models)."),
@@ -95,7 +96,7 @@ def register(app: typer.Typer) -> None:
 
         settings = TrainSettings(horizon_days=horizon, category=category, threshold=threshold, freq_months=freq_months, start=start,
                                  until=until, models=tuple(m.strip() for m in models.split(",") if m.strip()), primary=primary,
-                                 backend=backend, n_boot=n_boot, seed=seed, validate=validate)
+                                 backend=backend, calibration=calibration, n_boot=n_boot, seed=seed, validate=validate)
         con = connect(db, create=False)
         try:
             res = run_train(con, settings, models_folder=models_dir)
