@@ -53,3 +53,26 @@ def test_v100_rule_record_and_store(warehouse):
     store_record(warehouse, rec)  # replaced, not duplicated
     rows = warehouse.execute("SELECT model_version, record FROM transparency_records").fetchall()
     assert len(rows) == 1 and rows[0][0] == "v100" and json.loads(rows[0][1])["tier_1"]["name"].endswith("(V100 rule)")
+
+
+def test_transparency_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from harmlens.cli import app
+    from harmlens.warehouse import connect
+
+    db = tmp_path / "wh.duckdb"
+    connect(db).close()
+    out = tmp_path / "rec"
+    res = CliRunner().invoke(app, ["transparency", "--db", str(db), "--out", str(out), "--format", "html,json",
+                                   "--organisation", "Example Police", "--contact", "foi@example.org"])
+    assert res.exit_code == 0, res.output
+    rec = json.loads((out / "transparency.json").read_text())
+    assert rec["tier_1"]["contact"] == "foi@example.org"
+    assert rec["tool_specification"]["model_version"] == "v100 rule"  # no model registered
+    assert "Example Police" in (out / "transparency.html").read_text()
+    con = connect(db)
+    try:
+        assert con.execute("SELECT model_version FROM transparency_records").fetchall() == [("v100",)]
+    finally:
+        con.close()
