@@ -146,6 +146,11 @@ def test_cli_models_score_and_errors(trained, tmp_path):
         cohort.write_text("person_id,as_of\nS1,2023-01-01\n")
         out = r.invoke(app, ["score", "--cohort", str(cohort), "--db", db, "--format", "json"])
         assert out.exit_code == 0 and json.loads(out.output)[0]["person_id"] == "S1"
+        out = r.invoke(app, ["risk", "explain", "S1", "--as-of", "2023-01-01", "--db", db, "--top", "3"])
+        assert out.exit_code == 0, out.output
+        assert "risk" in out.output and "allegations" in out.output and out.output.count("\n- ") == 3
+        out = r.invoke(app, ["risk", "explain", "nobody", "--as-of", "2023-01-01", "--db", db])
+        assert out.exit_code != 0 and "not in the scored population" in str(out.exception)
         bad = tmp_path / "bad.csv"
         bad.write_text("who,as_of\nS1,2023-01-01\n")
         out = r.invoke(app, ["score", "--cohort", str(bad), "--db", db])

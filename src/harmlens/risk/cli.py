@@ -264,3 +264,29 @@ def register(app: typer.Typer) -> None:
         _print_frame(inf[["feature", "coef", "odds_ratio", "ci_low", "ci_high", "p_value"]], fmt,
                      f"inference table: logistic regression on all {res.inference.attrs.get('n_rows', res.n_rows):,} rows "
                      "(odds ratio per one unit, 95% CI, p-value)")
+
+    @risk_app.command("explain")
+    def explain_cmd(
+        person_id: str = typer.Argument(..., help="The person to explain (person_id from 'harmlens score')."),
+        as_of: str = typer.Option(..., "--as-of", help="The date the risk is for."),
+        db: Optional[Path] = DbOption,
+        model: Optional[str] = typer.Option(None, "--model", help="Model version (default: the promoted one, else the newest)."),
+        top: int = typer.Option(8, "--top", min=1, help="How many factors to show."),
+    ) -> None:
+        """One person's risk, the evidence it rests on, and the factors that raised or lowered it, in words."""
+        from harmlens.risk.pipeline import explain_person
+        from harmlens.warehouse import connect
+
+        con = connect(db, create=False)
+        try:
+            e = explain_person(con, person_id, as_of, version=model, top=top)
+        finally:
+            con.close()
+        t = e["target"]
+        typer.echo(f"{e['person_id']} as of {e['as_of']} (model {e['model_version']}): risk {e['risk']:.1%} of being named in a "
+                   f"{t['category']} offence ({t['threshold']}) within {t['horizon_days']} days")
+        ev = e["evidence"]
+        typer.echo(f"evidence ({t['category']}): {ev['allegations']} allegations, {ev['charges']} charged, {ev['convictions']} convicted, "
+                   f"{ev['distinct_victims']} distinct victims; last on {ev['last_event_at'] or 'never'}")
+        for _, _, words in e["factors"]:
+            typer.echo(f"- {words}")

@@ -508,3 +508,21 @@ def score_cohort(con: Any, cohort: pd.DataFrame, *, version: str | None = None) 
     keep = [id_col] + (["person_id"] if id_col == "mention_id" else []) + ["as_of", "risk", "expected_harm", "rfgv_score", "allegations",
                                                                             "charges", "convictions", "last_event_at", "top_factors", "model_version", "reason"]
     return out.sort_values("_row")[[c for c in keep if c in out.columns]].reset_index(drop=True)
+
+
+def explain_person(con: Any, person_id: str, as_of: Any, *, version: str | None = None, top: int = 8) -> dict[str, Any]:
+    """Why one person has the risk they have on a date: risk, evidence, and the factors in words."""
+    from harmlens.features import build_features, evidence_summary
+    from harmlens.risk import registry
+    from harmlens.risk.explain import explain
+
+    bundle, rec = registry.load_bundle(con, version)
+    at = _day(as_of)
+    X = build_features(con, at, [person_id])
+    if X.empty:
+        raise PipelineError(f"person {person_id} is not in the scored population on {at:%Y-%m-%d} (no suspect or offender record before it)")
+    risk = float(bundle.predict_risk(X)[0])
+    ev = evidence_summary(con, at, [person_id], category=bundle.target["category"]).iloc[0]
+    return {"person_id": person_id, "as_of": f"{at:%Y-%m-%d}", "model_version": rec["version"], "risk": risk,
+            "target": bundle.target, "evidence": {k: (None if pd.isna(v) else (str(v) if k == "last_event_at" else int(v))) for k, v in ev.items()},
+            "factors": explain(bundle.model, X[bundle.features], top=top)}
