@@ -154,6 +154,8 @@ def test_person_ids_subset(world):
 def test_evidence_summary(world):
     con, _ = world
     ev = evidence_summary(con, AS_OF)
+    sub = evidence_summary(con, AS_OF, ["P5", "P1", "nobody"])
+    pd.testing.assert_frame_equal(sub, ev.loc[["P1", "P5"]])
     assert ev.loc["P1", "allegations"] == 4
     assert ev.loc["P1", "charges"] == 2 and ev.loc["P1", "convictions"] == 1
     assert ev.loc["P1", "distinct_victims"] == 2

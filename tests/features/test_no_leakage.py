@@ -142,6 +142,8 @@ def test_nothing_after_as_of_changes_any_feature(seed, n_people, n_events, as_of
         build(specs, dob).load(con)
         f1 = build_features(con, as_of)
         e1 = evidence_summary(con, as_of, category="any")
+        some = list(f1.index[::2])
+        e1_some = evidence_summary(con, as_of, some, category="any")  # restricted from the start
         build(changed, dob).load(con)
         f2 = build_features(con, as_of)
         e2 = evidence_summary(con, as_of, category="any")
@@ -149,6 +151,7 @@ def test_nothing_after_as_of_changes_any_feature(seed, n_people, n_events, as_of
         con.close()
     pd.testing.assert_frame_equal(f1, f2)
     pd.testing.assert_frame_equal(e1, e2)
+    pd.testing.assert_frame_equal(e1_some, e1.loc[some])
 
 
 def test_the_perturbation_does_reach_the_labels():

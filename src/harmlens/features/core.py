@@ -136,9 +136,16 @@ def crime_ref_sql(con: duckdb.DuckDBPyConnection, alias: str = "") -> str:
     return f"{a}crime_ref" if "crime_ref" in cols else f"json_extract_string({a}extra, '$.crime_ref')"
 
 
-def _base_ctes(settings: FeatureSettings, crime_ref: str = "json_extract_string(extra, '$.crime_ref')") -> str:
-    """Known events, linked mentions on them, offences per suspect and evidence of charges."""
+def _base_ctes(
+    settings: FeatureSettings, crime_ref: str = "json_extract_string(extra, '$.crime_ref')", ids: str | None = None
+) -> str:
+    """Known events, linked mentions on them, offences per suspect and evidence of charges.
+
+    ``ids``: a registered relation of ``person_id`` to restrict to from the start (only for
+    per-person results that never look at other people: evidence, labels; not network features).
+    """
     lag = int(settings.outcome_lag_days)
+    only = f"WHERE CAST(l.person_id AS VARCHAR) IN (SELECT person_id FROM {ids})" if ids else ""
     return f"""
     ev AS MATERIALIZED (
         SELECT event_id, event_type, occurred_at, ends_at, outcome, domestic,
@@ -152,6 +159,7 @@ def _base_ctes(settings: FeatureSettings, crime_ref: str = "json_extract_string(
         FROM people p
         JOIN links l ON l.mention_id = p.mention_id
         JOIN ev ON ev.event_id = p.event_id
+        {only}
     ),
     pop AS MATERIALIZED (
         SELECT person_id, min(occurred_at) AS first_suspect_at
@@ -477,8 +485,10 @@ def evidence_summary(
     check_warehouse(con)
     pred = CATEGORIES[_check_category(category)]
     at = parse_as_of(as_of)
+    ids = _ids_frame(person_ids)
+    name = f"_hl_ev_ids_{id(ids):x}" if ids is not None else None
     sql = f"""
-    WITH {_base_ctes(settings, crime_ref_sql(con))},
+    WITH {_base_ctes(settings, crime_ref_sql(con), name)},
     a AS (SELECT person_id, count(*) AS allegations, max(occurred_at) AS last_event_at
           FROM off WHERE {pred} GROUP BY person_id),
     c AS (SELECT person_id, count(DISTINCT crime_key) AS charges,
@@ -493,7 +503,14 @@ def evidence_summary(
            a.last_event_at
     FROM pop LEFT JOIN a USING (person_id) LEFT JOIN c USING (person_id) LEFT JOIN v USING (person_id)
     """
-    df = _run(con, sql, at, person_ids)
+    if ids is None:
+        df = con.execute(sql, {"as_of": at}).df()
+    else:  # evidence is per person: restrict from the start (cheap for a short list of people)
+        con.register(name, ids)
+        try:
+            df = con.execute(sql, {"as_of": at}).df()
+        finally:
+            con.unregister(name)
     return df.set_index("person_id").sort_index()
 
 

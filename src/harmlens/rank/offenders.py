@@ -60,7 +60,8 @@ class RiskRankSettings:
     explain_top: int = 300
     """How many of the highest expected-harm people get their factors worked out (costly for boosting)."""
     keep: int = 1000
-    """How many people at large are stored per list (churn is measured within them)."""
+    """How many people at large are stored per list (churn is measured within them). Evidence is
+    looked up for the top ``keep`` at large and the top ``keep`` not at large (blank below)."""
     expiry_days: int = 90
     save: bool = True
 
@@ -284,9 +285,13 @@ def score_people(
     risk = bundle.predict_risk(X)
     sev = expected_harm_if_offending(bundle, X, risk, settings.history_weight)
     eh = risk * sev
-    ev = evidence_summary(con, at, category=ctx["category"]).reindex(X.index)
     status = at_large(con, at).assign(person_id=lambda d: d["person_id"].astype(str)).set_index("person_id")
     status = status.reindex(X.index.astype(str))
+    # evidence for the people who can appear on a list: the top `keep` at large and not at large
+    free = status["at_large"].fillna(True).astype(bool).to_numpy()
+    order_all = np.lexsort((X.index.to_numpy(), -eh))
+    shown = np.concatenate([order_all[free[order_all]][: settings.keep], order_all[~free[order_all]][: settings.keep]])
+    ev = evidence_summary(con, at, X.index[shown], category=ctx["category"]).reindex(X.index)
     df = pd.DataFrame({
         "person_id": X.index.astype(str),
         "score": eh,
@@ -296,10 +301,10 @@ def score_people(
         "band": _band(risk, settings.bands),
         "top_factors": "",
         "last_event_at": pd.to_datetime(ev["last_event_at"]).to_numpy(),
-        "allegations": ev["allegations"].fillna(0).astype("int64").to_numpy(),
-        "charges": ev["charges"].fillna(0).astype("int64").to_numpy(),
-        "convictions": ev["convictions"].fillna(0).astype("int64").to_numpy(),
-        "distinct_victims": ev["distinct_victims"].fillna(0).astype("int64").to_numpy(),
+        "allegations": ev["allegations"].astype("Int64").to_numpy(),
+        "charges": ev["charges"].astype("Int64").to_numpy(),
+        "convictions": ev["convictions"].astype("Int64").to_numpy(),
+        "distinct_victims": ev["distinct_victims"].astype("Int64").to_numpy(),
         "weight_table": _weight_table(con),
         "model_version": rec["version"],
         "at_large": status["at_large"].fillna(True).astype(bool).to_numpy(),
