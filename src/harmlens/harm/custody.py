@@ -61,15 +61,9 @@ def at_large(
         {"t": ts},
     ).df()
     if person_ids is not None:
-        ids = list(dict.fromkeys(person_ids))
-        known = out.set_index("person_id")
-        rows = []
-        for pid in ids:
-            if pid in known.index:
-                r = known.loc[pid]
-                rows.append((pid, bool(r["at_large"]), r["reason"], r["since"], r["until"], r["event_id"]))
-            else:
-                rows.append((pid, True, None, pd.NaT, pd.NaT, None))
-        out = pd.DataFrame(rows, columns=AT_LARGE_COLUMNS)
+        # Vectorised: a person the warehouse does not know is at large (nothing says otherwise).
+        ids = pd.Index(list(dict.fromkeys(person_ids)), name="person_id")
+        out = out.set_index("person_id").reindex(ids).reset_index()
+        out["at_large"] = out["at_large"].fillna(True)
     out["at_large"] = out["at_large"].astype(bool)
     return out[AT_LARGE_COLUMNS]

@@ -31,6 +31,8 @@ def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False
         con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:  # locked by another process, or not a DuckDB file
         raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from exc
+    # DuckDB would otherwise draw its own progress bar into command output on long queries.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         migrate(con)
     return con
