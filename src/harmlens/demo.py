@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-PEOPLE = 20_000
+PEOPLE = 100_000
 SEED = 7
 CUT = "2025-01-01"
 
@@ -83,8 +83,48 @@ def main(argv: list[str] | None = None) -> None:
     run("5. Offence map and harm weights (CCHI)", "harm", "apply", "--db", db)
     run(f"6. Baseline: V100 top 20 as of {CUT} (summed CCHI harm of VAWG allegations in 365 days)",
         "rank", "--method", "v100", "--as-of", CUT, "--top", "20", "--db", db)
+    run("7. Train the forecast (monthly snapshots, temporal holdout, model card, registry)",
+        "train", "--n-boot", "100", "--db", db)
+    run("   A supervisor promotes the validated model for scoring", "models", "promote", "v1", "--db", db)
+    run(f"8. Priority offenders at large as of {CUT}: expected harm = P(offend) x expected harm",
+        "rank", "--as-of", CUT, "--top", "20", "--db", db)
+    run("   ...and the V100 baseline beside it", "rank", "--method", "v100", "--as-of", CUT, "--top", "100", "--format", "csv",
+        "--out", str(report / "v100_baseline.csv"), "--db", db)
+    run("9. Women and children most at risk of being victimised again", "victims", "--as-of", CUT, "--top", "20", "--db", db)
+    run("   The stored lists (offenders and victims) as CSV and HTML for the report folder", "lists", "export",
+        "--out", str(report / "lists"), "--top", "100", "--db", db)
+    run("10. The network between them: serial perpetrators, victims with several perpetrators, groups",
+        "network-summary", "--as-of", CUT, "--top", "10", "--i2", str(report / "network_i2"),
+        "--graphml", str(report / "network.graphml"), "--db", db)
+    offender_csvs = sorted((report / "lists").glob("offenders*.csv"))
+    top = pd.read_csv(offender_csvs[0] if offender_csvs else report / "v100_baseline.csv")
+    if len(top):
+        person = str(top.iloc[0]["person_id"])
+        run("11. A referral pack for an IDVA service about the top person (only the fields an IDVA needs; recorded)",
+            "referral", person, "--partner", "idva", "--purpose", "Demo: safeguarding the victims linked to a priority offender",
+            "--by", "demo", "--as-of", CUT, "--out", str(report / "referrals"), "--db", db)
+    run("12. Bias audit of the priority list (composition, error rates by group, proxies, label bias, outcomes)",
+        "audit", "--out", str(report / "audit"), "--n-boot", "200", "--db", db)
+    run("13. Transparency record (ATRS style) from the same facts as the model card",
+        "transparency", "--out", str(report / "transparency"), "--db", db)
+    run("14. s163 traffic stops: rates against census-like populations, disproportionality, veil of darkness",
+        "stops", "analyse", "--report", str(report / "stops"), "--db", db)
+    run("   Model registry", "models", "list", "--db", db)
+    _copy_model_cards(out, report)
     run("   Warehouse summary", "status", "--db", db)
-    print(f"\ndemo finished in {time.perf_counter() - started:.0f} s. Report folder: {report}")
+    print(f"\ndemo finished in {time.perf_counter() - started:.0f} s.")
+    print(f"Report folder: {report}")
+    for p in sorted(report.rglob("*")):
+        if p.is_file() and p.suffix in (".html", ".csv", ".pdf", ".graphml", ".md"):
+            print(f"  {p.relative_to(report)}")
+
+
+def _copy_model_cards(out: Path, report: Path) -> None:
+    """The model card lives beside the registered model; the report folder gets a copy."""
+    for card in sorted(out.glob("harmlens_models/*/model_card.*")):
+        dest = report / "model_card" / card.parent.name
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(card, dest / card.name)
 
 
 if __name__ == "__main__":

@@ -14,24 +14,30 @@ Public API:
 
 from __future__ import annotations
 
-from harmlens.risk.estimators import CalibratedBoosting, RiskFactorLogit, RiskModelError, TimeToOffenceCox
-from harmlens.risk.explain import explain
-from harmlens.risk.metrics import (
-    MetricsError,
-    calibration_table,
-    compare_with_baselines,
-    error_rates_by_group,
-    evaluate_scores,
-    expected_calibration_error,
-)
-from harmlens.risk.pipeline import PipelineError, TrainSettings, evaluate, score, score_cohort, train
-from harmlens.risk.registry import RegistryError, RiskBundle, get_model, list_models, load_bundle, promote
-from harmlens.risk.table import TableError, fit_table
+from typing import Any
 
-__all__ = [
-    "CalibratedBoosting", "RiskFactorLogit", "TimeToOffenceCox", "RiskModelError",
-    "evaluate_scores", "compare_with_baselines", "calibration_table", "expected_calibration_error", "error_rates_by_group", "MetricsError",
-    "explain", "fit_table", "TableError",
-    "train", "evaluate", "score", "score_cohort", "TrainSettings", "PipelineError",
-    "RiskBundle", "get_model", "list_models", "load_bundle", "promote", "RegistryError",
-]
+# Lazy exports (PEP 562): `harmlens --help` imports harmlens.risk.cli, which must not pay for
+# importing scikit-learn, LightGBM and lifelines.
+_FROM = {
+    "CalibratedBoosting": "estimators", "RiskFactorLogit": "estimators", "TimeToOffenceCox": "estimators",
+    "RiskModelError": "estimators",
+    "explain": "explain",
+    "MetricsError": "metrics", "calibration_table": "metrics", "compare_with_baselines": "metrics",
+    "error_rates_by_group": "metrics", "evaluate_scores": "metrics", "expected_calibration_error": "metrics",
+    "PipelineError": "pipeline", "TrainSettings": "pipeline", "evaluate": "pipeline", "score": "pipeline",
+    "score_cohort": "pipeline", "train": "pipeline",
+    "RegistryError": "registry", "RiskBundle": "registry", "get_model": "registry", "list_models": "registry",
+    "load_bundle": "registry", "promote": "registry",
+    "TableError": "table", "fit_table": "table",
+}
+__all__ = sorted(_FROM)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM:
+        import importlib
+
+        value = getattr(importlib.import_module(f"harmlens.risk.{_FROM[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'harmlens.risk' has no attribute {name!r}")

@@ -2,10 +2,26 @@
 contract's format, s163 stops, census-like denominators, and the ground truth behind them.
 
 Public API: :class:`SynthConfig`, :class:`NoiseConfig`, :func:`generate`, :data:`OFFENCE_CODES`.
+Exports are lazy so `harmlens --help` does not import numpy and pandas.
 """
 
-from harmlens.synth.config import NoiseConfig, SynthConfig, SynthError
-from harmlens.synth.generate import TABLES, SynthSummary, generate
-from harmlens.synth.reference import OFFENCE_CODES, OFFENCES, VAWG_CODES
+from __future__ import annotations
 
-__all__ = ["NoiseConfig", "SynthConfig", "SynthError", "SynthSummary", "generate", "TABLES", "OFFENCE_CODES", "OFFENCES", "VAWG_CODES"]
+from typing import Any
+
+_FROM = {
+    "NoiseConfig": "config", "SynthConfig": "config", "SynthError": "config",
+    "TABLES": "generate", "SynthSummary": "generate", "generate": "generate",
+    "OFFENCE_CODES": "reference", "OFFENCES": "reference", "VAWG_CODES": "reference",
+}
+__all__ = sorted(_FROM)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM:
+        import importlib
+
+        value = getattr(importlib.import_module(f"harmlens.synth.{_FROM[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'harmlens.synth' has no attribute {name!r}")
