@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     run("13. Transparency record (ATRS style) from the same facts as the model card",
         "transparency", "--out", str(report / "transparency"), "--db", db)
     run("14. s163 traffic stops: rates against census-like populations, disproportionality, veil of darkness",
-        "stops", "analyse", "--report", str(report / "stops"), "--db", db)
+        "stops", "analyse", "--area", "all", "--report", str(report / "stops"), "--db", db)
     run("   Model registry", "models", "list", "--db", db)
     _copy_model_cards(out, report)
     run("   Warehouse summary", "status", "--db", db)
