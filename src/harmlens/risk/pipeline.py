@@ -148,48 +148,15 @@ def _score_series(df: Any, name: str) -> pd.Series:
     return s
 
 
-AGE_BANDS = [(0, 18, "under 18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"), (55, 200, "55+")]
-ETHNIC_GROUPS = {"A": "Asian", "B": "Black", "M": "Mixed", "W": "White", "O": "Other"}
-
-
 def person_groups(con: Any, person_ids: Sequence[Any], as_of: datetime) -> pd.DataFrame:
-    """Ethnicity group, sex and age band per person, for the audit of error rates only.
+    """Ethnicity group, sex and age band per person, for the error rates in the model card only
+    (never a model input). The audit's own grouping is used so that the card and the audit
+    put every person in the same group."""
+    from harmlens.audit.groups import person_groups as audit_groups
 
-    The most frequently recorded self-defined ethnicity and sex over the person's mentions (ties
-    broken alphabetically); age from the most frequent plausible date of birth. Never a model input.
-    """
-    ids = pd.DataFrame({"person_id": [str(p) for p in person_ids]})
-    con.register("_risk_group_ids", ids)
-    try:
-        df = con.execute(
-            """
-            WITH m AS (
-                SELECT CAST(l.person_id AS VARCHAR) AS person_id, p.self_defined_ethnicity AS eth, p.sex, p.date_of_birth AS dob
-                FROM links l JOIN people p ON p.mention_id = l.mention_id
-                JOIN _risk_group_ids i ON i.person_id = CAST(l.person_id AS VARCHAR)
-            ),
-            e AS (SELECT person_id, arg_max(eth, n) AS eth FROM (
-                    SELECT person_id, eth, count(*) * 1000 - rank() OVER (PARTITION BY person_id ORDER BY eth) AS n
-                    FROM m WHERE eth IS NOT NULL AND eth <> 'not_stated' GROUP BY person_id, eth) GROUP BY person_id),
-            s AS (SELECT person_id, arg_max(sex, n) AS sex FROM (
-                    SELECT person_id, sex, count(*) * 1000 - rank() OVER (PARTITION BY person_id ORDER BY sex) AS n
-                    FROM m WHERE sex IN ('male', 'female', 'other') GROUP BY person_id, sex) GROUP BY person_id),
-            d AS (SELECT person_id, arg_max(dob, n) AS dob FROM (
-                    SELECT person_id, dob, count(*) AS n FROM m WHERE dob >= DATE '1910-01-01' GROUP BY person_id, dob) GROUP BY person_id)
-            SELECT i.person_id, e.eth, s.sex, d.dob FROM _risk_group_ids i
-            LEFT JOIN e USING (person_id) LEFT JOIN s USING (person_id) LEFT JOIN d USING (person_id)
-            """
-        ).df()
-    finally:
-        con.unregister("_risk_group_ids")
-    df = df.set_index("person_id").reindex(ids["person_id"])
-    eth = df["eth"].astype("string").str.slice(0, 1).map(ETHNIC_GROUPS).fillna("not stated / unknown")
-    sex = df["sex"].fillna("unknown")
-    age = (pd.Timestamp(as_of) - pd.to_datetime(df["dob"])).dt.days / 365.25
-    band = pd.Series("unknown", index=df.index, dtype=object)
-    for lo, hi, lab in AGE_BANDS:
-        band[(age >= lo) & (age < hi)] = lab
-    return pd.DataFrame({"ethnicity": eth.to_numpy(), "sex": sex.to_numpy(), "age band": band.to_numpy()}, index=df.index)
+    g = audit_groups(con, person_ids, as_of)
+    return pd.DataFrame({"ethnicity": g["ethnicity"].to_numpy(), "sex": g["sex"].to_numpy(),
+                         "age band": g["age_band"].to_numpy()}, index=g.index)
 
 
 def _severity(risk: np.ndarray, y: np.ndarray, harm: np.ndarray, n_bins: int = 10) -> tuple[list[float], list[float]]:
