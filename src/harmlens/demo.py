@@ -91,13 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     run("   ...and the V100 baseline beside it", "rank", "--method", "v100", "--as-of", CUT, "--top", "100", "--format", "csv",
         "--out", str(report / "v100_baseline.csv"), "--db", db)
     run("9. Women and children most at risk of being victimised again", "victims", "--as-of", CUT, "--top", "20", "--db", db)
-    run("   The stored lists (offenders and victims) as CSV and HTML for the report folder", "lists", "export",
-        "--out", str(report / "lists"), "--top", "100", "--db", db)
     run("10. The network between them: serial perpetrators, victims with several perpetrators, groups",
         "network-summary", "--as-of", CUT, "--top", "10", "--i2", str(report / "network_i2"),
         "--graphml", str(report / "network.graphml"), "--db", db)
-    offender_csvs = sorted((report / "lists").glob("offenders*.csv"))
-    top = pd.read_csv(offender_csvs[0] if offender_csvs else report / "v100_baseline.csv")
+    top = pd.read_csv(report / "v100_baseline.csv")
     if len(top):
         person = str(top.iloc[0]["person_id"])
         run("11. A referral pack for an IDVA service about the top person (only the fields an IDVA needs; recorded)",
@@ -107,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         "audit", "--out", str(report / "audit"), "--n-boot", "200", "--db", db)
     run("13. Transparency record (ATRS style) from the same facts as the model card",
         "transparency", "--out", str(report / "transparency"), "--db", db)
+    run("   The stored lists (offenders and victims) as CSV and HTML for the report folder", "lists", "export",
+        "--out", str(report / "lists"), "--top", "100", "--db", db)
     run("14. s163 traffic stops: rates against census-like populations, disproportionality, veil of darkness",
         "stops", "analyse", "--area", "all", "--report", str(report / "stops"), "--db", db)
     run("   Model registry", "models", "list", "--db", db)

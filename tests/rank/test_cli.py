@@ -47,7 +47,10 @@ def test_rank_defaults_to_risk_and_lists_record_changes(db):
     r = runner.invoke(app, ["lists", "export", "--out", str(out), "--db", str(db)])
     assert r.exit_code == 0, r.output
     assert (out / "offenders.csv").read_text().splitlines()[1].startswith("1,B,")
-    assert "Priority offenders at large" in (out / "offenders.html").read_text()
+    page = (out / "offenders.html").read_text()
+    assert "Priority offenders at large" in page
+    # Every list names its transparency record, or how to make one when none exists yet.
+    assert "transparency record" in page and "harmlens transparency --model" in page
     assert "new" in (out / "offenders_changes.csv").read_text()
 
 

@@ -20,6 +20,16 @@ def _latest(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Series | None:
     return None if df.empty else df.sort_values(["as_of", "refreshed_at"]).iloc[-1]
 
 
+def _transparency_link(con: duckdb.DuckDBPyConnection, version: str) -> str:
+    """Where the list's transparency record is (every list links to one), or how to make it."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "transparency_records" in have:
+        rows = con.execute("SELECT html_path FROM transparency_records WHERE model_version = ?", [version]).fetchall()
+        if rows and rows[0][0]:
+            return str(rows[0][0])
+    return f"not generated yet for {version}: run 'harmlens transparency --model {version}'"
+
+
 def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: int = 100, pdf: bool = False) -> dict[str, Path]:
     """The latest offenders and victims lists (and the offenders churn) as CSV and HTML in ``out_dir``.
 
@@ -46,6 +56,7 @@ def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: in
                                 "expires": f"{pd.Timestamp(row['expires_at']):%Y-%m-%d} unless refreshed"}
         if isinstance(row["model_version"], str):
             meta["model version"] = row["model_version"]
+        meta["transparency record"] = _transparency_link(con, row["model_version"] if isinstance(row["model_version"], str) else row["method"])
         body = ["<p>Allegations are not findings of guilt: every entry shows its evidence and the factors behind it.</p>",
                 table_html(e)]
         ch = list_changes(con, row["list_id"])
