@@ -228,3 +228,13 @@ def test_app_runs_on_each_store_backend(tmp_path, store_url):
     assert a.state.store.dialect == ("sqlite" if store_url.startswith("sqlite") else "postgresql")
     a.state.store.close()
     a.state.warehouse.close()
+
+
+def test_every_list_links_its_model_card_and_transparency_record(app, client):
+    api_login(client, "ana")
+    html = client.get("/priority").text
+    assert 'href="/models/v1#transparency"' in html and 'href="/models/v1"' in html
+    card = client.get("/models/v1").text
+    assert 'id="transparency"' in card
+    # The fixture warehouse has no transparency record: the page says how to make one, nothing invented.
+    assert "harmlens transparency --model v1" in card

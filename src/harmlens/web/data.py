@@ -428,7 +428,15 @@ class Warehouse:
         cols = self.tables()["models"]
         want = [c for c in ("version", "status", "created_at", "promoted_at", "card_html", "card_md", "metrics") if c in cols]
         r = self.rows(f"SELECT {', '.join(want)} FROM models WHERE version = ?", [version])
-        return r[0] if r else None
+        if not r:
+            return None
+        card = dict(r[0])
+        # The ATRS-style transparency record (audit area) is shown with the card it was built from.
+        card["transparency_md"] = None
+        if self.has("transparency_records", "model_version", "record_md"):
+            t = self.rows("SELECT record_md FROM transparency_records WHERE model_version = ?", [version])
+            card["transparency_md"] = t[0]["record_md"] if t else None
+        return card
 
     def stops_summary(self) -> dict[str, Any] | None:
         if not self.has("stops", "stop_id", "occurred_at"):
