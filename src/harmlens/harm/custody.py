@@ -64,6 +64,6 @@ def at_large(
         # Vectorised: a person the warehouse does not know is at large (nothing says otherwise).
         ids = pd.Index(list(dict.fromkeys(person_ids)), name="person_id")
         out = out.set_index("person_id").reindex(ids).reset_index()
-        out["at_large"] = out["at_large"].fillna(True)
+        out["at_large"] = out["at_large"].astype("boolean").fillna(True)
     out["at_large"] = out["at_large"].astype(bool)
     return out[AT_LARGE_COLUMNS]
