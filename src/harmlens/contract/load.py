@@ -99,7 +99,11 @@ def _reference_problems(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.D
     return pd.DataFrame(out, columns=["_row", "column_name", "value", "reason", "_line"])
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame, load_id: int, stats: TableStats) -> None:
+def upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame, load_id: int, stats: TableStats) -> None:
+    """Insert new rows and replace changed ones by key, recording each insert and update (with
+    before and after) in ``changes``; identical rows are left alone. ``stats`` (anything with
+    ``inserted``/``updated``/``unchanged``) is filled in. Every importer of contract tables uses this,
+    so "a newer extract upserts by id and records what changed" means the same everywhere."""
     cols = list(table.column_names) + ["extra"]
     stage = rows[cols].copy()
     con.register("_incoming", stage)
@@ -165,7 +169,7 @@ def ingest(con: duckdb.DuckDBPyConnection, folder: str | Path, *, on_table=None)
                 kcol = table.key[0]
                 rejected[name] = {str(rows.at[i, kcol]): int(rows.at[i, "_line"]) for i in bad_rows if pd.notna(rows.at[i, kcol])}
             staged[name] = ok
-            _upsert(con, table, ok, load_id, stats)
+            upsert(con, table, ok, load_id, stats)
             if len(q) and (name, raw.sha256) not in seen:
                 raw_json = raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else []
                 q["row_json"] = [raw_json[int(r)] if int(r) >= 0 else None for r in q["_row"]]

@@ -283,26 +283,13 @@ def _looks_police_uk(path: Path) -> bool:
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, load_id: int, stats: FileStats) -> None:
-    cols = list(STOP_COLUMNS) + ["extra"]
-    stage = rows[cols].copy()
+    """The contract's upsert (change log included), on the ``stops`` table."""
+    from harmlens.contract.load import upsert
+    from harmlens.contract.tables import TABLES
+
+    stage = rows.copy()
     stage["occurred_at"] = pd.to_datetime(stage["occurred_at"])
-    con.register("_incoming", stage)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(STOP_COLUMNS)}, CAST(extra AS JSON) AS extra FROM _incoming")
-    con.unregister("_incoming")
-    diff = " OR ".join(f"s.{c} IS DISTINCT FROM t.{c}" for c in STOP_COLUMNS) + \
-        " OR CAST(s.extra AS VARCHAR) IS DISTINCT FROM CAST(t.extra AS VARCHAR)"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _delta AS
-        SELECT s.*, CASE WHEN t.stop_id IS NULL THEN 'insert' ELSE 'update' END AS _change,
-               CASE WHEN t.stop_id IS NULL THEN NULL ELSE to_json(t) END AS _before
-        FROM _stage s LEFT JOIN stops t ON s.stop_id = t.stop_id
-        WHERE t.stop_id IS NULL OR {diff}""")
-    n_ins, n_upd = con.execute("SELECT count(*) FILTER (_change='insert'), count(*) FILTER (_change='update') FROM _delta").fetchone()
-    con.execute(f"""INSERT INTO changes SELECT {int(load_id)}, 'stops', s.stop_id, s._change, s._before,
-                    CASE WHEN s._change = 'update' THEN to_json(s) END FROM _delta s""")
-    con.execute(f"INSERT OR REPLACE INTO stops ({', '.join(cols)}, load_id) SELECT {', '.join(cols)}, {int(load_id)} FROM _delta")
-    stats.inserted, stats.updated = int(n_ins), int(n_upd)
-    stats.unchanged = len(rows) - stats.inserted - stats.updated
-    con.execute("DROP TABLE _stage; DROP TABLE _delta")
+    upsert(con, TABLES["stops"], stage, load_id, stats)
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, src: SourceRows, problems: pd.DataFrame, load_id: int) -> int:
