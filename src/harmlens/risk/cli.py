@@ -97,9 +97,13 @@ def register(app: typer.Typer) -> None:
         settings = TrainSettings(horizon_days=horizon, category=category, threshold=threshold, freq_months=freq_months, start=start,
                                  until=until, models=tuple(m.strip() for m in models.split(",") if m.strip()), primary=primary,
                                  backend=backend, calibration=calibration, n_boot=n_boot, seed=seed, validate=validate)
+        from harmlens.progress import progress
+
         con = connect(db, create=False)
         try:
-            res = run_train(con, settings, models_folder=models_dir)
+            with progress() as p:  # on stderr, only on a terminal
+                p.add_task("training: snapshots, holdout validation, refit, model card", total=None)
+                res = run_train(con, settings, models_folder=models_dir)
         finally:
             con.close()
         typer.echo(f"registered {res.version} (candidate): {res.n_rows:,} snapshot rows of {res.n_people:,} people")
