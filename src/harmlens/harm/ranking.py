@@ -228,10 +228,14 @@ def rank(
             df[c] = None
     df["method"] = method
     df["as_of"] = ts
-    status = at_large(con, ts, df["person_id"])
-    df = df.drop(columns=["at_large"]).merge(status[["person_id", "at_large", "reason", "until"]], on="person_id", how="left")
-    df["not_at_large_reason"] = df["reason"]
-    df["not_at_large_until"] = df["until"]
+    if {"at_large", "not_at_large_reason", "not_at_large_until"} <= set(scores.columns):
+        # The scorer already worked out who is at large (the risk list needs it); not again.
+        df["at_large"] = df["at_large"].astype("boolean").fillna(True).astype(bool)
+    else:
+        status = at_large(con, ts, df["person_id"])
+        df = df.drop(columns=["at_large"]).merge(status[["person_id", "at_large", "reason", "until"]], on="person_id", how="left")
+        df["not_at_large_reason"] = df["reason"]
+        df["not_at_large_until"] = df["until"]
     df["score"] = df["score"].astype(float)
     df = df.sort_values(
         ["score", "last_event_at", "person_id"], ascending=[False, False, True], na_position="last", kind="mergesort"

@@ -46,6 +46,7 @@ METHOD = "risk"
 SCORER_COLUMNS = [
     "person_id", "score", "risk", "expected_harm", "rfgv_score", "band", "top_factors", "last_event_at",
     "allegations", "charges", "convictions", "distinct_victims", "weight_table", "model_version",
+    "at_large", "not_at_large_reason", "not_at_large_until",
 ]
 
 
@@ -309,6 +310,7 @@ def score_people(
         "model_version": rec["version"],
         "at_large": status["at_large"].fillna(True).astype(bool).to_numpy(),
         "not_at_large_reason": status["reason"].to_numpy(),
+        "not_at_large_until": pd.to_datetime(status["until"]).to_numpy(),
     })
     order = np.lexsort((df["person_id"].to_numpy(), -df["score"].to_numpy()))
     df = df.iloc[order].reset_index(drop=True)
