@@ -135,6 +135,43 @@ def test_p2_and_p5_hand_computed(world):
     assert p5["days_in_custody_365d"] == 92 and p5["days_in_custody_ever"] == 92  # Oct+Nov+Dec 2023
 
 
+def _p_active(n_any: int, career_days: float, silence_days: float, h: float = 0.1) -> float:
+    """p_still_offending_given_allegations by hand: rate (n + 0.5) / (career years + 1), silence s, hazard h."""
+    r = (n_any + 0.5) / (career_days / 365 + 1)
+    a = np.exp(-(h + r) * silence_days / 365)
+    return a / (a + h / (h + r) * (1 - a))
+
+
+def test_rate_recency_and_desistance_features_hand_computed(world):
+    con, _ = world
+    f = build_features(con, AS_OF)
+    p1 = f.loc["P1"]
+    # P1: a 944, b 306, c 47, d 12 days before AS_OF, all VAWG; two days in custody (before d)
+    ages = np.array([944, 306, 47, 12])
+    p = _p_active(4, 944, 12)
+    truth = {
+        "vawg_allegations_per_year_at_large_3y": 4 * 365 / (1095 - 2),
+        "vawg_share_of_allegations": 1.0,
+        "days_at_large_without_allegations": 12,
+        "recency_weighted_vawg_allegations_90d": float((0.5 ** (ages / 90)).sum()),
+        "recency_weighted_vawg_allegations_365d": float((0.5 ** (ages / 365)).sum()),
+        "p_still_offending_given_allegations": p,
+        "expected_vawg_allegations_per_year": p * 4.5 / (944 / 365 + 1),
+        "expected_allegations_per_year": p * 4.5 / (944 / 365 + 1),
+    }
+    for k, v in truth.items():
+        assert p1[k] == pytest.approx(v), k
+    # P5: one burglary 1461 days back, in custody for the last 92 of them (still open: clipped at AS_OF)
+    p5 = f.loc["P5"]
+    q = _p_active(1, 1461, 1461)
+    assert p5["days_at_large_without_allegations"] == pytest.approx(1461 - 92)
+    assert p5["vawg_allegations_per_year_at_large_3y"] == 0 and p5["vawg_share_of_allegations"] == 0 and p5["recency_weighted_vawg_allegations_90d"] == 0
+    assert p5["p_still_offending_given_allegations"] == pytest.approx(q)
+    assert p5["expected_vawg_allegations_per_year"] == pytest.approx(q * 0.5 / (1461 / 365 + 1))
+    # a long silence lowers the chance of still offending; a recent offence keeps it near 1
+    assert p1["p_still_offending_given_allegations"] > 0.9 > p5["p_still_offending_given_allegations"]
+
+
 def test_outcome_lag_setting(world):
     from harmlens.features import FeatureSettings
 

@@ -37,6 +37,10 @@ WINDOW_WORDS: dict[str, str] = {
 # Days since an event is capped here; people with no such event get the cap.
 RECENCY_CAP_DAYS = 3650
 
+# Yearly chance that an offending career ends (desistance), for p_still_offending_given_allegations:
+# careers of about ten years on average (the synthetic city draws them with a mean of 9 + 1 years).
+DESISTANCE_HAZARD = 0.1
+
 
 def _build() -> dict[str, str]:
     f: dict[str, str] = {}
@@ -104,6 +108,28 @@ def _build() -> dict[str, str]:
     f["n_co_suspects"] = "Number of different people named as co-suspects with the person on the same offences"
     f["co_suspects_vawg_allegations"] = "Total VAWG allegations against the person's co-suspects, ever"
     f["n_shared_victim_suspects"] = "Number of other suspects alleged to have offended, in separate offences, against the same victims"
+    f["vawg_allegations_per_year_at_large_3y"] = (
+        "VAWG allegations in the last 3 years per year at large (days in custody removed from the window; "
+        "at least 30 days at large)"
+    )
+    f["vawg_share_of_allegations"] = "Share of the person's allegations that are VAWG (0 if none)"
+    f["days_at_large_without_allegations"] = (
+        f"Days since the most recent allegation, not counting days in custody (capped at {RECENCY_CAP_DAYS})"
+    )
+    f["recency_weighted_vawg_allegations_90d"] = "VAWG allegations, each weighted by how recent it is (the weight halves every 90 days)"
+    f["recency_weighted_vawg_allegations_365d"] = "VAWG allegations, each weighted by how recent it is (the weight halves every 365 days)"
+    f["p_still_offending_given_allegations"] = (
+        "Chance the person is still offending, from how long they have been silent relative to their own rate "
+        "(allegations per year since the first record, plus half an allegation), if careers end at "
+        f"{DESISTANCE_HAZARD:.0%} a year (a long silence for a frequent offender suggests desistance)"
+    )
+    f["expected_vawg_allegations_per_year"] = (
+        "VAWG allegations per year since the first record (plus half an allegation, so a first-time offender is "
+        "not zero) times p_still_offending_given_allegations"
+    )
+    f["expected_allegations_per_year"] = (
+        "Allegations of any offence per year since the first record (plus half an allegation) times p_still_offending_given_allegations"
+    )
     return f
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from harmlens.errors import HarmlensError, WarehouseError
-from harmlens.features.catalogue import CATEGORIES, FEATURES, RECENCY_CAP_DAYS, WINDOWS
+from harmlens.features.catalogue import CATEGORIES, DESISTANCE_HAZARD, FEATURES, RECENCY_CAP_DAYS, WINDOWS
 
 log = logging.getLogger(__name__)
 
@@ -347,6 +347,43 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
         FROM vic a
         JOIN vic b ON a.victim_id = b.victim_id AND a.person_id <> b.person_id AND a.event_id <> b.event_id
         GROUP BY a.person_id
+    ),
+    cust AS (
+        -- custody periods clipped at the date (a later end is never read)
+        SELECT person_id, occurred_at AS cs, least(coalesce(ends_at, $as_of), $as_of) AS ce
+        FROM subj WHERE event_type = 'custody'
+    ),
+    cagg AS (
+        SELECT c.person_id,
+               sum(greatest(0, epoch(c.ce) - epoch(greatest(c.cs, $as_of - INTERVAL 1095 DAY)))) / 86400.0 AS cust_3y,
+               coalesce(sum(greatest(0, epoch(c.ce) - epoch(greatest(c.cs, o.last_off)))) / 86400.0, 0) AS cust_since_last
+        FROM cust c LEFT JOIN oagg o USING (person_id)
+        GROUP BY c.person_id
+    ),
+    dec AS (
+        SELECT person_id,
+               sum(exp(-ln(2) * (epoch($as_of) - epoch(occurred_at)) / 86400.0 / 90)) AS w90,
+               sum(exp(-ln(2) * (epoch($as_of) - epoch(occurred_at)) / 86400.0 / 365)) AS w365
+        FROM off WHERE vawg GROUP BY person_id
+    ),
+    ex AS (
+        SELECT pop.person_id,
+               greatest(30.0, 1095 - coalesce(cagg.cust_3y, 0)) AS al_3y,
+               greatest(0.0, coalesce((epoch($as_of) - epoch(oagg.last_off)) / 86400.0, {cap})
+                             - coalesce(cagg.cust_since_last, 0)) AS al_since_last,
+               (epoch($as_of) - epoch(pop.first_suspect_at)) / 86400.0 / 365.0 + 1 AS career_years_1,
+               least({cap}, coalesce((epoch($as_of) - epoch(oagg.last_off)) / 86400.0, {cap})) / 365.0 AS silence_years,
+               coalesce(oagg.n_any_ever, 0) + 0.5 AS n_any_prior,
+               coalesce(oagg.n_vawg_ever, 0) + 0.5 AS n_vawg_prior
+        FROM pop LEFT JOIN cagg USING (person_id) LEFT JOIN oagg USING (person_id)
+    ),
+    des AS (
+        -- still offending? A career that ends at a constant yearly hazard h = {DESISTANCE_HAZARD}, offences at
+        -- the person's own rate r while it lasts: P(active | no offence for s years) =
+        -- a / (a + h/(h+r) (1 - a)) with a = exp(-(h+r) s)
+        SELECT person_id, a / (a + {DESISTANCE_HAZARD} / ({DESISTANCE_HAZARD} + r) * (1 - a)) AS p_active
+        FROM (SELECT person_id, r, exp(-({DESISTANCE_HAZARD} + r) * silence_years) AS a
+              FROM (SELECT person_id, silence_years, n_any_prior / career_years_1 AS r FROM ex))
     )
     SELECT pop.person_id,
            {", ".join(f"coalesce(oagg.n_{c}_{w}, 0) AS n_{c}_{w}" for c in CATEGORIES for w in WINDOWS)},
@@ -393,8 +430,20 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
            (epoch($as_of) - epoch(pop.first_suspect_at)) / 86400.0 / 365.25 AS years_since_first_record,
            coalesce(co.n_co_suspects, 0) AS n_co_suspects,
            coalesce(co_v.co_suspects_vawg_allegations, 0) AS co_suspects_vawg_allegations,
-           coalesce(shv.n_shared_victim_suspects, 0) AS n_shared_victim_suspects
+           coalesce(shv.n_shared_victim_suspects, 0) AS n_shared_victim_suspects,
+           coalesce(oagg.n_vawg_3y, 0) * 365.0 / ex.al_3y AS vawg_allegations_per_year_at_large_3y,
+           CASE WHEN coalesce(oagg.n_any_ever, 0) > 0 THEN coalesce(oagg.n_vawg_ever, 0) * 1.0 / oagg.n_any_ever ELSE 0 END
+               AS vawg_share_of_allegations,
+           least({cap}, ex.al_since_last) AS days_at_large_without_allegations,
+           coalesce(dec.w90, 0) AS recency_weighted_vawg_allegations_90d,
+           coalesce(dec.w365, 0) AS recency_weighted_vawg_allegations_365d,
+           des.p_active AS p_still_offending_given_allegations,
+           des.p_active * ex.n_vawg_prior / ex.career_years_1 AS expected_vawg_allegations_per_year,
+           des.p_active * ex.n_any_prior / ex.career_years_1 AS expected_allegations_per_year
     FROM pop
+    LEFT JOIN des USING (person_id)
+    LEFT JOIN ex USING (person_id)
+    LEFT JOIN dec USING (person_id)
     LEFT JOIN oagg USING (person_id)
     LEFT JOIN vagg USING (person_id)
     LEFT JOIN vrep USING (person_id)
