@@ -22,7 +22,6 @@ on the same people, dates and counts:
 from __future__ import annotations
 
 import math
-import tomllib
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -270,14 +269,9 @@ class RFGConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> "RFGConfig":
         """Read overrides from a TOML file (keys as the field names; bands as [[bound, points], ...])."""
-        p = Path(path)
-        if not p.is_file():
-            raise HarmError(f"RFG config file not found: {p}")
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise HarmError(f"RFG config {p} is not valid TOML: {exc}") from exc
-        return cls.from_dict(raw, source=str(p))
+        from harmlens.tomlfile import read_toml
+
+        return cls.from_dict(read_toml(path, "RFG config", HarmError), source=str(Path(path)))
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "config") -> "RFGConfig":

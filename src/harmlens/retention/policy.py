@@ -22,7 +22,6 @@ Two kinds of rule, both configurable (``--policy retention.toml``):
 from __future__ import annotations
 
 import json
-import tomllib
 import uuid
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timezone
@@ -90,13 +89,10 @@ class RetentionPolicy:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "RetentionPolicy":
+        from harmlens.tomlfile import read_toml
+
         p = Path(path)
-        if not p.is_file():
-            raise RetentionError(f"retention policy file not found: {p}")
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise RetentionError(f"retention policy {p} is not valid TOML: {exc}") from exc
+        raw = read_toml(p, "retention policy", RetentionError)
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - names)
         if unknown:
