@@ -5,11 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harmlens.synth import SynthConfig
-from harmlens.synth.offending import choose_offenders, simulate, true_probabilities
-from harmlens.synth.offending import STEP_S
-from harmlens.synth.population import build_population
-
 
 def test_truth_covers_every_mention(city):
     tm = city.table("truth/mentions")
@@ -79,40 +74,6 @@ def test_truth_probability_is_calibrated_on_the_city(city):
         y = p["person_id"].isin(rows["person_id"])
         exp, var = p[col].sum(), (p[col] * (1 - p[col])).sum()
         assert abs(y.sum() - exp) < 4 * np.sqrt(var) + 1, (col, y.sum(), exp)
-
-
-def test_truth_probability_is_exact_for_clones():
-    """20,000 copies of prolific offenders, each with its own simulated history: the truth
-    probabilities of the forecast year match what the process then does, in bins."""
-    cfg = SynthConfig(people=3000, seed=5, history_years=2)
-    rng = np.random.default_rng(1)
-    cut_s = int(np.datetime64("2025-01-01T00:00:00", "s").astype(np.int64))
-    n_hist = 24
-    t0 = cut_s - n_hist * STEP_S
-    pop = build_population(rng, cfg.people, cut_s, int(n_hist * STEP_S))
-    off = choose_offenders(rng, pop, cfg, t0, cut_s + 12 * STEP_S)
-    src = np.flatnonzero(off.vawg_share > 0)[:40]
-    idx = np.repeat(src, 500)
-    for name in off.__dataclass_fields__:
-        setattr(off, name, getattr(off, name)[idx])
-    off.base = np.full(len(idx), 0.25)
-    off.onset = np.full(len(idx), t0 - 1e6)
-    off.end = np.full(len(idx), np.inf)
-    off.death = np.full(len(idx), np.inf)
-    hist = simulate(np.random.default_rng(2), pop, off, cfg, t0, n_hist)
-    truth = true_probabilities(pop, off, cfg, hist, cut_s)
-    c = hist.cols
-    fut = (c["month"] >= n_hist) & c["vawg"]
-    for key, mask in (("p_vawg_365", fut), ("p_vawg_recorded_365", fut & c["recorded"])):
-        y = np.zeros(len(idx), bool)
-        y[c["k"][mask]] = True
-        p = truth[key]
-        assert abs(y.sum() - p.sum()) < 4 * np.sqrt((p * (1 - p)).sum()), key
-        # calibration in quintiles of the truth
-        order = np.argsort(p, kind="stable")
-        for part in np.array_split(order, 5):
-            e, v = p[part].sum(), (p[part] * (1 - p[part])).sum()
-            assert abs(y[part].sum() - e) < 4 * np.sqrt(v) + 2, (key, y[part].sum(), e)
 
 
 def test_history_predicts_the_future(city):

@@ -17,10 +17,11 @@ from harmlens.synth.writer import make_ids
 from harmlens.synth.config import SynthConfig, SynthError
 from harmlens.synth.mentions import K_ARREST, K_COURT, K_CRIME, K_CUSTODY, K_DEATH, K_ORDER, make_mentions, pnc_refs
 from harmlens.synth.offending import (
-    NEVER, STEP_S, YEAR_S, choose_offenders, simulate, stranger_pool, true_probabilities, _pick_from_pool,
+    NEVER, STEP_S, YEAR_S, choose_offenders, simulate, stranger_pool, _pick_from_pool,
 )
 from harmlens.synth.population import DAY, YEAR_DAYS, build_population
 from harmlens.synth.stops import generate_stops
+from harmlens.synth.truth import true_probabilities
 from harmlens.synth.writer import date_array, make_table, ts_array, write_table
 
 log = logging.getLogger(__name__)  # no names or dates of birth are ever logged
@@ -147,7 +148,8 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
         clock = now
 
     ss = np.random.SeedSequence(cfg.seed)
-    r_pop, r_off, r_sim, r_ev, r_men, r_stop, r_ids, r_fut = [np.random.default_rng(s) for s in ss.spawn(8)]
+    # a ninth stream for the truth's Monte Carlo: the first eight (and so the city) are unchanged
+    r_pop, r_off, r_sim, r_ev, r_men, r_stop, r_ids, r_fut, r_truth = [np.random.default_rng(s) for s in ss.spawn(9)]
     cut_s = _seconds(cfg.cut_date)
     n_hist = cfg.history_years * 12
     t0 = cut_s - n_hist * STEP_S
@@ -157,7 +159,7 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
     lap("population")
     off = choose_offenders(r_off, pop, cfg, t0, t_end)
     hist = simulate(r_sim, pop, off, cfg, t0, n_hist)
-    truth_p = true_probabilities(pop, off, cfg, hist, cut_s)
+    truth_p = true_probabilities(pop, off, cfg, hist, cut_s, r_truth)
     lap("offending")
 
     c = hist.cols

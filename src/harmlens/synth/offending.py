@@ -13,10 +13,10 @@ Model (one step = one twelfth of a 365-day year, the "month" grid anchored at th
   offence code (mix depends on relationship, victim sex/age and gravity), recorded or not
   (recording probability by code times the policing intensity of the offender's group/area).
 * Custody (remand, prison) follows only recorded VAWG offences; non-VAWG offences never lead
-  to custody here. That makes the truth exact: before the first (recorded) VAWG offence in the
-  forecast year nothing changes the rates except the already-scheduled custody, so
-  ``P(no such offence)`` is a product over months of a branching-process generating function
-  (see :func:`true_probabilities`).
+  to custody here. That keeps the forecast-year truth exact (``truth.true_probabilities``).
+* Career length, death and the whole justice path of an offence are drawn in advance (at the
+  start, or when the offence happens); the truth must not read the parts of those draws that
+  only come true after the cut (see ``truth.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ _CHARGE = {
 CHARGE_SHARE = np.array([_CHARGE[c] for c in ref.OFFENCE_CODES])
 IS_VAWG_CODE = np.array([c in ref.VAWG_CODES for c in ref.OFFENCE_CODES])
 SEXUAL = np.isin(ref.OFFENCE_CATEGORY, ["rape", "other_sexual"])
+HOMICIDE = ref.OFFENCE_INDEX["001/01"]
+
+# Justice-path timing (seconds unless named _DAYS). Named because truth.py / pending.py draw the
+# still-undecided part of a path at the cut from the same distributions.
+LAG_MIN, LAG_MEAN = 600, 2.0 * DAY          # report lag: LAG_MIN + exponential
+LATE_SHARE, LATE_MEAN = 0.3, 120 * DAY      # sexual offences: a share reported months later
+ARREST_MIN, ARREST_MEAN = 1800, 1.5 * DAY   # arrest after report
+ARREST_OTHER = 0.3                          # arrest share of recorded non-VAWG offences
+DECISION_MIN, DECISION_MEAN = 5 * DAY, 45 * DAY  # charge / no-charge decision after report
+TRIAL_DAYS = (45, 400)                      # uniform days from charge to trial
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -215,19 +225,28 @@ def trend(off: Offenders, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.minimum(np.exp(off.esc[idx] * years), 4.0)
 
 
-def simulate(rng: np.random.Generator, pop: Population, off: Offenders, cfg: SynthConfig, t0: float, n_hist: int) -> History:
-    """Run the month-by-month process over history and the forecast year."""
+def simulate(rng: np.random.Generator, pop: Population, off: Offenders, cfg: SynthConfig, t0: float, n_hist: int,
+             start: dict[str, np.ndarray] | None = None) -> History:
+    """Run the month-by-month process over history and the forecast year.
+
+    With ``start`` (``e``, ``cs``, ``ce`` per offender: a state at the cut) only the 12 forecast
+    months run, from that state: the tests replay the future with fresh draws this way.
+    """
     kk = off.k
     n_months = n_hist + 12
     e = np.zeros(kk)
     cs = np.full(kk, np.inf)   # current/next custody interval of each offender
     ce = np.full(kk, -np.inf)
+    first = 0
+    if start is not None:
+        e, cs, ce = (np.asarray(start[x], dtype=float).copy() for x in ("e", "cs", "ce"))
+        first = n_hist
     alpha, decay = cfg.excitation, cfg.excitation_decay
     skey, smembers = stranger_pool(pop, cfg.history_years)
     out: dict[str, list[np.ndarray]] = {}
     hist = History()
     allk = np.arange(kk)
-    for m in range(n_months):
+    for m in range(first, n_months):
         ts, te = t0 + m * STEP_S, t0 + (m + 1) * STEP_S
         mid = ts + STEP_S / 2
         if m == n_hist:
@@ -288,29 +307,45 @@ def simulate(rng: np.random.Generator, pop: Population, off: Offenders, cfg: Syn
     return hist
 
 
+def arrest_share(cfg: SynthConfig, vawg: np.ndarray) -> np.ndarray:
+    """Chance that a recorded, uncharged offence still leads to an arrest."""
+    return np.where(vawg, cfg.arrest_share * 0.8, ARREST_OTHER)
+
+
+def trial_delay(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Whole seconds from charge to trial."""
+    return (rng.uniform(*TRIAL_DAYS, n) * DAY).astype(np.int64)
+
+
+def trial_outcome(rng: np.random.Generator, code: np.ndarray, vawg: np.ndarray, charged: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Convicted, custodial (VAWG only) and days served if custodial, decided at the trial."""
+    n = len(code)
+    convicted = charged & (rng.random(n) < np.where(code <= 1, 0.9, 0.65))
+    custodial = convicted & vawg & (rng.random(n) < ref.CUSTODIAL_SHARE[code])
+    sentence_days = np.maximum(ref.HARM_DAYS[code] * rng.lognormal(0, 0.4, n), 30)
+    served = np.where(code == HOMICIDE, rng.uniform(15, 25, n) * YEAR_DAYS, sentence_days / 2)
+    return convicted, custodial, served
+
+
 def _justice_path(rng, cfg: SynthConfig, k, t, code, rel, recorded, vawg, month_end) -> dict[str, np.ndarray]:
     """Dates (int seconds, NEVER when it does not happen) of report, arrest, charge, court, custody."""
     nn = len(k)
     sexual = SEXUAL[code]
-    lag = rng.exponential(2.0 * DAY, nn) + 600
-    late = sexual & (rng.random(nn) < 0.3)
-    lag[late] += rng.exponential(120 * DAY, int(late.sum()))
+    lag = rng.exponential(LAG_MEAN, nn) + LAG_MIN
+    late = sexual & (rng.random(nn) < LATE_SHARE)
+    lag[late] += rng.exponential(LATE_MEAN, int(late.sum()))
     reported = (t + lag).astype(np.int64)
     charged = recorded & (rng.random(nn) < CHARGE_SHARE[code])
-    arrested = recorded & (charged | (rng.random(nn) < np.where(vawg, cfg.arrest_share * 0.8, 0.3)))
-    arrest = np.where(arrested, reported + (rng.exponential(1.5 * DAY, nn) + 1800).astype(np.int64), NEVER)
-    decision = reported + (rng.exponential(45 * DAY, nn) + 5 * DAY).astype(np.int64)
+    arrested = recorded & (charged | (rng.random(nn) < arrest_share(cfg, vawg)))
+    arrest = np.where(arrested, reported + (rng.exponential(ARREST_MEAN, nn) + ARREST_MIN).astype(np.int64), NEVER)
+    decision = reported + (rng.exponential(DECISION_MEAN, nn) + DECISION_MIN).astype(np.int64)
     remanded = charged & vawg & (rng.random(nn) < _SERIOUS[code])
     charge = np.where(charged, decision, NEVER)
     charge = np.where(remanded, np.maximum(charge, np.int64(np.ceil(month_end))), charge)
     # trial / final hearing
-    court = np.where(charged, charge + (rng.uniform(45, 400, nn) * DAY).astype(np.int64), NEVER)
-    p_conv = np.where(code <= 1, 0.9, 0.65)
-    convicted = charged & (rng.random(nn) < p_conv)
-    custodial = convicted & vawg & (rng.random(nn) < ref.CUSTODIAL_SHARE[code])
-    sentence_days = np.maximum(ref.HARM_DAYS[code] * rng.lognormal(0, 0.4, nn), 30)
-    life = code == ref.OFFENCE_INDEX["001/01"]
-    served = np.where(life, rng.uniform(15, 25, nn) * YEAR_DAYS, sentence_days / 2)
+    court = np.where(charged, charge + trial_delay(rng, nn), NEVER)
+    convicted, custodial, served = trial_outcome(rng, code, vawg, charged)
+    life = code == HOMICIDE
     release = np.where(custodial, court + (served * DAY).astype(np.int64), NEVER)
     cust_start = np.where(remanded, charge, np.where(custodial, court, NEVER))
     cust_end = np.where(custodial, release, np.where(remanded, court, NEVER))
@@ -325,69 +360,4 @@ def _justice_path(rng, cfg: SynthConfig, k, t, code, rel, recorded, vawg, month_
         "convicted": convicted, "remanded": remanded, "custodial": custodial, "release": release,
         "cust_start": np.where(recorded, cust_start, NEVER), "cust_end": np.where(recorded, cust_end, NEVER),
         "final_outcome": outcome.astype(object),
-    }
-
-
-def true_probabilities(pop: Population, off: Offenders, cfg: SynthConfig, hist: History, cut_s: float) -> dict[str, np.ndarray]:
-    """Exact P(at least one VAWG offence in the 365 days after the cut), committed and recorded,
-    and the expected VAWG harm (days) and count, for every offender, from the state at the cut.
-
-    For month j of the forecast year, immigrants (offences not triggered by forecast-year
-    offences) are Poisson with mean ``lam0_j = b_j (1 + e_cut decay^j)`` and each offence in
-    month i triggers Poisson(``b_j alpha decay^(j-1-i)``) offences in month j > i. An offence in
-    month j is a "hit" with probability ``p_j``. With ``q_i`` the chance that an offence in
-    month i has no hit among its descendants, ``q_i = prod_{j>i} exp(-mu_ij (1 - (1-p_j) q_j))``
-    and ``P(no hit) = prod_j exp(-lam0_j (1 - (1-p_j) q_j))``. This is exact because only a
-    hit (a recorded VAWG offence) can change the rates (by custody) before the first hit.
-    The expected harm ignores incapacitation by custody starting inside the forecast year.
-    """
-    kk = off.k
-    alpha, decay = cfg.excitation, cfg.excitation_decay
-    e0, cs, ce = hist.snapshot["e"], hist.snapshot["cs"], hist.snapshot["ce"]
-    allk = np.arange(kk)
-    b = np.zeros((12, kk))
-    p_rec = np.zeros((12, kk))
-    harm = np.zeros((12, kk))
-    for j in range(12):
-        mid = cut_s + (j + 0.5) * STEP_S
-        tm = np.full(kk, mid)
-        at_large = ~((cs <= mid) & (mid < ce))
-        active = (off.onset <= mid) & (mid < off.end) & at_large
-        b[j] = np.minimum(off.base * trend(off, allk, tm), cfg.max_rate) * active
-        h = gravity(off, allk, tm)
-        pr = np.zeros(kk)
-        hm = np.zeros(kk)
-        for r in range(5):
-            w = off.rel_p[:, r]
-            if not (w > 0).any():
-                continue
-            vict = off.victims[:, 2] if r == 2 else np.full(kk, -1)
-            vc = victim_class(pop, vict, tm, off.opp_female)
-            cp = code_probs(np.full(kk, r), vc, h)
-            pr += w * (cp * off.prec).sum(axis=1)
-            hm += w * (cp @ ref.HARM_DAYS)
-        p_rec[j] = off.vawg_share * pr
-        harm[j] = off.vawg_share * hm
-    p_com = np.broadcast_to(off.vawg_share, (12, kk))
-    lam0 = b * (1 + e0[None, :] * decay ** np.arange(12)[:, None])
-
-    def p_none(p: np.ndarray) -> np.ndarray:
-        q = np.ones((12, kk))
-        for i in range(10, -1, -1):
-            acc = np.zeros(kk)
-            for j in range(i + 1, 12):
-                mu = b[j] * alpha * decay ** (j - 1 - i)
-                acc += mu * (1 - (1 - p[j]) * q[j])
-            q[i] = np.exp(-acc)
-        return np.exp(-(lam0 * (1 - (1 - p) * q)).sum(axis=0))
-
-    mean = np.zeros((12, kk))
-    for j in range(12):
-        mean[j] = lam0[j] + sum(mean[i] * b[j] * alpha * decay ** (j - 1 - i) for i in range(j))
-    return {
-        "p_vawg_365": 1 - p_none(p_com),
-        "p_vawg_recorded_365": 1 - p_none(p_rec),
-        "expected_vawg_offences_365": (mean * p_com).sum(axis=0),
-        "expected_harm_365": (mean * harm).sum(axis=0),
-        "rate_at_cut": lam0[0],
     }
