@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,13 +89,17 @@ def dedupe_table(
     refs: dict[str, str] | None = None,
     seed: int = 42,
     strict: bool = False,
+    tolerant: bool = False,
+    rules_for: Callable[[duckdb.DuckDBPyConnection, str, list[str]], list[str]] | None = None,
 ) -> DedupeResult:
     """Link the rows of ``source`` (columns ``unique_id`` + standard columns + ``extras``).
 
     A given ``model`` (Splink model JSON as a dict) is reused as is; otherwise one is estimated
     from the data. ``strict`` uses the police-records model and refuses to join groups whose dates
     of birth conflict (see ``model.settings_dict`` and ``cluster.cluster``). ``keep_all_pairs`` keeps every candidate pair (for blocking recall) instead
-    of only those worth storing (probability >= the review band's lower end).
+    of only those worth storing (probability >= the review band's lower end). ``tolerant`` and
+    ``rules_for(con, prepared_table, extras) -> blocking rules`` are passed to a newly estimated
+    model (``model.settings_dict``); by default the standard rules are used.
     """
     t = {}
     t0 = time.perf_counter()
@@ -110,7 +115,9 @@ def dedupe_table(
     n = con.execute("SELECT count(*) FROM __hl_prep").fetchall()[0][0]
     t1 = time.perf_counter()
     if model is None:
-        linker = make_linker(con, "__hl_prep", settings_dict(info.extras, block_extras=distinctive_extras(con, "__hl_prep", info.extras), strict=strict))
+        rules = rules_for(con, "__hl_prep", info.extras) if rules_for else None
+        linker = make_linker(con, "__hl_prep", settings_dict(info.extras, rules, block_extras=distinctive_extras(con, "__hl_prep", info.extras),
+                                                             strict=strict, tolerant=tolerant))
         train(linker, n, seed=seed)
         m = None
         extra_meta = {
