@@ -1,6 +1,6 @@
 """Benchmark: link the synthetic city (harmlens synth) and score against its truth.
 
-Run: nice .venv/bin/python bench/bench_link_city.py [--people 200000] [--seed 1] [--incremental 0.1]
+Run: nice .venv/bin/python bench/bench_link_city.py [--people 200000] [--seed 1] [--incremental 0.1] [--city DIR]
 
 Steps: synth -> ingest -> harmlens link (first run trains the model) and, with --incremental F,
 a second run that links the last fraction F of mentions (by mention id) against the rest.
@@ -43,19 +43,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--incremental", type=float, default=0.1, help="fraction of mentions held back for an incremental run (0 = none)")
     ap.add_argument("--threshold", type=float, default=None)
+    ap.add_argument("--city", type=Path, default=None, help="reuse an existing 'harmlens synth' output folder (--people/--seed ignored)")
     a = ap.parse_args()
     from harmlens.contract.load import ingest
     from harmlens.link.warehouse import link_warehouse
     from harmlens.synth.cli import register  # noqa: F401  (synth present)
     from harmlens.warehouse import connect
 
-    print(f"== synthetic city: {a.people} people, seed {a.seed}; machine: {machine()}")
+    what = f"folder {a.city}" if a.city else f"{a.people} people, seed {a.seed}"
+    print(f"== synthetic city: {what}; machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "city"
-        import subprocess
+        out = a.city or Path(tmp) / "city"
+        if a.city is None:
+            import subprocess
 
-        subprocess.run([str(REPO / ".venv/bin/harmlens"), "synth", "--people", str(a.people), "--seed", str(a.seed), "--out", str(out)],
-                       check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([str(REPO / ".venv/bin/harmlens"), "synth", "--people", str(a.people), "--seed", str(a.seed), "--out", str(out)],
+                           check=True, stdout=subprocess.DEVNULL)
         con = connect(Path(tmp) / "wh.duckdb")
         ingest(con, out)
         n = con.execute("SELECT count(*) FROM people").fetchall()[0][0]

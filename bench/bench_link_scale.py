@@ -7,7 +7,8 @@ The synthetic city gives about 0.164 mentions per person, so --people 6100000 gi
 then 10k new mentions against them in <= 30 s). --city reuses a folder written by
 'harmlens synth' (generating 6.1M people takes minutes of its own, not counted here).
 Prints mentions, seconds per step, peak resident memory of this process (DuckDB runs in-process,
-so it is included) and the machine load.
+so it is included) and the machine load; with the city's truth (truth/mentions.parquet) also the
+pairwise precision, recall and F1 after each run (not part of the timing).
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ def machine() -> str:
 
 def peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def quality(con, city: Path) -> str:
+    from harmlens.link.evaluate import pairwise_scores
+
+    truth = city / "truth" / "mentions.parquet"
+    if not truth.exists():
+        return "  (no truth/mentions.parquet: quality not measured)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __q AS SELECT l.mention_id AS unique_id, l.person_id AS pred, t.person_id AS truth
+                    FROM links l JOIN read_parquet('{truth}') t USING (mention_id)""")
+    out = "  " + pairwise_scores(con, "__q").text().replace("\n", "\n  ")
+    con.execute("DROP TABLE __q")
+    return out
 
 
 def main() -> None:
@@ -68,12 +82,14 @@ def main() -> None:
         print(f"first run: {n - k} mentions linked in {time.perf_counter() - t:.0f} s; peak memory so far {peak_gb():.2f} GB; "
               f"steps {', '.join(f'{x} {v:.0f}' for x, v in s.seconds.items())}")
         print(f"  {s.text()}")
+        print(quality(con, city))
         con.execute("INSERT INTO people SELECT * FROM held_people")
         t = time.perf_counter()
         s = link_warehouse(con)
         print(f"incremental run: {k} new mentions against {n - k} in {time.perf_counter() - t:.1f} s; peak memory {peak_gb():.2f} GB; "
               f"steps {', '.join(f'{x} {v:.1f}' for x, v in s.seconds.items())}")
         print(f"  {s.text()}")
+        print(quality(con, city))
         con.close()
     print(f"machine after: {machine()}")
 

@@ -9,6 +9,9 @@
 - ``link_history``: every merge and split of persons, with before, after and reason.
 - ``link_review``: the clerical review queue (pairs near the threshold).
 - ``link_decisions``: reviewers' decisions (same / different person) that later runs respect.
+- ``link_records`` (link_002): which record each mention was collapsed into (mentions identical on
+  every compared field are scored once, as one record); a later run scores only records that did
+  not exist before.
 """
 
 from __future__ import annotations
@@ -75,6 +78,16 @@ MIGRATIONS: list[tuple[str, str]] = [
             decided_at TIMESTAMP NOT NULL,
             note VARCHAR,
             PRIMARY KEY (mention_a, mention_b)
+        );
+        """,
+    ),
+    (
+        "link_002",
+        # no primary key: written in bulk by the link run only, and an index on 1M+ rows costs seconds
+        """
+        CREATE TABLE link_records (
+            mention_id VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL
         );
         """,
     ),

@@ -2,13 +2,17 @@
 
 A run:
 
-1. reads every mention; a mention whose ``person_ref`` (strong id) is shared is linked
-   deterministically, and two different refs are never joined;
-2. uses the active model saved with the warehouse, or estimates one (EM) when there is none or
-   ``retrain`` is asked;
-3. scores candidate pairs: all of them on the first run (or ``full``), otherwise only pairs
-   that involve new mentions (new x existing, new x new): existing persons are not re-linked;
-4. clusters (strongest evidence first, respecting person_refs and reviewers' decisions);
+1. reads and standardises every mention, and collapses mentions identical on every compared
+   field and on ``person_ref`` into one **record** (``records.py``; stored in ``link_records``);
+   a ``person_ref`` shared by several records links them deterministically, and two different
+   refs are never joined;
+2. uses the active model saved with the warehouse, or estimates one (EM, on a sample of at most
+   ``TRAIN_RECORDS`` records) when there is none or ``retrain`` is asked;
+3. scores candidate record pairs (blocking capped on over-full blocks): all of them on the first
+   run (or ``full``), otherwise only pairs involving records that did not exist before (new x
+   existing, new x new): existing persons are not re-linked;
+4. clusters records (strongest evidence first, respecting person_refs and reviewers' decisions);
+   every mention goes with its record;
 5. maps clusters to existing person ids so an id keeps its meaning: a cluster keeps the id most
    of its mentions had; every merge and split is written to ``link_history`` with before,
    after and reason;
@@ -17,23 +21,24 @@ A run:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
-from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 import duckdb
+import numpy as np
+import pandas as pd
 
 from harmlens.errors import WarehouseError
-import numpy as np
-
 from harmlens.link.cluster import cluster_indexed
 from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, score_pairs
+from harmlens.link.idmap import assign_person_ids, new_person_id, write_links
 from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
+from harmlens.link.records import DEFAULT_BLOCK_CAP, capped_rules, collapse, refine_prior_by_mentions, register_mention_tf
 
 log = logging.getLogger(__name__)
 
@@ -60,26 +65,16 @@ class LinkRunSummary:
     review_queue: int
     refused_by_constraints: int
     seconds: dict[str, float] = field(default_factory=dict)
+    records: int = 0  # distinct records the mentions collapsed into (identical mentions are one)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def text(self) -> str:
         return (f"run {self.run_id} ({self.mode}, model {self.model_id}, threshold {self.threshold}): "
-                f"{self.mentions} mentions ({self.new_mentions} new) -> {self.persons} persons; "
+                f"{self.mentions} mentions ({self.new_mentions} new; {self.records} distinct records) -> {self.persons} persons; "
                 f"{self.pairs_scored} pairs scored; {self.merges} merges, {self.splits} splits recorded; "
                 f"{self.review_queue} pairs in the review queue; {self.refused_by_constraints} links refused by person_ref/decisions")
-
-
-def new_person_id(seed: str, taken: set[str]) -> str:
-    """``P`` + 12 hex digits derived from a member mention id; never reuses an id ever issued."""
-    base = "P" + hashlib.sha1(seed.encode()).hexdigest()[:12].upper()
-    pid, k = base, 1
-    while pid in taken:
-        k += 1
-        pid = f"{base}-{k}"
-    taken.add(pid)
-    return pid
 
 
 def _active_model(con: duckdb.DuckDBPyConnection) -> tuple[int, dict] | None:
@@ -87,19 +82,106 @@ def _active_model(con: duckdb.DuckDBPyConnection) -> tuple[int, dict] | None:
     return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
 
-def _register_linker_tables(linker, names: list[str]) -> list:
-    return [linker._db_api.register(n) for n in names]
-
-
-def _pairs_into(con: duckdb.DuckDBPyConnection, physical: str, model_id: int, run_id: int, min_p: float) -> int:
+def _pairs_into(con: duckdb.DuckDBPyConnection, physical: str, model_id: int, run_id: int, min_p: float, fresh: bool = False) -> int:
+    # into an emptied table a plain INSERT: no look-ups in the primary-key index per row
     con.execute(
-        f"""INSERT OR REPLACE INTO link_pairs
+        f"""INSERT {'' if fresh else 'OR REPLACE '}INTO link_pairs
             SELECT least(CAST(unique_id_l AS VARCHAR), CAST(unique_id_r AS VARCHAR)), greatest(CAST(unique_id_l AS VARCHAR), CAST(unique_id_r AS VARCHAR)),
                    match_weight, match_probability, ?, ?
             FROM {physical} WHERE match_probability >= ?""",
         [model_id, run_id, min_p],
     )
     return con.execute(f"SELECT count(*) FROM {physical}").fetchall()[0][0]
+
+
+TRAIN_RECORDS = 150_000
+"""EM trains on at most this many records (a seeded sample): pairs blocked for EM grow with the
+square of the records, and the parameters are proportions that a sample estimates as well."""
+
+MEMORY_LIMIT = "5GB"
+"""DuckDB memory limit during a run (it spills to disk beyond it), so a run stays within 8 GB."""
+
+
+@contextmanager
+def _duckdb_settings(con: duckdb.DuckDBPyConnection):
+    """Settings for a large run, restored afterwards: a memory cap, and no insertion order to keep
+    (the link tables are always read with ORDER BY)."""
+    keys = ("memory_limit", "preserve_insertion_order")
+    before = {k: con.execute(f"SELECT current_setting('{k}')").fetchall()[0][0] for k in keys}
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            con.execute(f"SET {k} = '{v}'" if isinstance(v, str) else f"SET {k} = {v}")
+
+
+def _rules(settings: dict) -> list[str]:
+    return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in settings["blocking_rules_to_generate_predictions"]]
+
+
+def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float, refine: bool) -> int:
+    """Score every candidate record pair into ``out`` (unique_id_l, unique_id_r, match_weight,
+    match_probability) keeping those >= ``min_probability``; with ``refine`` the prior is first
+    re-estimated on the mention scale (``records.refine_prior_by_mentions``). Returns the number
+    of candidate pairs scored."""
+    if not refine:
+        return score_pairs(con, linker, out, min_probability)
+    sdf = linker.inference.predict(threshold_match_probability=None, warning_mode="never")
+    shift = refine_prior_by_mentions(con, sdf.physical_name, "__hl_rec", linker)
+    n = con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0]
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {out} AS
+            SELECT * FROM (SELECT CAST(unique_id_l AS VARCHAR) unique_id_l, CAST(unique_id_r AS VARCHAR) unique_id_r,
+                   match_weight + {shift!r} AS match_weight, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS match_probability
+            FROM {sdf.physical_name}) WHERE match_probability >= {float(min_probability)!r}"""
+    )
+    sdf.drop_table_from_database_and_remove_from_cache()
+    return n
+
+
+def _split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold: float) -> int:
+    """Undo the collapse of identical mentions whose shared values are too weak to join them.
+
+    Identical is not enough: two 'UNKNOWN, 01/01/1900, NFA' mentions agree only on placeholders
+    (NULL after cleaning), and two undated 'John Smith's only on a common name. A record of several
+    mentions stays collapsed only if the model joins it with itself (the pair of two of its
+    mentions scores at or above the threshold); otherwise its mentions become records of their own
+    and are scored like any other. Returns the number of records.
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_self AS SELECT '0' AS match_key, unique_id AS join_key_l, unique_id AS join_key_r FROM __hl_rec WHERE n > 1")
+    if not con.execute("SELECT count(*) FROM __hl_self").fetchall()[0][0]:
+        return con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
+    lk = make_linker(con, "__hl_rec", settings)
+    register_mention_tf(con, lk, "__hl_prep_m")
+    lk.table_management.register_blocked_pairs_for_predict(lk._db_api.register("__hl_self"))
+    sdf = lk.inference.predict(warning_mode="never")
+    weak = con.execute(
+        f"""INSERT INTO __hl_apart SELECT m.mention_id FROM __hl_mrec m
+            WHERE m.record_id IN (SELECT CAST(unique_id_l AS VARCHAR) FROM {sdf.physical_name} WHERE match_probability < ?)""",
+        [threshold],
+    ).fetchall()[0][0]
+    sdf.drop_table_from_database_and_remove_from_cache()
+    if not weak:
+        return con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
+    return collapse(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec", "__hl_apart")
+
+
+def _block_new(con: duckdb.DuckDBPyConnection, rules: list[str]) -> int:
+    """Candidate pairs involving a new record (table ``__hl_rec_new``) into ``__hl_blocked``, in
+    Splink's blocked-pairs form. Each rule is joined with the small new table on one side, so the
+    cost follows the new records, not the square of the existing ones."""
+    parts = []
+    for r in rules:
+        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec_new l JOIN __hl_rec r ON ({r})")
+        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec l JOIN __hl_rec_new r ON ({r})")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __hl_blocked AS
+            SELECT '0' AS match_key, least(a, b) AS join_key_l, greatest(a, b) AS join_key_r
+            FROM ({' UNION ALL '.join(parts)}) WHERE a <> b GROUP BY ALL"""
+    )
+    return con.execute("SELECT count(*) FROM __hl_blocked").fetchall()[0][0]
 
 
 def link_warehouse(
@@ -110,6 +192,7 @@ def link_warehouse(
     full: bool = False,
     placeholder_postcodes: set[str] | None = None,
     seed: int = 42,
+    block_cap: int = DEFAULT_BLOCK_CAP,
 ) -> LinkRunSummary:
     """Link every mention in ``people`` into persons and write ``links`` (see module docstring).
 
@@ -121,16 +204,23 @@ def link_warehouse(
     retrain : re-estimate the model from the current mentions (implies ``full``).
     full : re-score every pair and re-cluster from scratch (ids still map to existing persons).
     placeholder_postcodes : extra postcodes to treat as missing (e.g. custody suites).
+    block_cap : largest block a blocking rule compares whole (``records.capped_rules``).
     """
-    t0 = time.perf_counter()
-    secs: dict[str, float] = {}
     try:
         n_all = con.execute("SELECT count(*) FROM people").fetchall()[0][0]
     except duckdb.CatalogException as exc:
         raise WarehouseError("the warehouse has no people table: run 'harmlens ingest DIR' first") from exc
     if n_all == 0:
         raise WarehouseError("no mentions to link: the people table is empty (run 'harmlens ingest DIR' first)")
+    with _duckdb_settings(con):
+        return _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
+
+
+def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap) -> LinkRunSummary:
+    t0 = time.perf_counter()
+    secs: dict[str, float] = {}
     con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_mentions AS {_MENTIONS_SQL}")
+    n_all = con.execute("SELECT count(*) FROM __hl_mentions").fetchall()[0][0]
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs").fetchall()[0][0]
     started = _now()
     # mentions that disappeared from people (a newer extract removed them) leave links
@@ -143,240 +233,165 @@ def link_warehouse(
     if not 0.0 < threshold < 1.0:
         raise WarehouseError(f"threshold must be a probability between 0 and 1, got {threshold}")
     review_low = min(REVIEW_BAND[0], threshold)
-    existing = dict(con.execute("SELECT mention_id, person_id FROM links").fetchall())
-    for g in gone:
-        existing.pop(g, None)
-    new_ids = con.execute("SELECT unique_id FROM __hl_mentions WHERE unique_id NOT IN (SELECT mention_id FROM links)").fetchall()
-    new_ids = [r[0] for r in new_ids]
-    incremental = bool(existing) and not full and active is not None
+    n_existing = con.execute("SELECT count(*) FROM links WHERE mention_id IN (SELECT unique_id FROM __hl_mentions)").fetchall()[0][0]
+    n_new = n_all - n_existing
+    has_records = con.execute("SELECT count(*) > 0 FROM link_records").fetchall()[0][0]
+    # a warehouse linked before records existed (no link_records) is re-scored once in full
+    incremental = n_existing > 0 and not full and active is not None and has_records
     mode = "incremental" if incremental else ("retrain" if retrain or active is None else "full")
 
-    # 1. prepare + model
+    # 1. prepare mentions, collapse identical ones into records, model
     t = time.perf_counter()
     ph = Placeholders().with_values(postcodes=placeholder_postcodes)
     if active is None:
-        info = prepare(con, "__hl_mentions", "__hl_prep", placeholders=ph, detect=True)
-        linker = make_linker(con, "__hl_prep", settings_dict([], strict=True))
-        train(linker, n_all, seed=seed)
-        trained_meta = {
+        info = prepare(con, "__hl_mentions", "__hl_prep_m", placeholders=ph, detect=True)
+    else:
+        model_id, m = active
+        ph = Placeholders.from_json(m["harmlens_placeholders"]).with_values(
+            dobs=set(m["harmlens_detected"]["dobs"]), postcodes=set(m["harmlens_detected"]["postcodes"]) | set(placeholder_postcodes or ()))
+        prepare(con, "__hl_mentions", "__hl_prep_m", placeholders=ph, detect=False)
+    # mentions a reviewer set apart from another stay records of their own (they may be identical)
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_apart AS SELECT mention_a AS mention_id FROM link_decisions WHERE decision = 'different'
+                   UNION SELECT mention_b FROM link_decisions WHERE decision = 'different'""")
+    n_rec = collapse(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec", "__hl_apart")
+    secs["prepare_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if active is None:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_train AS SELECT * EXCLUDE (person_ref, n) FROM __hl_rec
+                        ORDER BY hash(unique_id || '{int(seed)}') LIMIT {TRAIN_RECORDS}""")
+        n_train = min(n_rec, TRAIN_RECORDS)
+        trainer = make_linker(con, "__hl_train", settings_dict([], strict=True))
+        train(trainer, n_train, seed=seed)
+        m = json.loads(model_json(trainer))
+        m.update({
             "harmlens_placeholders": ph.to_json(),
             "harmlens_detected": {"dobs": sorted(info.detected_dobs), "postcodes": sorted(info.detected_postcodes)},
             "harmlens_extras": [],
             "harmlens_strict": True,
-        }
+        })
         model_id = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM link_models").fetchall()[0][0]
-    else:
-        trained_meta = None
-        model_id, m = active
-        ph2 = Placeholders.from_json(m["harmlens_placeholders"]).with_values(
-            dobs=set(m["harmlens_detected"]["dobs"]), postcodes=set(m["harmlens_detected"]["postcodes"]) | set(placeholder_postcodes or ()))
-        prepare(con, "__hl_mentions", "__hl_prep", placeholders=ph2, detect=False)
-        linker = make_linker(con, "__hl_prep", {k: v for k, v in m.items() if not k.startswith("harmlens_")})
-        if threshold != con.execute("SELECT threshold FROM link_models WHERE model_id = ?", [model_id]).fetchall()[0][0]:
-            con.execute("UPDATE link_models SET threshold = ? WHERE model_id = ?", [threshold, model_id])
-    secs["prepare_train_s"] = time.perf_counter() - t
+    elif threshold != con.execute("SELECT threshold FROM link_models WHERE model_id = ?", [model_id]).fetchall()[0][0]:
+        con.execute("UPDATE link_models SET threshold = ? WHERE model_id = ?", [threshold, model_id])
+    settings = {k: v for k, v in m.items() if not k.startswith("harmlens_")}
+    if active is None:  # the prior is re-estimated below from all records' scores
+        settings["probability_two_random_records_match"] = trainer._settings_obj._probability_two_random_records_match
+    n_rec = _split_weak_records(con, settings, threshold)
+    rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap)
+    linker = make_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
+    register_mention_tf(con, linker, "__hl_prep_m")
+    secs["train_s"] = time.perf_counter() - t
 
-    # 2. scoring
+    # 2. scoring (record pairs; a record id is a mention id)
     t = time.perf_counter()
     if incremental:
-        if new_ids:
-            for col in ("fn", "sn", "pc"):
-                linker.table_management.compute_tf_table(col)
-            con.execute("CREATE OR REPLACE TEMP TABLE __hl_prep_new AS SELECT * FROM __hl_prep WHERE unique_id NOT IN (SELECT mention_id FROM links)")
-            con.execute("CREATE OR REPLACE TEMP TABLE __hl_prep_old AS SELECT * FROM __hl_prep WHERE unique_id IN (SELECT mention_id FROM links)")
-            sd_new, sd_old = _register_linker_tables(linker, ["__hl_prep_new", "__hl_prep_old"])
-            between = linker.inference.predict_between(sd_old, sd_new, warning_mode="never")
-            within = linker.inference.predict_within(sd_new, warning_mode="never")
-            n_scored = _pairs_into(con, between.physical_name, model_id, run_id, review_low)
-            n_scored += _pairs_into(con, within.physical_name, model_id, run_id, review_low)
-            for s in (between, within):
-                s.drop_table_from_database_and_remove_from_cache()
-        else:
-            n_scored = 0
+        con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec
+                       WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
+        n_scored = 0
+        if _block_new(con, rules):
+            linker.table_management.register_blocked_pairs_for_predict(linker._db_api.register("__hl_blocked"))
+            n_scored = score_pairs(con, linker, "__hl_scored", review_low)
+            _pairs_into(con, "__hl_scored", model_id, run_id, review_low)
     else:
         con.execute("DELETE FROM link_pairs")
-        n_scored = score_pairs(con, linker, "__hl_scored", review_low, refine_n=n_all if trained_meta else None)
-        _pairs_into(con, "__hl_scored", model_id, run_id, review_low)
-        con.execute("DROP TABLE __hl_scored")
-    if trained_meta is not None:  # saved after scoring, so it carries the refined prior
-        m = json.loads(model_json(linker))
-        m.update(trained_meta)
+        n_scored = _score_all(con, linker, "__hl_scored", review_low, refine=active is None)
+        _pairs_into(con, "__hl_scored", model_id, run_id, review_low, fresh=True)
+    con.execute("DROP TABLE IF EXISTS __hl_scored")
+    if active is None:  # saved after scoring, so it carries the refined prior
+        m["probability_two_random_records_match"] = linker._settings_obj._probability_two_random_records_match
         con.execute("UPDATE link_models SET active = false")
         con.execute("INSERT INTO link_models VALUES (?, ?, ?, ?, true, ?)", [model_id, _now(), n_all, threshold, json.dumps(m)])
     if gone:
         con.execute("DELETE FROM link_pairs WHERE mention_a NOT IN (SELECT unique_id FROM __hl_mentions) OR mention_b NOT IN (SELECT unique_id FROM __hl_mentions)")
     secs["score_s"] = time.perf_counter() - t
 
-    # 3. clustering (on integer indexes: millions of pairs stay in numpy, not Python tuples)
+    # 3. clustering records (integer indexes, numpy; decisions and stored pairs mapped to records)
     t = time.perf_counter()
-    con.execute("CREATE OR REPLACE TEMP TABLE __hl_ids AS SELECT unique_id, CAST(row_number() OVER (ORDER BY unique_id) - 1 AS BIGINT) AS i FROM __hl_mentions")
-    names = [r[0] for r in con.execute("SELECT unique_id FROM __hl_ids ORDER BY i").fetchall()]
-    ids = names
-    refs = dict(con.execute("SELECT unique_id, person_ref FROM __hl_mentions WHERE person_ref IS NOT NULL").fetchall())
-    refs_i = dict(con.execute("SELECT x.i, m.person_ref FROM __hl_mentions m JOIN __hl_ids x USING (unique_id) WHERE m.person_ref IS NOT NULL").fetchall())
-    decisions = con.execute("SELECT mention_a, mention_b, decision, decided_at FROM link_decisions").fetchall()
-    dec_i = con.execute(
-        """SELECT xa.i, xb.i, d.decision FROM link_decisions d JOIN __hl_ids xa ON xa.unique_id = d.mention_a
-           JOIN __hl_ids xb ON xb.unique_id = d.mention_b"""
-    ).fetchall()
-    must = [(a, b) for a, b, d, _ in decisions if d == "same"]
-    must_i = [(a, b) for a, b, d in dec_i if d == "same"]
-    cannot_i = [(a, b) for a, b, d in dec_i if d == "different"]
-    dobs_i = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
-        """SELECT x.i, CAST(substr(dob_s, 1, 4) AS INTEGER), CAST(substr(dob_s, 6, 2) AS INTEGER), CAST(substr(dob_s, 9, 2) AS INTEGER)
-           FROM __hl_prep p JOIN __hl_ids x USING (unique_id) WHERE dob_s IS NOT NULL""").fetchall()}
     last_run = con.execute("SELECT max(started_at) FROM link_runs").fetchall()[0][0]
-    new_decisions = [x for x in decisions if last_run is None or x[3] >= last_run]
+    n_new_dec = con.execute("SELECT count(*) FROM link_decisions WHERE ? IS NULL OR decided_at >= ?", [last_run, last_run]).fetchall()[0][0]
     # decisions since the last run, or removed mentions, can change existing persons: re-cluster all
-    recluster = not incremental or bool(new_decisions) or bool(gone)
-    edge_sql = """SELECT xa.i AS a, xb.i AS b, p.match_probability AS p FROM link_pairs p
-                  JOIN __hl_ids xa ON xa.unique_id = p.mention_a JOIN __hl_ids xb ON xb.unique_id = p.mention_b
-                  WHERE p.match_probability >= ?"""
-    if recluster:
-        e = con.execute(edge_sql, [threshold]).fetchnumpy()
-        start_arr = None
-    else:
-        e = con.execute(edge_sql + " AND p.run_id = ?", [threshold, run_id]).fetchnumpy()
-        start_arr = np.array([r[0] for r in con.execute(
-            "SELECT l.person_id FROM __hl_ids x LEFT JOIN links l ON l.mention_id = x.unique_id ORDER BY x.i").fetchall()], dtype=object)
-    labels, blocked_i = cluster_indexed(
-        len(names), np.asarray(e["a"]), np.asarray(e["b"]), np.asarray(e["p"], dtype=np.float64), threshold=threshold,
-        refs=refs_i, must_link=must_i, cannot_link=cannot_i, start=start_arr, dobs=dobs_i,
-    )
-    rep = {names[i]: names[labels[i]] for i in range(len(names))}
-    blocked = [(names[x], names[y], w) for x, y, w in blocked_i]
+    recluster = not incremental or n_new_dec > 0 or bool(gone)
+    labels, blocked, rec_ids = _cluster(con, threshold, run_id, recluster)
     secs["cluster_s"] = time.perf_counter() - t
 
-    # 4. stable person ids
+    # 4. stable person ids, merges and splits, links, review queue
     t = time.perf_counter()
-    members: dict[str, list[str]] = defaultdict(list)
-    for mid, r in rep.items():
-        members[r].append(mid)
-    taken = {r[0] for r in con.execute("SELECT DISTINCT person_id FROM links").fetchall()}
-    for (b, a) in con.execute("SELECT before, after FROM link_history").fetchall():
-        taken.update(json.loads(b))
-        taken.update(json.loads(a))
-    cands = []
-    for r, ms in members.items():
-        cnt = Counter(existing[x] for x in ms if x in existing)
-        for pid, c in cnt.items():
-            cands.append((-c, pid, r))
-    cands.sort()
-    cl_pid: dict[str, str] = {}
-    used: set[str] = set()
-    for _negc, pid, r in cands:
-        if r in cl_pid or pid in used:
-            continue
-        cl_pid[r] = pid
-        used.add(pid)
-    for r in sorted(members):
-        if r not in cl_pid:
-            cl_pid[r] = new_person_id(min(members[r]), taken)
-    edge_p = {}
-    # reasons: the strongest stored pair joining the parts
-    changed_at = _now()
-    history = []
-    old_members: dict[str, list[str]] = defaultdict(list)
-    for mid, pid in existing.items():
-        old_members[pid].append(mid)
+    con.register("__hl_labels_df", pd.DataFrame({"record_id": rec_ids, "cluster": rec_ids[labels]}))
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_assign AS
+                   SELECT x.mention_id, x.record_id, c.cluster, l.person_id AS old_pid FROM __hl_mrec x
+                   JOIN __hl_labels_df c USING (record_id) LEFT JOIN links l ON l.mention_id = x.mention_id""")
+    con.unregister("__hl_labels_df")
     why_run = {"incremental": "new mentions linked", "full": "full re-link", "retrain": "model re-estimated and full re-link"}[mode]
-    if new_decisions:
-        why_run += f"; {len(new_decisions)} reviewer decision(s) applied"
-    for r, ms in members.items():
-        olds = sorted({existing[x] for x in ms if x in existing})
-        if len(olds) > 1:
-            parts = {p: [x for x in ms if existing.get(x) == p] for p in olds}
-            best = con.execute(
-                """SELECT mention_a, mention_b, match_probability FROM link_pairs
-                   WHERE mention_a IN (SELECT unnest(?)) AND mention_b IN (SELECT unnest(?)) ORDER BY match_probability DESC LIMIT 1""",
-                [ms, ms],
-            ).fetchall()
-            reason = why_run
-            if best:
-                a, b, p = best[0]
-                if existing.get(a) != existing.get(b):
-                    reason += f"; strongest joining pair {a} ~ {b} with match probability {p:.4f} (model {model_id})"
-            shared = {refs[x] for x in ms if x in refs}
-            if len(shared) == 1 and any(refs.get(x) for p in olds for x in parts[p]):
-                reason += "; shared person_ref"
-            history.append((run_id, changed_at, "merge", json.dumps(olds), json.dumps([cl_pid[r]]), json.dumps(sorted(ms)), reason))
-    for pid, ms in old_members.items():
-        now_pids = sorted({cl_pid[rep[x]] for x in ms if x in rep})
-        if len(now_pids) > 1:
-            reason = why_run + "; these mentions are no longer joined by a pair at or above the threshold"
-            bl = [f"{a} ~ {b}: {w}" for a, b, w in blocked if a in ms and b in ms]
-            if bl:
-                reason += "; refused: " + "; ".join(bl[:5])
-            history.append((run_id, changed_at, "split", json.dumps([pid]), json.dumps(now_pids), json.dumps(sorted(ms)), reason))
-    for g in gone:
-        history.append((run_id, changed_at, "removed", json.dumps([g]), json.dumps([]), json.dumps([g]), "mention no longer in people"))
-    if history:
-        con.executemany("INSERT INTO link_history VALUES (?, ?, ?, ?, ?, ?, ?)", history)
-    del edge_p
-
-    # 5. links
-    import pandas as pd
-
-    must_set = {x for pair in must for x in pair}
-    ref_count = Counter(refs.values())
-    size = {r: len(ms) for r, ms in members.items()}
-    rows = []
-    for mid, r in rep.items():
-        if size[r] == 1:
-            method = "singleton"
-        elif mid in refs and ref_count[refs[mid]] > 1:
-            method = "person_ref"
-        elif mid in must_set:
-            method = "review"
-        else:
-            method = "probabilistic"
-        rows.append((mid, cl_pid[r], method))
-    df = pd.DataFrame(rows, columns=["mention_id", "person_id", "method"])
-    con.register("__hl_links_df", df)
-    now = _now()
+    if n_new_dec:
+        why_run += f"; {n_new_dec} reviewer decision(s) applied"
+    ids = assign_person_ids(con, "__hl_assign", run_id, model_id, why_run, blocked, gone)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE __hl_links_new AS
-               SELECT d.mention_id, d.person_id, d.method,
-                      CASE WHEN l.person_id = d.person_id THEN l.linked_at ELSE CAST(? AS TIMESTAMP) END AS linked_at,
-                      l.mention_id IS NULL OR l.person_id <> d.person_id OR l.method IS DISTINCT FROM d.method AS changed
-               FROM __hl_links_df d LEFT JOIN links l USING (mention_id)""",
-            [now],
-        )
-        # rewrite only what changed: an incremental run over a large warehouse touches few rows
-        con.execute("""DELETE FROM links WHERE mention_id NOT IN (SELECT mention_id FROM __hl_links_new)
-                       OR mention_id IN (SELECT mention_id FROM __hl_links_new WHERE changed)""")
-        con.execute("INSERT INTO links SELECT mention_id, person_id, method, linked_at FROM __hl_links_new WHERE changed")
-        # 6. review queue: undecided pairs near the threshold that are kept apart (below the threshold,
-        # or refused by a constraint); pairs inside one person are in its view and link-history
-        con.execute("DELETE FROM link_review")
-        con.execute(
-            """INSERT INTO link_review
-               SELECT p.mention_a, p.mention_b, p.match_probability, la.person_id = lb.person_id, ?, ?
-               FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a JOIN links lb ON lb.mention_id = p.mention_b
-               WHERE p.match_probability >= ? AND p.match_probability < ? AND la.person_id <> lb.person_id
-                 AND NOT EXISTS (SELECT 1 FROM link_decisions d WHERE d.mention_a = p.mention_a AND d.mention_b = p.mention_b)""",
-            [now, run_id, review_low, REVIEW_BAND[1]],
-        )
-        n_review = con.execute("SELECT count(*) FROM link_review").fetchall()[0][0]
+        if ids.history:
+            con.executemany("INSERT INTO link_history VALUES (?, ?, ?, ?, ?, ?, ?)", ids.history)
+        n_review = write_links(con, "__hl_assign", run_id, review_low, REVIEW_BAND[1])
+        con.execute("DELETE FROM link_records")
+        con.execute("INSERT INTO link_records SELECT mention_id, record_id FROM __hl_mrec")
         secs["write_s"] = time.perf_counter() - t
         secs["total_s"] = time.perf_counter() - t0
         summary = LinkRunSummary(
-            run_id, mode, model_id, threshold, len(ids), len(new_ids), len(members), int(n_scored),
-            sum(1 for h in history if h[2] == "merge"), sum(1 for h in history if h[2] == "split"), int(n_review), len(blocked), secs,
+            run_id, mode, model_id, threshold, n_all, n_new, ids.persons, int(n_scored),
+            ids.merges, ids.splits, int(n_review), len(blocked), secs, records=n_rec,
         )
         con.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)", [run_id, started, _now(), mode, model_id, threshold, json.dumps(summary.as_dict())])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.unregister("__hl_links_df")
-    for tname in ("__hl_prep", "__hl_prep_new", "__hl_prep_old", "__hl_mentions", "__hl_links_new", "__hl_ids"):
+    for tname in ("__hl_prep_m", "__hl_rec", "__hl_rec_new", "__hl_mrec", "__hl_train", "__hl_apart", "__hl_blocked",
+                  "__hl_mentions", "__hl_assign", "__hl_ids", "__hl_edges", "__hl_self",
+                  "__hl_tf_fn", "__hl_tf_sn", "__hl_tf_pc"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
     log.info("link run %s: %s", run_id, summary.text())
     return summary
+
+
+def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recluster: bool):
+    """Cluster the records (table ``__hl_rec``): returns (label per record index, refused edges as
+    (record a, record b, reason), record ids in index order)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_ids AS SELECT unique_id, CAST(row_number() OVER (ORDER BY unique_id) - 1 AS BIGINT) AS i FROM __hl_rec")
+    rec_ids = np.asarray(con.execute("SELECT unique_id FROM __hl_ids ORDER BY i").fetchnumpy()["unique_id"], dtype=object)
+    mi = "SELECT m.mention_id, x.i FROM __hl_mrec m JOIN __hl_ids x ON x.unique_id = m.record_id"
+    refs_i = dict(con.execute("SELECT x.i, r.person_ref FROM __hl_rec r JOIN __hl_ids x USING (unique_id) WHERE r.person_ref IS NOT NULL").fetchall())
+    dec = con.execute(
+        f"""SELECT xa.i, xb.i, d.decision FROM link_decisions d JOIN ({mi}) xa ON xa.mention_id = d.mention_a
+            JOIN ({mi}) xb ON xb.mention_id = d.mention_b"""
+    ).fetchall()
+    must_i = [(a, b) for a, b, d in dec if d == "same"]
+    cannot_i = [(a, b) for a, b, d in dec if d == "different"]
+    d = con.execute(
+        """SELECT x.i, CAST(substr(dob_s, 1, 4) AS INTEGER) y, CAST(substr(dob_s, 6, 2) AS INTEGER) m, CAST(substr(dob_s, 9, 2) AS INTEGER) d
+           FROM __hl_rec r JOIN __hl_ids x USING (unique_id) WHERE dob_s IS NOT NULL"""
+    ).fetchnumpy()
+    dobs_i = dict(zip(d["i"].tolist(), zip(d["y"].tolist(), d["m"].tolist(), d["d"].tolist())))
+    # stored pairs are between mentions that were record ids when scored: map them to today's records
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __hl_edges AS
+            SELECT xa.i AS a, xb.i AS b, p.match_probability AS p FROM link_pairs p
+            JOIN ({mi}) xa ON xa.mention_id = p.mention_a JOIN ({mi}) xb ON xb.mention_id = p.mention_b
+            WHERE p.match_probability >= ? AND xa.i <> xb.i {'' if recluster else 'AND p.run_id = ' + str(int(run_id))}""",
+        [threshold],
+    )
+    e = con.execute("SELECT a, b, p FROM __hl_edges").fetchnumpy()
+    start = None
+    if not recluster:
+        # each record starts in the person most of its already-linked mentions belong to
+        st = con.execute(
+            f"""SELECT i, person_id FROM (SELECT x.i, l.person_id, count(*) c FROM ({mi}) x JOIN links l ON l.mention_id = x.mention_id GROUP BY ALL)
+                QUALIFY row_number() OVER (PARTITION BY i ORDER BY c DESC, person_id) = 1"""
+        ).fetchnumpy()
+        start = np.full(len(rec_ids), None, dtype=object)
+        start[np.asarray(st["i"], dtype=np.int64)] = np.asarray(st["person_id"], dtype=object)
+    labels, blocked_i = cluster_indexed(
+        len(rec_ids), np.asarray(e["a"], dtype=np.int64), np.asarray(e["b"], dtype=np.int64), np.asarray(e["p"], dtype=np.float64),
+        threshold=threshold, refs=refs_i, must_link=must_i, cannot_link=cannot_i, start=start, dobs=dobs_i,
+    )
+    blocked = [(rec_ids[x], rec_ids[y], w) for x, y, w in blocked_i]
+    return labels, blocked, rec_ids
 
 
 def decide(con: duckdb.DuckDBPyConnection, a: str, b: str, decision: str, by: str, note: str | None = None) -> None:

@@ -1,0 +1,168 @@
+"""Scaling the warehouse link: identical mentions collapsed into records, capped blocking.
+
+Two things make linking a city's mentions grow with the square of what it holds:
+
+- a prolific offender appears hundreds of times, mostly spelt the same way; every pair of his
+  mentions would be a candidate. Mentions identical on every cleaned field the model sees
+  (forename, surname, date of birth, sex, postcode and their derived keys) and on ``person_ref``
+  are one identity, so they are collapsed into one **record** before scoring. A record's id is
+  its smallest mention id, so a scored record pair is a real mention pair (``explain-link`` and
+  the review queue work on it unchanged) and every other mention of the record is identical to it.
+- a blocking rule on names alone puts every 'John Smith' in one block. A block with more than
+  ``cap`` records is not compared as a whole: it is split by birth year and, separately, by
+  postal district (two sub-blocks), so namesakes are compared only when something else agrees.
+  In an over-full block a pair agreeing on the (common) name alone cannot reach the threshold
+  anyway: term-frequency adjustment makes a common name weak evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import duckdb
+
+DEFAULT_BLOCK_CAP = 60
+"""Largest block (records) a blocking rule compares whole; larger ones are split (see module docstring)."""
+
+REFINEMENTS = ("dob_y", "pc_district")
+"""Fields an over-full block is split on, each giving its own sub-blocks."""
+
+TF_COLUMNS = ("fn", "sn", "pc")
+"""Columns whose comparisons are term-frequency adjusted (see ``model.comparisons``)."""
+
+
+def collapse(con: duckdb.DuckDBPyConnection, prep: str, mentions: str, out_records: str, out_map: str,
+             apart: str | None = None) -> int:
+    """Group the prepared mentions ``prep`` into records.
+
+    ``mentions`` supplies ``person_ref`` by ``unique_id``; ``apart`` (optional table of
+    ``mention_id``) lists mentions that must stay records of their own (a reviewer said they
+    differ from a mention that may be identical). Writes ``out_records`` (one row per record,
+    ``unique_id`` = smallest member mention id, the prepared columns, ``person_ref``, ``n``
+    mentions) and ``out_map(mention_id, record_id)``. Returns the number of records.
+    """
+    cols = [r[0] for r in con.execute(f"DESCRIBE {prep}").fetchall() if r[0] != "unique_id"]
+    key = ", ".join(f'p."{c}"' for c in cols) + ", m.person_ref"
+    own = (f"CASE WHEN p.unique_id IN (SELECT mention_id FROM {apart}) THEN p.unique_id END" if apart else "NULL")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out_map} AS
+            SELECT p.unique_id AS mention_id, min(p.unique_id) OVER (PARTITION BY {key}, {own}) AS record_id
+            FROM {prep} p JOIN {mentions} m USING (unique_id)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out_records} AS
+            SELECT p.*, m.person_ref, c.n FROM {prep} p JOIN {mentions} m USING (unique_id)
+            JOIN (SELECT record_id, count(*) AS n FROM {out_map} GROUP BY record_id) c ON c.record_id = p.unique_id
+            ORDER BY p.unique_id"""
+    )
+    return con.execute(f"SELECT count(*) FROM {out_records}").fetchall()[0][0]
+
+
+def register_mention_tf(con: duckdb.DuckDBPyConnection, linker, prep: str, columns=TF_COLUMNS) -> None:
+    """Term frequencies counted over mentions (not records), registered with the linker.
+
+    Collapsing must not change a name's weight: ``explain-link`` scores a pair with frequencies
+    over all mentions, and the clustering must use the same numbers it explains.
+    """
+    for c in columns:
+        t = f"__hl_tf_{c}"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {t} AS
+                SELECT "{c}", CAST(count(*) AS DOUBLE) / (SELECT count("{c}") FROM {prep}) AS "tf_{c}"
+                FROM {prep} WHERE "{c}" IS NOT NULL GROUP BY "{c}" """
+        )
+        linker.table_management.register_term_frequency_lookup(linker._db_api.register(t), c)
+
+
+_SIDE = re.compile(r"\b([lr])\.")
+
+
+def rule_keys(rule: str) -> list[str] | None:
+    """The key expressions of a blocking rule made only of ``expr(l.) = expr(r.)`` terms joined by
+    AND (e.g. ``left(l.fn, 1) = left(r.fn, 1)``), with the side prefix removed; None otherwise
+    (an asymmetric rule such as a forename/surname swap is kept as it is)."""
+    keys = []
+    for part in re.split(r"\s+AND\s+", rule.strip(), flags=re.IGNORECASE):
+        if any(op in part for op in ("<", ">", "!", " OR ", " or ")) or part.count("=") != 1:
+            return None
+        lhs, rhs = (s.strip() for s in part.split("="))
+        if set(_SIDE.findall(lhs)) != {"l"} or set(_SIDE.findall(rhs)) != {"r"}:
+            return None
+        if _SIDE.sub(r"r.", lhs) != rhs:
+            return None
+        keys.append(_SIDE.sub("", lhs))
+    return keys or None
+
+
+def capped_rules(con: duckdb.DuckDBPyConnection, table: str, rules: list[str], cap: int = DEFAULT_BLOCK_CAP) -> list[str]:
+    """Rewrite ``table`` with one block-key column per (sub-)rule and return the rules over them.
+
+    For each symmetric rule: ``_b{i}`` holds the key for records in blocks of at most ``cap``
+    records, and ``_b{i}_{f}`` the key plus refinement ``f`` for records in larger blocks.
+    Keys are 64-bit hashes: a collision only adds a candidate pair, which scoring then rejects.
+    Returns the rules to block on (asymmetric rules unchanged).
+    """
+    sel, rules_out, parsed = [], [], []
+    for i, rule in enumerate(rules):
+        keys = rule_keys(rule)
+        if keys is None:
+            rules_out.append(rule)
+            continue
+        parsed.append((i, keys))
+        nn = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
+        sel.append(f"CASE WHEN {nn} THEN hash({', '.join(keys)}) END AS __k{i}")
+    if not parsed:
+        return list(rules)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_bk AS SELECT *, {', '.join(sel)} FROM {table}")
+    outs = []
+    for i, keys in parsed:
+        big = f"count(__k{i}) OVER (PARTITION BY __k{i}) > {int(cap)}"
+        outs.append(f"CASE WHEN NOT ({big}) THEN __k{i} END AS _b{i}")
+        rules_out.append(f"l._b{i} = r._b{i}")
+        for f in REFINEMENTS:
+            if re.search(rf"\b{f}\b", " ".join(keys)):
+                continue  # already part of the key
+            outs.append(f"CASE WHEN {big} AND {f} IS NOT NULL THEN hash(__k{i}, {f}) END AS _b{i}_{f}")
+            rules_out.append(f"l._b{i}_{f} = r._b{i}_{f}")
+    drop = ", ".join(f"__k{i}" for i, _ in parsed)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE ({drop}), {', '.join(outs)} FROM __hl_bk ORDER BY unique_id")
+    con.execute("DROP TABLE __hl_bk")
+    return rules_out
+
+
+def refine_prior_by_mentions(con: duckdb.DuckDBPyConnection, scored: str, records: str, linker, iterations: int = 20) -> float:
+    """Re-estimate the prior from scored record pairs as if every mention pair had been scored.
+
+    ``model.refine_prior`` counted each candidate mention pair once; with records, a record pair
+    stands for n_l x n_r mention pairs, and the n(n-1)/2 pairs inside a record are matches the
+    model already accepted (``warehouse._split_weak_records``). Weighting so keeps the prior, and
+    hence every probability, on the mention scale that ``explain-link`` reports. Same fixed-point
+    iteration as ``model.refine_prior``; sets the linker's prior and returns the shift in bits to
+    add to the scored match weights.
+    """
+    n_mentions, within = con.execute(f"SELECT sum(n), sum(n * (n - 1) / 2) FROM {records}").fetchall()[0]
+    total = float(n_mentions) * (float(n_mentions) - 1) / 2
+    lam0 = linker._settings_obj._probability_two_random_records_match
+    if total <= 0:
+        return 0.0
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __hl_wpairs AS SELECT s.match_weight, CAST(l.n * r.n AS DOUBLE) AS w FROM {scored} s
+            JOIN {records} l ON l.unique_id = CAST(s.unique_id_l AS VARCHAR) JOIN {records} r ON r.unique_id = CAST(s.unique_id_r AS VARCHAR)"""
+    )
+
+    def logit2(p: float) -> float:
+        return math.log2(p / (1 - p))
+
+    lam = lam0
+    for _ in range(iterations):
+        shift = logit2(lam) - logit2(lam0)
+        s = con.execute("SELECT coalesce(sum(w / (1.0 + pow(2.0, -(match_weight + ?)))), 0) FROM __hl_wpairs", [shift]).fetchall()[0][0]
+        new = min(max((float(s) + float(within)) / total, 1e-9), 0.5)
+        done = abs(new - lam) / max(lam, 1e-12) < 0.01
+        lam = new
+        if done:
+            break
+    con.execute("DROP TABLE __hl_wpairs")
+    linker._settings_obj._probability_two_random_records_match = lam
+    return logit2(lam) - logit2(lam0)
