@@ -57,3 +57,29 @@ def test_user_placeholder_postcode():
     df = _prep([{"unique_id": "a", "postcode": "N7 8QT"}, {"unique_id": "b", "postcode": "N7 8QU"}],
                placeholders=Placeholders().with_values(postcodes={"n78qt"}))
     assert pd.isna(df.loc["a", "pc"]) and df.loc["b", "pc"] == "N78QU"
+
+
+def test_invalid_date_kept_as_text_with_its_year():
+    # a keying slip (month 86, 31 September) is still evidence: its year and its near-agreement count
+    df = _prep([
+        {"unique_id": "a", "date_of_birth": "1855-86-20"},
+        {"unique_id": "b", "date_of_birth": "31/09/1629"},
+        {"unique_id": "c", "date_of_birth": "not a date"},
+        {"unique_id": "d", "date_of_birth": "3024-13-01"},  # implausible year: not kept
+    ])
+    assert df.loc["a", "dob_s"] == "1855-86-20" and df.loc["a", "dob_y"] == 1855
+    assert df.loc["b", "dob_s"] == "1629-09-31" and df.loc["b", "dob_key"] == "1629-9-31"
+    for i in ("c", "d"):
+        assert pd.isna(df.loc[i, "dob_s"]) and pd.isna(df.loc[i, "dob_y"]), i
+
+
+def test_title_skipped_and_single_name_offered_as_surname():
+    df = _prep([
+        {"unique_id": "a", "forename": "Sir Henry", "surname": "Lyte"},
+        {"unique_id": "b", "forename": "Mrs", "surname": "Lyte"},
+        {"unique_id": "c", "forename": "Lawes", "surname": None},
+        {"unique_id": "d", "forename": "Henry", "surname": "Lawes"},
+    ])
+    assert df.loc["a", "fn"] == "henry" and pd.isna(df.loc["b", "fn"])
+    assert df.loc["c", "sn_key"] == "lawes" and pd.isna(df.loc["c", "sn"])
+    assert df.loc["d", "sn_key"] == "lawes" and df.loc["a", "sn_key"] == "lyte"

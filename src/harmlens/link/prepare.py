@@ -25,6 +25,8 @@ PLACEHOLDER_NAMES: frozenset[str] = frozenset(
     refused anon anonymous noname withheld notgiven notstated unnamed male female person
     personunknown n a k tbc tba nknown""".split()
 )
+TITLES: frozenset[str] = frozenset("mr mrs ms miss mx dr sir dame lord lady rev revd prof capt col sgt".split())
+"""Words that open a forename field without being the forename; the next word is used instead."""
 PLACEHOLDER_DOBS: frozenset[str] = frozenset({"1900-01-01", "1901-01-01", "1899-12-31", "1800-01-01", "0001-01-01", "9999-12-31"})
 PLACEHOLDER_POSTCODES: frozenset[str] = frozenset(
     {"NFA", "NFA1", "NOFIXEDABODE", "UNKNOWN", "NONE", "NA", "ZZ999ZZ", "ZZ99", "XX", "X" * 3, "NK", "TBC", "ABROAD", "OVERSEAS"}
@@ -92,6 +94,18 @@ def _dob_sql(col: str, typ: str) -> str:
             f"CAST(try_strptime({c}, '%Y%m%d') AS DATE), CAST(try_strptime({c}, '%d-%m-%Y') AS DATE))")
 
 
+def _dob_text_sql(col: str, typ: str) -> str:
+    """A date of birth that looks like a date but is not a valid one (month 86, 31 September: a
+    keying slip) as ``yyyy-mm-dd`` text, so its year and its near-agreement with the true date
+    still count as evidence; NULL for anything else."""
+    if not typ.upper().startswith(("VARCHAR", "TEXT", "STRING", "CHAR")):
+        return "CAST(NULL AS VARCHAR)"
+    c = f"trim(CAST({col} AS VARCHAR))"
+    return (f"CASE WHEN regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN {c} "
+            f"WHEN regexp_full_match({c}, '[0-9]{{2}}[/-][0-9]{{2}}[/-][0-9]{{4}}') THEN substr({c}, 7, 4) || '-' || substr({c}, 4, 2) || '-' || substr({c}, 1, 2) "
+            f"WHEN regexp_full_match({c}, '[0-9]{{8}}') THEN substr({c}, 1, 4) || '-' || substr({c}, 5, 2) || '-' || substr({c}, 7, 2) END")
+
+
 def _in_list(values: frozenset[str] | set[str]) -> str:
     if not values:
         return "(NULL)"
@@ -143,6 +157,7 @@ def prepare(
     fn_raw = _name_sql(col("forename"))
     sn_raw = _name_sql(col("surname"))
     dob = _dob_sql(col("date_of_birth"), cols.get("date_of_birth", "VARCHAR")) if "date_of_birth" in cols else "CAST(NULL AS DATE)"
+    dob_txt = _dob_text_sql(col("date_of_birth"), cols.get("date_of_birth", "VARCHAR")) if "date_of_birth" in cols else "CAST(NULL AS VARCHAR)"
     extra_sql = "".join(
         f""", CASE WHEN lower(trim(CAST("{e}" AS VARCHAR))) IN ('', 'unknown', 'nfa', 'none', 'null', 'n/a', 'na', 'not known')
                   THEN NULL ELSE lower(trim(CAST("{e}" AS VARCHAR))) END AS "x_{e}" """
@@ -151,20 +166,29 @@ def prepare(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __hl_stage AS
         SELECT CAST(unique_id AS VARCHAR) AS unique_id,
-               CASE WHEN replace(fn1, ' ', '') IN {_in_list(ph.names)} THEN NULL ELSE split_part(fn1, ' ', 1) END AS fn,
+               CASE WHEN replace(fn1, ' ', '') IN {_in_list(ph.names)} THEN NULL
+                    WHEN split_part(fn1, ' ', 1) IN {_in_list(TITLES)} THEN nullif(split_part(fn1, ' ', 2), '')
+                    ELSE split_part(fn1, ' ', 1) END AS fn,
                CASE WHEN replace(sn1, ' ', '') IN {_in_list(ph.names)} THEN NULL ELSE replace(sn1, ' ', '') END AS sn,
                CASE WHEN strftime(d, '%Y-%m-%d') IN {_in_list(ph.dobs)} OR d > current_date THEN NULL ELSE d END AS dob,
+               -- an invalid date (keying slip) kept as text when its year is plausible
+               CASE WHEN d IS NULL AND dt IN {_in_list(ph.dobs)} IS NOT TRUE
+                         AND TRY_CAST(substr(dt, 1, 4) AS INTEGER) BETWEEN 1000 AND year(current_date) THEN dt END AS dob_bad,
                CASE WHEN lower(trim(CAST({col('sex')} AS VARCHAR))) IN ('m', 'male', 'man') THEN 'm'
                     WHEN lower(trim(CAST({col('sex')} AS VARCHAR))) IN ('f', 'female', 'woman') THEN 'f'
                     ELSE NULL END AS sex,
                CASE WHEN pc1 IN {_in_list(ph.postcodes)} OR length(pc1) < 2 THEN NULL ELSE pc1 END AS pc
                {extra_sql}
-        FROM (SELECT *, {fn_raw} AS fn1, {sn_raw} AS sn1, {dob} AS d,
+        FROM (SELECT *, {fn_raw} AS fn1, {sn_raw} AS sn1, {dob} AS d, {dob_txt} AS dt,
                      nullif(upper(regexp_replace(CAST({col('postcode')} AS VARCHAR), '[^A-Za-z0-9]', '', 'g')), '') AS pc1
               FROM {source})"""
     )
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE __hl_stage2 AS SELECT *, strftime(dob, '%Y-%m-%d') AS dob_s FROM __hl_stage"""
+        """CREATE OR REPLACE TEMP TABLE __hl_stage2 AS SELECT * EXCLUDE (dob_bad), coalesce(strftime(dob, '%Y-%m-%d'), dob_bad) AS dob_s,
+                  CAST(substr(coalesce(strftime(dob, '%Y-%m-%d'), dob_bad), 1, 4) AS INTEGER) AS dob_y0,
+                  CAST(substr(coalesce(strftime(dob, '%Y-%m-%d'), dob_bad), 6, 2) AS INTEGER) AS dob_m0,
+                  CAST(substr(coalesce(strftime(dob, '%Y-%m-%d'), dob_bad), 9, 2) AS INTEGER) AS dob_d0
+           FROM __hl_stage"""
     )
     info = PreparedInfo(out, extras)
     if detect:
@@ -187,11 +211,13 @@ def prepare(
     con.execute(
         f"""CREATE OR REPLACE TABLE {out} AS
         SELECT s.unique_id, s.fn, f.canon AS fn_canon, f.canon_ph AS fn_ph, s.sn, n.ph AS sn_ph,
+               -- a record with a single name has it in the forename field, but it is as often a surname
+               coalesce(s.sn, s.fn) AS sn_key,
                CASE WHEN s.dob_s IN {bad_d} THEN NULL ELSE s.dob_s END AS dob_s,
                CASE WHEN s.dob_s IN {bad_d} THEN NULL ELSE
-                 CAST(year(s.dob) AS VARCHAR) || '-' || CAST(least(month(s.dob), day(s.dob)) AS VARCHAR) || '-'
-                 || CAST(greatest(month(s.dob), day(s.dob)) AS VARCHAR) END AS dob_key,
-               year(s.dob) AS dob_y,  -- a detected default date (often 'year only, 1 January') still tells the year
+                 CAST(s.dob_y0 AS VARCHAR) || '-' || CAST(least(s.dob_m0, s.dob_d0) AS VARCHAR) || '-'
+                 || CAST(greatest(s.dob_m0, s.dob_d0) AS VARCHAR) END AS dob_key,
+               s.dob_y0 AS dob_y,  -- a detected default date (often 'year only, 1 January') still tells the year
                s.sex,
                CASE WHEN s.pc IN {bad_p} THEN NULL ELSE s.pc END AS pc,
                CASE WHEN s.pc IN {bad_p} OR length(s.pc) < 5 THEN NULL ELSE left(s.pc, length(s.pc) - 2) END AS pc_sector,
