@@ -49,6 +49,52 @@ BLOCKING_RULES: list[str] = [
 ]
 
 
+WIDE_RULE_KEYS: list[tuple[str, ...]] = [
+    ("sn_key", "dob_y"),                                 # a single name (often a surname) + birth year
+    ("sn_key", "pc_area"),                               # a single name + postcode area
+    ("sn_key", "substr(dob_s, 6)"),                      # surname + day and month: catches a slip in the year
+    ("fn_canon", "dob_y", "pc_area"),                    # forename + year + area: a wholly different surname
+]
+"""Extra candidate-pair keys for ``link-file`` (wide blocking); each is kept only if affordable."""
+
+
+def extra_rule_keys(extras: list[str]) -> list[tuple[str, ...]]:
+    """Keys pairing each extra column with a surname, a forename or a birth year: a record whose
+    names or date are wrong can still meet its twins through, e.g., birth place or occupation."""
+    out: list[tuple[str, ...]] = []
+    for e in extras:
+        x = f'"x_{e}"'
+        out += [(x, "sn_key"), (x, "fn_canon"), (x, "dob_y"), (x, "left(fn, 1)", "left(sn_key, 1)")]
+    return out
+
+
+def rule_sql(keys: tuple[str, ...]) -> str:
+    """Blocking rule joining on equality of every key expression (written for a bare column set)."""
+    import re
+
+    def side(expr: str, t: str) -> str:
+        # prefix bare column names (and quoted ones) with the side alias
+        return re.sub(r'("x_[^"]+"|\b(?:fn|fn_canon|fn_ph|sn|sn_key|sn_ph|dob_s|dob_key|dob_y|pc|pc_sector|pc_district|pc_area)\b)',
+                      lambda m: f"{t}.{m.group(1)}", expr)
+
+    return " AND ".join(f"{side(k, 'l')} = {side(k, 'r')}" for k in keys)
+
+
+def affordable_rules(con: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, ...]], max_pairs: int) -> list[str]:
+    """Rules (as SQL) from ``keys`` whose blocks give at most ``max_pairs`` pairs on ``table``: a
+    key with a few huge blocks (a common occupation with a common year) would swamp scoring."""
+    out = []
+    for k in keys:
+        cols = ", ".join(k)
+        notnull = " AND ".join(f"({c}) IS NOT NULL" for c in k)
+        n = con.execute(f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) n FROM {table} WHERE {notnull} GROUP BY {cols})").fetchall()[0][0]
+        if n <= max_pairs:
+            out.append(rule_sql(k))
+        else:
+            log.info("blocking key %s skipped: %d pairs", k, n)
+    return out
+
+
 def blocking_rules_for(block_extras: list[str]) -> list[str]:
     """The standard rules plus, for each distinctive extra column (e.g. an email), agreement on it
     and on a name initial. Low-cardinality extras (occupation, city) would make huge blocks."""
@@ -74,7 +120,12 @@ def _conflict(fixed_m: float | None) -> dict[str, Any]:
     return lv
 
 
-def comparisons(extras: list[str], strict: bool = False) -> list[dict[str, Any]]:
+def comparisons(extras: list[str], strict: bool = False, tolerant: bool = False) -> list[dict[str, Any]]:
+    """Splink comparisons. ``tolerant`` adds levels for records with a single name (which may be a
+    surname in the forename field) and for dates of birth known only by their year, so such a
+    record's partial agreement is weighed rather than read as disagreement or as nothing."""
+    if tolerant:
+        return _tolerant_comparisons(extras, strict)
     forename = {
         "output_column_name": "forename",
         "comparison_description": "forename: exact, nickname, fuzzy, phonetic, swapped with surname",
@@ -119,12 +170,19 @@ def comparisons(extras: list[str], strict: bool = False) -> list[dict[str, Any]]
             _conflict(DOB_CONFLICT_M if strict else None),
         ],
     }
-    sex = {
+    return [forename, surname, dob, _sex(), _postcode()] + _extras(extras)
+
+
+def _sex() -> dict[str, Any]:
+    return {
         "output_column_name": "sex",
         "comparison_description": "sex: exact",
         "comparison_levels": [_null("sex"), {"sql_condition": "sex_l = sex_r", "label_for_charts": "exact"}, _else()],
     }
-    postcode = {
+
+
+def _postcode() -> dict[str, Any]:
+    return {
         "output_column_name": "postcode",
         "comparison_description": "postcode: exact, sector, district, area",
         "comparison_levels": [
@@ -136,7 +194,63 @@ def comparisons(extras: list[str], strict: bool = False) -> list[dict[str, Any]]
             _else(),
         ],
     }
-    out = [forename, surname, dob, sex, postcode]
+
+
+def _tolerant_comparisons(extras: list[str], strict: bool) -> list[dict[str, Any]]:
+    one_name = "(sn_l IS NULL OR sn_r IS NULL)"
+    forename = {
+        "output_column_name": "forename",
+        "comparison_description": "forename: exact, nickname, fuzzy, phonetic, swapped with surname, single name",
+        "comparison_levels": [
+            _null("fn"),
+            {"sql_condition": "fn_l = fn_r", "label_for_charts": "exact", "tf_adjustment_column": "fn", "tf_adjustment_weight": 1.0},
+            {"sql_condition": "fn_canon_l = fn_canon_r", "label_for_charts": "same name or nickname"},
+            {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.92", "label_for_charts": "jaro-winkler >= 0.92"},
+            {"sql_condition": "fn_ph_l = fn_ph_r", "label_for_charts": "same phonetic code"},
+            {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
+            {"sql_condition": "fn_l = sn_r AND sn_l = fn_r", "label_for_charts": "forename and surname swapped"},
+            # the single name of a one-name record is as often a surname: differing is weak evidence
+            {"sql_condition": one_name, "label_for_charts": "differs, one record has a single name"},
+            _conflict(FORENAME_CONFLICT_M if strict else None),
+        ],
+    }
+    surname = {
+        "output_column_name": "surname",
+        "comparison_description": "surname: exact, single name equals surname, fuzzy, phonetic",
+        "comparison_levels": [
+            {"sql_condition": "sn_key_l IS NULL OR sn_key_r IS NULL OR (sn_l IS NULL AND sn_r IS NULL)", "label_for_charts": "null",
+             "is_null_level": True},
+            {"sql_condition": "sn_l = sn_r", "label_for_charts": "exact", "tf_adjustment_column": "sn", "tf_adjustment_weight": 1.0},
+            {"sql_condition": "sn_key_l = sn_key_r", "label_for_charts": "single name equals surname",
+             "tf_adjustment_column": "sn_key", "tf_adjustment_weight": 1.0},
+            {"sql_condition": "jaro_winkler_similarity(sn_key_l, sn_key_r) >= 0.92", "label_for_charts": "jaro-winkler >= 0.92"},
+            {"sql_condition": "sn_ph_l = sn_ph_r", "label_for_charts": "same phonetic code"},
+            {"sql_condition": "jaro_winkler_similarity(sn_key_l, sn_key_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
+            {"sql_condition": one_name, "label_for_charts": "differs, one record has a single name"},
+            _else(),
+        ],
+    }
+    year_only = "(dob_s_l IS NULL OR dob_s_r IS NULL)"
+    dob = {
+        "output_column_name": "date_of_birth",
+        "comparison_description": "date of birth: exact, day/month swapped, one typo, same year (year only known), same year, within 2 years",
+        "comparison_levels": [
+            {"sql_condition": "dob_y_l IS NULL OR dob_y_r IS NULL", "label_for_charts": "null", "is_null_level": True},
+            {"sql_condition": "dob_s_l = dob_s_r", "label_for_charts": "exact"},
+            {"sql_condition": "dob_key_l = dob_key_r", "label_for_charts": "day and month swapped"},
+            {"sql_condition": "damerau_levenshtein(dob_s_l, dob_s_r) <= 1", "label_for_charts": "one typo"},
+            # a placeholder day and month (1 January) was dropped but the year kept: the best such a record can do
+            {"sql_condition": f"{year_only} AND dob_y_l = dob_y_r", "label_for_charts": "same year, one known only by year"},
+            {"sql_condition": "dob_y_l = dob_y_r", "label_for_charts": "same year"},
+            {"sql_condition": "abs(dob_y_l - dob_y_r) <= 2", "label_for_charts": "within 2 years"},
+            _conflict(DOB_CONFLICT_M if strict else None),
+        ],
+    }
+    return [forename, surname, dob, _sex(), _postcode()] + _extras(extras)
+
+
+def _extras(extras: list[str]) -> list[dict[str, Any]]:
+    out = []
     for e in extras:
         c = f'"x_{e}"'
         out.append(
@@ -154,7 +268,7 @@ def comparisons(extras: list[str], strict: bool = False) -> list[dict[str, Any]]
 
 
 def settings_dict(extras: list[str], blocking_rules: list[str] | None = None, block_extras: list[str] | None = None,
-                  strict: bool = False) -> dict[str, Any]:
+                  strict: bool = False, tolerant: bool = False) -> dict[str, Any]:
     """Splink settings. ``strict`` (police records) fixes the m of 'forename unrelated' and 'dates of birth
     conflict' at small values instead of learning them, so relatives sharing a surname and address
     are not merged; the general setting learns every m by EM."""
@@ -162,7 +276,7 @@ def settings_dict(extras: list[str], blocking_rules: list[str] | None = None, bl
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "blocking_rules_to_generate_predictions": [{"blocking_rule": b, "sql_dialect": "duckdb"} for b in (blocking_rules or blocking_rules_for(block_extras or []))],
-        "comparisons": comparisons(extras, strict),
+        "comparisons": comparisons(extras, strict, tolerant),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
         "em_convergence": 0.001,
