@@ -10,8 +10,19 @@ from pathlib import Path
 import duckdb
 
 from harmlens.errors import HarmlensError
-from harmlens.link.engine import DEFAULT_THRESHOLD, DedupeResult, dedupe_table
+from harmlens.link.average import average_linkage
+from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, DedupeResult, dedupe_table, distinctive_extras
 from harmlens.link.evaluate import PairwiseScores, pairwise_scores
+from harmlens.link.model import WIDE_RULE_KEYS, affordable_rules, blocking_rules_for, extra_rule_keys
+
+DEFAULT_MIN_MEAN = 0.2
+"""Average linkage: two groups join when the mean match probability over all pairs between them
+(unscored pairs and pairs below the review band count as 0) is at least this and one pair reaches
+the threshold. Measured on historical_50k, FEBRL3/4 and fake_1000 (docs/link.md); 0.1-0.3 all did
+about as well."""
+
+WIDE_RULE_MAX_PAIRS_PER_RECORD = 4
+"""An extra blocking key is used only if it gives at most this many pairs per record (or 100,000)."""
 
 
 class LinkFileError(HarmlensError):
@@ -39,6 +50,17 @@ def parse_mapping(text: str) -> dict[str, str]:
     if not out:
         raise LinkFileError("--map is empty: give at least one KEY=COLUMN")
     return out
+
+
+def wide_rules(con: duckdb.DuckDBPyConnection, table: str, extras: list[str]) -> list[str]:
+    """The standard blocking rules plus affordable wide keys (single names, years, extras).
+
+    A list from an unknown source has errors in every field, so more ways for a true pair to meet
+    are worth the scoring time; a key is dropped when its blocks would be too big (see
+    ``model.affordable_rules``)."""
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    budget = max(WIDE_RULE_MAX_PAIRS_PER_RECORD * n, 100_000)
+    return blocking_rules_for(distinctive_extras(con, table, extras)) + affordable_rules(con, table, WIDE_RULE_KEYS + extra_rule_keys(extras), budget)
 
 
 def person_id_for(first_member: str) -> str:
@@ -92,12 +114,19 @@ def link_file(
     threshold: float = DEFAULT_THRESHOLD,
     con: duckdb.DuckDBPyConnection | None = None,
     strict: bool = False,
+    wide: bool = True,
+    min_mean: float | None = DEFAULT_MIN_MEAN,
 ) -> LinkFileResult:
     """Deduplicate the rows of ``files``; with ``truth`` also score the result.
 
     ``truth_pattern`` is a regular expression whose first group, applied to the truth column,
-    gives the true entity (e.g. ``rec-(\\d+)`` for FEBRL's rec_id).
+    gives the true entity (e.g. ``rec-(\\d+)`` for FEBRL's rec_id). ``wide`` (the default) uses the
+    tolerant comparisons and wide blocking (``wide_rules``); off, the warehouse's standard ones.
+    ``min_mean`` clusters by average linkage (``average.average_linkage``); None, or ``strict``,
+    joins every pair at the threshold (with ``strict``, subject to the date-of-birth constraint).
     """
+    if min_mean is not None and not 0.0 < min_mean <= 1.0:
+        raise LinkFileError(f"min_mean must be in (0, 1], not {min_mean}")
     con = con or duckdb.connect()
     cols = load_files(con, files, "__hl_raw")
     needed = [id_col] + list(mapping.values()) + ([truth] if truth else [])
@@ -122,7 +151,14 @@ def link_file(
     # extras are named by their key: rename after selection to avoid clashing with standard names
     for k in extras:
         con.execute(f'ALTER TABLE __hl_src RENAME COLUMN "x_src_{k}" TO "{k}"')
-    res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None, strict=strict)
+    res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None, strict=strict,
+                       tolerant=wide, rules_for=wide_rules if wide else None)
+    if min_mean is not None and not strict:
+        # (strict keeps the constrained single linkage: its date-of-birth rule is what makes it strict)
+        # Only pairs that are stored whether or not --truth is given, so the result does not depend on it.
+        edges = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM {res.pairs_table} WHERE match_probability >= ?",
+                            [min(REVIEW_BAND[0], threshold)]).fetchall()
+        res.rep = average_linkage(list(res.rep), edges, min_mean=min_mean, threshold=threshold)
     members: dict[str, str] = {}
     for m, r in res.rep.items():
         members.setdefault(r, m)
