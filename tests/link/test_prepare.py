@@ -83,3 +83,15 @@ def test_title_skipped_and_single_name_offered_as_surname():
     assert df.loc["a", "fn"] == "henry" and pd.isna(df.loc["b", "fn"])
     assert df.loc["c", "sn_key"] == "lawes" and pd.isna(df.loc["c", "sn"])
     assert df.loc["d", "sn_key"] == "lawes" and df.loc["a", "sn_key"] == "lyte"
+
+
+def test_nickname_groups_and_ordinals():
+    from harmlens.link.nicknames import forename_groups
+
+    assert set(forename_groups("harry")) == {"harold", "henry"}  # belongs to both
+    assert forename_groups("zebedee") == ["zebedee"] and forename_groups(None) is None
+    df = _prep([{"unique_id": "a", "forename": "Harry", "surname": "5th Bt."},
+                {"unique_id": "b", "forename": "Rt Hon William", "surname": "Pitt"}])
+    assert list(df.loc["a", "fn_alts"]) == ["harold", "henry"]
+    assert df.loc["a", "sn"] == "bt"  # the ordinal does not become a name "th"
+    assert df.loc["b", "fn"] == "william"

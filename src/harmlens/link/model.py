@@ -204,10 +204,12 @@ def _tolerant_comparisons(extras: list[str], strict: bool) -> list[dict[str, Any
         "comparison_levels": [
             _null("fn"),
             {"sql_condition": "fn_l = fn_r", "label_for_charts": "exact", "tf_adjustment_column": "fn", "tf_adjustment_weight": 1.0},
-            {"sql_condition": "fn_canon_l = fn_canon_r", "label_for_charts": "same name or nickname"},
+            {"sql_condition": "fn_canon_l = fn_canon_r OR list_has_any(fn_alts_l, fn_alts_r)", "label_for_charts": "same name or nickname"},
             {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.92", "label_for_charts": "jaro-winkler >= 0.92"},
             {"sql_condition": "fn_ph_l = fn_ph_r", "label_for_charts": "same phonetic code"},
             {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
+            # "J" for John: an initial agrees with the other's forename
+            {"sql_condition": "(length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1)", "label_for_charts": "initial agrees"},
             {"sql_condition": "fn_l = sn_r AND sn_l = fn_r", "label_for_charts": "forename and surname swapped"},
             # the single name of a one-name record is as often a surname: differing is weak evidence
             {"sql_condition": one_name, "label_for_charts": "differs, one record has a single name"},

@@ -36,7 +36,7 @@ dominic: dom
 donald: don donnie
 dorothy: dot dottie dolly
 douglas: doug dougie
-edward: ed eddie ted teddy ned edwin
+edward: ed eddie ted teddy ned edwin eddy iorwerth
 eleanor: ellie nell nellie elenor elinor ella
 elizabeth: liz lizzie beth betty bess bessie eliza lisa libby elisabeth lizzy betsy
 emily: em emmy millie
@@ -56,7 +56,7 @@ jane: janie jenny jayne
 janet: jan jen
 jennifer: jen jenny jenni jennie
 jessica: jess jessie
-john: jack johnny jon jonny johnnie sean
+john: jack johnny jon jonny johnnie sean ian iain evan ieuan eoin ivan
 jonathan: jon jonny nathan
 joseph: joe joey jo jos
 joshua: josh
@@ -65,7 +65,7 @@ kenneth: ken kenny
 lawrence: larry laurie laurence lol
 leonard: len lenny leo
 louise: lou lulu louisa
-margaret: maggie meg peggy marge margie madge greta mags maisie megan
+margaret: maggie meg peggy marge margie madge greta mags maisie megan may
 martin: marty
 matthew: matt matty mat
 michael: mike mick mickey micky mikey mick michel
@@ -77,8 +77,8 @@ patrick: pat paddy
 peter: pete
 philip: phil pip phillip
 rebecca: becky becca bex
-richard: rich rick ricky dick richie
-robert: rob bob bobby robbie bert robin rab
+richard: rich rick ricky dick richie ritchie
+robert: rob bob bobby robbie bert robin rab robby
 ronald: ron ronnie
 samuel: sam sammy
 samantha: sam sammy
@@ -93,8 +93,21 @@ timothy: tim timmy
 victoria: vicky vicki tori
 vincent: vince vinny
 walter: walt wally
-william: will bill billy willie liam willy wills
+william: will bill billy willie liam willy wills gwilym
 zachary: zach zack
+adelaide: addie
+agnes: aggie nessie
+augustus: gus gussie
+edmund: ed eddie ned ted
+harriet: hattie hatty
+henrietta: etta hettie hetty
+herbert: herb herbie bert
+hugh: huey hughie
+isaac: ike
+louis: lewis lou
+mary: polly molly mae may mamie
+norman: norm norrie
+winifred: win winnie
 """
 
 
@@ -110,6 +123,28 @@ def _build() -> dict[str, str]:
 
 
 NICKNAMES: dict[str, str] = _build()
+
+
+def _groups() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for line in _TABLE.strip().splitlines():
+        canon, _, variants = line.partition(":")
+        canon = canon.strip()
+        for v in [canon] + variants.split():
+            out.setdefault(v, set()).add(canon)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+NICKNAME_GROUPS: dict[str, frozenset[str]] = _groups()
+"""Every canonical name a variant belongs to ("harry" is both Harold and Henry): two forenames are
+the same name when their groups share a canonical name."""
+
+
+def forename_groups(name: str | None) -> list[str] | None:
+    """Sorted canonical names of a cleaned forename (the name itself when unknown)."""
+    if name is None:
+        return None
+    return sorted(NICKNAME_GROUPS.get(name, frozenset([name])))
 
 
 def canonical_forename(name: str | None) -> str | None:

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 import duckdb
 import jellyfish
 
-from harmlens.link.nicknames import NICKNAMES
+from harmlens.link.nicknames import NICKNAMES, forename_groups
 
 PLACEHOLDER_NAMES: frozenset[str] = frozenset(
     """unknown unk unkn nk notknown nameunknown nfa na none null nil x xx xxx xxxx zz zzz test
     refused anon anonymous noname withheld notgiven notstated unnamed male female person
     personunknown n a k tbc tba nknown""".split()
 )
-TITLES: frozenset[str] = frozenset("mr mrs ms miss mx dr sir dame lord lady rev revd prof capt col sgt".split())
-"""Words that open a forename field without being the forename; the next word is used instead."""
+TITLES: frozenset[str] = frozenset("mr mrs ms miss mx dr sir dame lord lady rev revd prof capt col sgt rt hon gen".split())
+"""Words that open a forename field without being the forename; they are skipped."""
 PLACEHOLDER_DOBS: frozenset[str] = frozenset({"1900-01-01", "1901-01-01", "1899-12-31", "1800-01-01", "0001-01-01", "9999-12-31"})
 PLACEHOLDER_POSTCODES: frozenset[str] = frozenset(
     {"NFA", "NFA1", "NOFIXEDABODE", "UNKNOWN", "NONE", "NA", "ZZ999ZZ", "ZZ99", "XX", "X" * 3, "NK", "TBC", "ABROAD", "OVERSEAS"}
@@ -82,8 +82,9 @@ class PreparedInfo:
 
 def _name_sql(col: str) -> str:
     # lower, strip accents, drop everything but letters and spaces, collapse spaces
-    return (f"nullif(trim(regexp_replace(regexp_replace(lower(strip_accents(CAST({col} AS VARCHAR))), "
-            f"'[^a-z ]', '', 'g'), ' +', ' ', 'g')), '')")
+    # ordinals ("1st", "5th") are dropped first: with the digits gone they would read as names
+    return (f"nullif(trim(regexp_replace(regexp_replace(regexp_replace(lower(strip_accents(CAST({col} AS VARCHAR))), "
+            f"'\\b[0-9]+(st|nd|rd|th)\\b', ' ', 'g'), '[^a-z ]', '', 'g'), ' +', ' ', 'g')), '')")
 
 
 def _dob_sql(col: str, typ: str) -> str:
@@ -167,8 +168,7 @@ def prepare(
         f"""CREATE OR REPLACE TEMP TABLE __hl_stage AS
         SELECT CAST(unique_id AS VARCHAR) AS unique_id,
                CASE WHEN replace(fn1, ' ', '') IN {_in_list(ph.names)} THEN NULL
-                    WHEN split_part(fn1, ' ', 1) IN {_in_list(TITLES)} THEN nullif(split_part(fn1, ' ', 2), '')
-                    ELSE split_part(fn1, ' ', 1) END AS fn,
+                    ELSE nullif(split_part(regexp_replace(fn1, '^(({'|'.join(sorted(TITLES))})( |$))+', ''), ' ', 1), '') END AS fn,
                CASE WHEN replace(sn1, ' ', '') IN {_in_list(ph.names)} THEN NULL ELSE replace(sn1, ' ', '') END AS sn,
                CASE WHEN strftime(d, '%Y-%m-%d') IN {_in_list(ph.dobs)} OR d > current_date THEN NULL ELSE d END AS dob,
                -- an invalid date (keying slip) kept as text when its year is plausible
@@ -205,12 +205,13 @@ def prepare(
         }
     )
     lookup["canon"] = [NICKNAMES.get(n, n) for n in lookup["name"]]
+    lookup["alts"] = [forename_groups(n) for n in lookup["name"]]
     lookup["ph"] = [jellyfish.nysiis(n) or None for n in lookup["name"]]
     lookup["canon_ph"] = [jellyfish.nysiis(c) or None for c in lookup["canon"]]
     con.register("__hl_names", lookup)
     con.execute(
         f"""CREATE OR REPLACE TABLE {out} AS
-        SELECT s.unique_id, s.fn, f.canon AS fn_canon, f.canon_ph AS fn_ph, s.sn, n.ph AS sn_ph,
+        SELECT s.unique_id, s.fn, f.canon AS fn_canon, f.alts AS fn_alts, f.canon_ph AS fn_ph, s.sn, n.ph AS sn_ph,
                -- a record with a single name has it in the forename field, but it is as often a surname
                coalesce(s.sn, s.fn) AS sn_key,
                CASE WHEN s.dob_s IN {bad_d} THEN NULL ELSE s.dob_s END AS dob_s,
