@@ -73,13 +73,17 @@ def baseline() -> None:
     print(s.text())
 
 
+MAPPING = "forename=first_name,surname=surname,dob=dob,sex=gender,postcode=postcode_fake,birth_place=birth_place,occupation=occupation"
+"""Every column that describes the person, as a user would map them (full_name and first_and_surname
+repeat the forename and surname: as extra columns they would count the names twice)."""
+
+
 def ours(threshold: float) -> None:
     from harmlens.link.linkfile import link_file, parse_mapping
 
+    print(f"command: harmlens link-file {DATA} --id unique_id --map {MAPPING} --truth cluster --threshold {threshold}")
     t0 = time.perf_counter()
-    r = link_file([DATA], "unique_id", parse_mapping(
-        "forename=first_name,surname=surname,dob=dob,sex=gender,postcode=postcode_fake,birth_place=birth_place,occupation=occupation"),
-        truth="cluster", threshold=threshold)
+    r = link_file([DATA], "unique_id", parse_mapping(MAPPING), truth="cluster", threshold=threshold)
     secs = time.perf_counter() - t0
     print(f"harmlens link-file (threshold {threshold}): {secs:.1f} s wall ({', '.join(f'{k} {v:.1f}' for k, v in r.result.timings.items())}); "
           f"{r.result.n_candidates} candidate pairs")
