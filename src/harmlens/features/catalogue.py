@@ -41,6 +41,12 @@ RECENCY_CAP_DAYS = 3650
 # careers of about ten years on average (the synthetic city draws them with a mean of 9 + 1 years).
 DESISTANCE_HAZARD = 0.1
 
+# Gamma prior of a person's yearly rate of recorded signals (allegations, intelligence reports) for
+# the *_bayes features: shape RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS years of pseudo-exposure. A weak
+# prior (mean 0.3 a year, as likely 0.05 as 1): the rate is learnt from the person's own history.
+RATE_PRIOR_SHAPE = 0.3
+RATE_PRIOR_YEARS = 1.0
+
 
 def _build() -> dict[str, str]:
     f: dict[str, str] = {}
@@ -129,6 +135,19 @@ def _build() -> dict[str, str]:
     )
     f["expected_allegations_per_year"] = (
         "Allegations of any offence per year since the first record (plus half an allegation) times p_still_offending_given_allegations"
+    )
+    f["p_still_offending_bayes"] = (
+        "Chance the person is still offending, weighing how long they have been silent (no allegation and no "
+        "intelligence report, time in custody not counted) against every rate their record allows, from a weak "
+        f"prior, if careers end at {DESISTANCE_HAZARD:.0%} a year"
+    )
+    f["expected_vawg_allegations_per_year_bayes"] = (
+        "Expected VAWG allegations per year: the person's VAWG allegations per year at large since the first "
+        "record (shrunk towards a weak prior) times p_still_offending_bayes"
+    )
+    f["expected_signals_per_year_bayes"] = (
+        "Expected allegations and intelligence reports per year: their number per year at large since the first "
+        "record (shrunk towards a weak prior) times p_still_offending_bayes"
     )
     return f
 

@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from harmlens.errors import HarmlensError, WarehouseError
-from harmlens.features.catalogue import CATEGORIES, DESISTANCE_HAZARD, FEATURES, RECENCY_CAP_DAYS, WINDOWS
+from harmlens.features.catalogue import (
+    CATEGORIES, DESISTANCE_HAZARD, FEATURES, RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS, RECENCY_CAP_DAYS, WINDOWS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +386,28 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
         SELECT person_id, a / (a + {DESISTANCE_HAZARD} / ({DESISTANCE_HAZARD} + r) * (1 - a)) AS p_active
         FROM (SELECT person_id, r, exp(-({DESISTANCE_HAZARD} + r) * silence_years) AS a
               FROM (SELECT person_id, silence_years, n_any_prior / career_years_1 AS r FROM ex))
+    ),
+    sig AS (
+        -- signs of activity: events naming the person as suspect/offender, intelligence reports about them
+        SELECT DISTINCT person_id, event_id, occurred_at FROM pm WHERE role IN {SUSPECT_ROLES}
+        UNION
+        SELECT person_id, event_id, occurred_at FROM subj WHERE event_type = 'intelligence'
+    ),
+    sg AS (
+        SELECT person_id, count(*) AS n_sig, min(occurred_at) AS first_sig, max(occurred_at) AS last_sig
+        FROM sig GROUP BY person_id
+    ),
+    sgc AS (
+        -- years at large since the first sign, and of the silence since the last one
+        SELECT sg.person_id, sg.n_sig,
+               greatest(1.0 / 12, (epoch($as_of) - epoch(sg.first_sig)) / 86400.0 / 365.25
+                   - coalesce(sum(greatest(0, epoch(c.ce) - epoch(greatest(c.cs, sg.first_sig)))), 0) / 86400.0 / 365.25)
+                   AS sig_years_at_large,
+               greatest(0.0, (epoch($as_of) - epoch(sg.last_sig)) / 86400.0 / 365.25
+                   - coalesce(sum(greatest(0, epoch(c.ce) - epoch(greatest(c.cs, sg.last_sig)))), 0) / 86400.0 / 365.25)
+                   AS silence_years_at_large
+        FROM sg LEFT JOIN cust c USING (person_id)
+        GROUP BY sg.person_id, sg.n_sig, sg.first_sig, sg.last_sig
     )
     SELECT pop.person_id,
            {", ".join(f"coalesce(oagg.n_{c}_{w}, 0) AS n_{c}_{w}" for c in CATEGORIES for w in WINDOWS)},
@@ -439,8 +463,12 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
            coalesce(dec.w365, 0) AS recency_weighted_vawg_allegations_365d,
            des.p_active AS p_still_offending_given_allegations,
            des.p_active * ex.n_vawg_prior / ex.career_years_1 AS expected_vawg_allegations_per_year,
-           des.p_active * ex.n_any_prior / ex.career_years_1 AS expected_allegations_per_year
+           des.p_active * ex.n_any_prior / ex.career_years_1 AS expected_allegations_per_year,
+           coalesce(sgc.n_sig, 1) AS _n_sig,
+           coalesce(sgc.sig_years_at_large, 1.0 / 12) AS _sig_years_at_large,
+           coalesce(sgc.silence_years_at_large, 0) AS _silence_years_at_large
     FROM pop
+    LEFT JOIN sgc USING (person_id)
     LEFT JOIN des USING (person_id)
     LEFT JOIN ex USING (person_id)
     LEFT JOIN dec USING (person_id)
@@ -456,6 +484,40 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
     LEFT JOIN co_v USING (person_id)
     LEFT JOIN shv USING (person_id)
     """
+
+
+def _bayes_activity(df: pd.DataFrame) -> pd.DataFrame:
+    """The *_bayes features from the helper columns of the features query.
+
+    Signs of activity (allegations, intelligence) arrive at the person's unknown yearly rate r
+    while the career lasts; careers end at hazard h a year; r has a gamma(shape a, rate b) prior.
+    Given n signs over T years at large since the first and the last one S years ago, with
+    k = n - 1 + a (the first sign only starts the clock):
+
+        P(still active) ∝ exp(-h T) (b + T)^-k
+        P(ended in the silence) ∝ integral over u in (T - S, T) of h exp(-h u) (b + u)^-k du
+
+    Unlike p_still_offending_given_allegations (one rate estimate), this weighs every rate the
+    record allows, so a short record's long silence counts for less than a long record's.
+    """
+    h, a, b = DESISTANCE_HAZARD, RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS
+    n = df["_n_sig"].to_numpy(dtype=float)
+    t = df["_sig_years_at_large"].to_numpy(dtype=float)
+    s = np.minimum(df["_silence_years_at_large"].to_numpy(dtype=float), t)
+    k = np.maximum(n - 1, 0) + a
+    log_active = -h * t - k * np.log(b + t)
+    grid = np.linspace(0.0, 1.0, 41)[:, None]
+    u = (t - s)[None, :] + grid * s[None, :]
+    log_f = np.log(h) - h * u - k[None, :] * np.log(b + u)
+    top = log_f.max(axis=0) if len(n) else np.zeros(0)
+    with np.errstate(divide="ignore"):
+        log_ended = top + np.log(np.trapezoid(np.exp(log_f - top), dx=1 / 40, axis=0) * s)
+    p_active = 1.0 / (1.0 + np.exp(np.clip(log_ended - log_active, -700, 700)))
+    out = df.drop(columns=["_n_sig", "_sig_years_at_large", "_silence_years_at_large"])
+    out["p_still_offending_bayes"] = p_active
+    out["expected_vawg_allegations_per_year_bayes"] = p_active * (a + df["n_vawg_ever"].to_numpy(dtype=float)) / (b + t)
+    out["expected_signals_per_year_bayes"] = p_active * (a + n) / (b + t)
+    return out
 
 
 def _ids_frame(person_ids: Iterable[object] | None) -> pd.DataFrame | None:
@@ -510,7 +572,7 @@ def build_features(
     check_warehouse(con)
     at = parse_as_of(as_of)
     sql = _features_sql(settings, _has_risk_assessments(con), crime_ref_sql(con))
-    df = _run(con, sql, at, person_ids)
+    df = _bayes_activity(_run(con, sql, at, person_ids))
     df = df.set_index("person_id").sort_index()
     df = df[list(FEATURES)].astype("float64")
     return df

@@ -4,9 +4,9 @@
   inference table (coefficient, odds ratio, 95% CI, p-value per risk factor) so each factor is
   a *statistically tested* one, with standard errors clustered by person when the rows are
   repeated snapshots of the same people.
-* :class:`CalibratedBoosting`: gradient boosting (scikit-learn HistGradientBoosting or LightGBM)
-  whose scores are mapped to probabilities by isotonic (or Platt) calibration on a held-out,
-  person-grouped part of the training data.
+* :class:`CalibratedBoosting`: gradient boosting (scikit-learn HistGradientBoosting or LightGBM),
+  cross-fitted over person-grouped folds, whose scores are mapped to probabilities by isotonic (or
+  Platt) calibration fitted on the out-of-fold scores.
 * :class:`TimeToOffenceCox`: a lifelines Cox proportional-hazards model for the time to the next
   offence; ``predict_proba`` gives the probability of an offence within ``horizon_days``.
 
@@ -260,8 +260,26 @@ def _group_split(n: int, groups: Any, fraction: float, seed: int) -> tuple[np.nd
     return np.flatnonzero(~mask), np.flatnonzero(mask)
 
 
+def _group_folds(n: int, groups: Any, n_folds: int, seed: int) -> list[np.ndarray]:
+    """Row indices of ``n_folds`` folds; all rows of a group (person) fall in the same fold."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        fold = rng.permutation(n) % n_folds
+    else:
+        codes, uniq = pd.factorize(np.asarray(groups))
+        fold = (rng.permutation(len(uniq)) % n_folds)[codes]
+    return [np.flatnonzero(fold == k) for k in range(n_folds)]
+
+
 class CalibratedBoosting(ClassifierMixin, BaseEstimator):
-    """Gradient boosting with probability calibration on a held-out, person-grouped split.
+    """Gradient boosting with probability calibration on person-grouped out-of-fold scores.
+
+    With ``n_folds`` >= 2 (the default, cross-fitting) one booster is fitted per fold on the
+    other folds; the calibration map is fitted on every training row's out-of-fold score, and a
+    prediction is the calibrated mean log-odds of the fold boosters. So every person serves both
+    the boosters and the calibration: with a few hundred people, holding a fifth out of the
+    booster for calibration (``n_folds=1``) cost AUC and left the calibration map noisy (see
+    docs/risk.md).
 
     Parameters
     ----------
@@ -270,12 +288,14 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
     learning_rate, max_iter, max_leaf_nodes, min_samples_leaf, l2_regularization
         Booster settings (same meaning for both backends).
     calibration : {"isotonic", "sigmoid", "none"}
+    n_folds : int
+        Cross-fitting folds (>= 2), or 1 for a single held-out calibration split.
     calibration_fraction : float
-        Share of people (groups) held out of the booster fit to fit the calibration map.
+        With ``n_folds=1``: share of people (groups) held out of the booster fit to fit the calibration map.
     early_stopping : bool
-        Stop adding trees when the held-out log loss stops improving.
+        Stop adding trees when the log loss on a tenth of the booster's own training people stops improving.
     max_train_rows : int or None
-        Subsample rows (by group) for the booster fit beyond this size, for speed.
+        Subsample rows (by group) for each booster fit beyond this size, for speed.
     n_jobs : int
         Threads (1 by default: thread pools on a busy shared machine are far slower, see ``_threads``).
     random_state : int
@@ -290,6 +310,7 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
         min_samples_leaf: int = 50,
         l2_regularization: float = 1.0,
         calibration: str = "isotonic",
+        n_folds: int = 5,
         calibration_fraction: float = 0.2,
         early_stopping: bool = True,
         max_train_rows: int | None = None,
@@ -303,13 +324,14 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.calibration = calibration
+        self.n_folds = n_folds
         self.calibration_fraction = calibration_fraction
         self.early_stopping = early_stopping
         self.max_train_rows = max_train_rows
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _make_booster(self) -> Any:
+    def _make_booster(self, seed: int) -> Any:
         if self.backend == "hgb":
             from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -322,7 +344,7 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
                 early_stopping=self.early_stopping,
                 validation_fraction=0.1 if self.early_stopping else None,
                 n_iter_no_change=15,
-                random_state=self.random_state,
+                random_state=seed,
             )
         if self.backend == "lightgbm":
             try:
@@ -336,15 +358,53 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
                 min_child_samples=self.min_samples_leaf,
                 reg_lambda=self.l2_regularization,
                 n_jobs=self.n_jobs,
-                random_state=self.random_state,
+                random_state=seed,
                 verbose=-1,
             )
         raise RiskModelError(f"unknown boosting backend {self.backend!r}: use 'hgb' or 'lightgbm'")
+
+    def _fit_booster(self, M: np.ndarray, yy: np.ndarray, idx: np.ndarray, groups: Any, seed: int) -> tuple[Any, int]:
+        """One booster on rows ``idx`` (early stopping on a tenth of their people); returns it and its row count."""
+        if self.max_train_rows and len(idx) > self.max_train_rows:
+            rng = np.random.default_rng(seed)
+            idx = np.sort(rng.choice(idx, size=self.max_train_rows, replace=False))
+        booster = self._make_booster(seed)
+        if self.backend == "lightgbm":
+            import lightgbm
+
+            kw: dict[str, Any] = {}
+            if self.early_stopping:
+                g_fit = None if groups is None else np.asarray(groups)[idx]
+                tr, va = _group_split(len(idx), g_fit, 0.1, seed + 1)
+                if len(np.unique(yy[idx][va])) == 2 and len(np.unique(yy[idx][tr])) == 2:
+                    kw = {"eval_X": pd.DataFrame(M[idx][va], columns=self.feature_names_in_), "eval_y": yy[idx][va],
+                          "callbacks": [lightgbm.early_stopping(15, verbose=False)]}
+                    idx = idx[tr]
+            booster.fit(pd.DataFrame(M[idx], columns=self.feature_names_in_), yy[idx], **kw)
+        else:
+            booster.fit(M[idx], yy[idx])
+        return booster, len(idx)
+
+    def _booster_logit(self, booster: Any, M: np.ndarray) -> np.ndarray:
+        if self.backend == "lightgbm":
+            return _logit(booster.predict_proba(pd.DataFrame(M, columns=self.feature_names_in_))[:, 1])
+        return _logit(booster.predict_proba(M)[:, 1])
+
+    def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray) -> Any:
+        if self.calibration == "isotonic":
+            from sklearn.isotonic import IsotonicRegression
+
+            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(_sigmoid(raw), y)
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
 
     @_threads
     def fit(self, X: Any, y: Any, groups: Any = None) -> "CalibratedBoosting":
         if self.calibration not in ("isotonic", "sigmoid", "none"):
             raise RiskModelError(f"unknown calibration {self.calibration!r}: use isotonic, sigmoid or none")
+        if int(self.n_folds) < 1:
+            raise RiskModelError(f"n_folds must be at least 1 (got {self.n_folds})")
         Xf = _as_frame(X)
         yy = _check_binary(y)
         if len(Xf) != len(yy):
@@ -354,63 +414,60 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         M = Xf.to_numpy(dtype=float, na_value=np.nan)
         self.medians_ = np.nan_to_num(np.nanmedian(M, axis=0)) if len(M) else np.zeros(M.shape[1])
+        everyone = np.arange(len(yy))
+        self.calibrator_ = None
+        self.n_calibration_rows_ = 0
         if self.calibration == "none":
-            fit_idx, cal_idx = np.arange(len(yy)), np.array([], dtype=int)
-        else:
+            b, n_fit = self._fit_booster(M, yy, everyone, groups, self.random_state)
+            self.boosters_, self.n_fit_rows_ = [b], n_fit
+            return self
+        if int(self.n_folds) == 1:
             fit_idx, cal_idx = _group_split(len(yy), groups, self.calibration_fraction, self.random_state)
             if len(np.unique(yy[cal_idx])) < 2 or len(np.unique(yy[fit_idx])) < 2:
                 fit_idx, cal_idx = _group_split(len(yy), None, self.calibration_fraction, self.random_state)
-        if self.max_train_rows and len(fit_idx) > self.max_train_rows:
-            rng = np.random.default_rng(self.random_state)
-            fit_idx = np.sort(rng.choice(fit_idx, size=self.max_train_rows, replace=False))
-        booster = self._make_booster()
-        if self.backend == "lightgbm":
-            import lightgbm
-
-            kw: dict[str, Any] = {}
-            if self.early_stopping:
-                g_fit = None if groups is None else np.asarray(groups)[fit_idx]
-                tr, va = _group_split(len(fit_idx), g_fit, 0.1, self.random_state + 1)
-                if len(np.unique(yy[fit_idx][va])) == 2:
-                    kw = {"eval_X": pd.DataFrame(M[fit_idx][va], columns=self.feature_names_in_), "eval_y": yy[fit_idx][va],
-                          "callbacks": [lightgbm.early_stopping(15, verbose=False)]}
-                    fit_idx = fit_idx[tr]
-            booster.fit(pd.DataFrame(M[fit_idx], columns=self.feature_names_in_), yy[fit_idx], **kw)
+            b, n_fit = self._fit_booster(M, yy, fit_idx, groups, self.random_state)
+            self.boosters_, self.n_fit_rows_ = [b], n_fit
+            raw, cal_y = self._booster_logit(b, M[cal_idx]), yy[cal_idx]
         else:
-            booster.fit(M[fit_idx], yy[fit_idx])
-        self.booster_ = booster
-        self.calibrator_ = None
-        if len(cal_idx):
-            raw = self._raw(M[cal_idx])
-            if self.calibration == "isotonic":
-                from sklearn.isotonic import IsotonicRegression
-
-                self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, yy[cal_idx])
-            else:
-                from sklearn.linear_model import LogisticRegression
-
-                self.calibrator_ = LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), yy[cal_idx])
-        self.n_fit_rows_ = int(len(fit_idx))
-        self.n_calibration_rows_ = int(len(cal_idx))
+            folds = _group_folds(len(yy), groups, int(self.n_folds), self.random_state)
+            if any(len(np.unique(yy[np.setdiff1d(everyone, f)])) < 2 for f in folds):
+                folds = _group_folds(len(yy), None, int(self.n_folds), self.random_state)
+            raw = np.zeros(len(yy))
+            self.boosters_, self.n_fit_rows_ = [], 0
+            for k, fold in enumerate(folds):
+                b, n_fit = self._fit_booster(M, yy, np.setdiff1d(everyone, fold), groups, self.random_state + 7 * k)
+                raw[fold] = self._booster_logit(b, M[fold])
+                self.boosters_.append(b)
+                self.n_fit_rows_ += n_fit
+            cal_y = yy
+        if len(cal_y) and len(np.unique(cal_y)) == 2:
+            self.calibrator_ = self._fit_calibrator(raw, cal_y)
+            self.n_calibration_rows_ = int(len(cal_y))
         return self
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # versions registered before cross-fitting hold one ``booster_`` and no ``n_folds``
+        if "booster_" in state and "boosters_" not in state:
+            state["boosters_"] = [state.pop("booster_")]
+            state.setdefault("n_folds", 1)
+        self.__dict__.update(state)
+
     def _raw(self, M: np.ndarray) -> np.ndarray:
-        if self.backend == "lightgbm":
-            return self.booster_.predict_proba(pd.DataFrame(M, columns=self.feature_names_in_))[:, 1]
-        return self.booster_.predict_proba(M)[:, 1]
+        """Mean log-odds of the boosters."""
+        return np.mean([self._booster_logit(b, M) for b in self.boosters_], axis=0)
 
     @_threads
     def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "boosters_")
         Xf = _as_frame(X, self.feature_names_in_)
         M = _numeric_matrix(Xf, self.feature_names_in_)
         raw = self._raw(M)
         if self.calibrator_ is None:
-            p = raw
+            p = _sigmoid(raw)
         elif self.calibration == "isotonic":
-            p = self.calibrator_.predict(raw)
+            p = self.calibrator_.predict(_sigmoid(raw))
         else:
-            p = self.calibrator_.predict_proba(_logit(raw).reshape(-1, 1))[:, 1]
+            p = self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
         p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
         return np.column_stack([1 - p, p])
 
@@ -426,6 +483,10 @@ def _exp(v: np.ndarray) -> np.ndarray:
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-9, 1 - 1e-9)
     return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
 
 
 class TimeToOffenceCox(ClassifierMixin, BaseEstimator):
