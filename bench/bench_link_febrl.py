@@ -28,11 +28,11 @@ def machine() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--strict", action="store_true")
-    ap.add_argument("--threshold", type=float, default=0.95)
+    ap.add_argument("--threshold", type=float, default=None, help="default: link-file's")
     a = ap.parse_args()
     from harmlens.link.linkfile import link_file, parse_mapping
 
-    print(f"== FEBRL / fake_1000 (strict={a.strict}, threshold {a.threshold}); machine: {machine()}")
+    print(f"== FEBRL / fake_1000 (strict={a.strict}, threshold {a.threshold or 'default'}); machine: {machine()}")
     runs = [
         ("FEBRL3", [DATA / "febrl" / "dataset3.csv"], "rec_id", FEBRL_MAP, "rec_id", r"rec-(\d+)"),
         ("FEBRL4 (4a+4b)", [DATA / "febrl" / "dataset4a.csv", DATA / "febrl" / "dataset4b.csv"], "rec_id", FEBRL_MAP, "rec_id", r"rec-(\d+)"),

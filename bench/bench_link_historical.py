@@ -78,14 +78,15 @@ MAPPING = "forename=first_name,surname=surname,dob=dob,sex=gender,postcode=postc
 repeat the forename and surname: as extra columns they would count the names twice)."""
 
 
-def ours(threshold: float) -> None:
+def ours(threshold: float | None) -> None:
     from harmlens.link.linkfile import link_file, parse_mapping
 
-    print(f"command: harmlens link-file {DATA} --id unique_id --map {MAPPING} --truth cluster --threshold {threshold}")
+    opt = "" if threshold is None else f" --threshold {threshold}"
+    print(f"command: harmlens link-file {DATA} --id unique_id --map {MAPPING} --truth cluster{opt}")
     t0 = time.perf_counter()
     r = link_file([DATA], "unique_id", parse_mapping(MAPPING), truth="cluster", threshold=threshold)
     secs = time.perf_counter() - t0
-    print(f"harmlens link-file (threshold {threshold}): {secs:.1f} s wall ({', '.join(f'{k} {v:.1f}' for k, v in r.result.timings.items())}); "
+    print(f"harmlens link-file (threshold {threshold or 'default'}): {secs:.1f} s wall ({', '.join(f'{k} {v:.1f}' for k, v in r.result.timings.items())}); "
           f"{r.result.n_candidates} candidate pairs")
     print(r.scores.text())
 
@@ -93,7 +94,7 @@ def ours(threshold: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--threshold", type=float, default=0.95)
+    ap.add_argument("--threshold", type=float, default=None, help="default: link-file's")
     a = ap.parse_args()
     print(f"== historical_50k ({DATA.name}); machine: {machine()}")
     ours(a.threshold)
