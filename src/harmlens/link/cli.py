@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         map: str = typer.Option(..., "--map", help="forename=COL,surname=COL,dob=COL,sex=COL,postcode=COL; other KEY=COL pairs are extra comparison columns."),
         truth: Optional[str] = typer.Option(None, "--truth", help="Column with the true entity: prints precision, recall, F1 and blocking recall."),
         truth_pattern: Optional[str] = typer.Option(None, "--truth-pattern", help="Regex whose first group, applied to --truth, is the entity (e.g. 'rec-(\\d+)')."),
-        threshold: float = typer.Option(0.95, help="Match probability at which rows are joined."),
+        threshold: Optional[float] = typer.Option(None, help="Match probability a pair needs to join two groups (default 0.5 with average linkage, 0.95 with --strict)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write mention_id,person_id here (.csv or .parquet); default stdout."),
         strict: bool = typer.Option(False, "--strict", help="Police-records model: unrelated forenames and conflicting dates of birth weigh heavily and never chain (what 'harmlens link' uses)."),
     ) -> None:
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
 
         from harmlens.link.linkfile import LinkFileError, link_file, parse_mapping
 
-        if not 0.0 < threshold < 1.0:
+        if threshold is not None and not 0.0 < threshold < 1.0:
             raise LinkFileError(f"--threshold must be between 0 and 1, got {threshold}")
         r = link_file(list(files), id, parse_mapping(map), truth=truth, truth_pattern=truth_pattern, threshold=threshold, strict=strict)
         df = pd.DataFrame(r.assignments, columns=["mention_id", "person_id"])
