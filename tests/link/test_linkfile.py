@@ -81,3 +81,32 @@ def test_duplicate_ids_and_missing_file_are_one_line_errors(tmp_path):
         link_file([p], "id", {"forename": "f"})
     r = CliRunner().invoke(app, ["link-file", str(tmp_path / "missing.csv"), "--id", "id", "--map", "forename=f"])
     assert r.exit_code == 1 or "no such file" in str(r.exception)
+
+
+def test_result_does_not_depend_on_truth(shared_data):
+    # --truth keeps every candidate pair for blocking recall; the clustering must use the same pairs either way
+    d = shared_data / "linkage"
+    m = parse_mapping("forename=first_name,surname=surname,dob=dob,city=city,email=email")
+    a = link_file([d / "fake_1000.csv"], "unique_id", m, truth="cluster")
+    b = link_file([d / "fake_1000.csv"], "unique_id", m)
+    assert a.assignments == b.assignments and b.scores is None
+    assert a.scores.f1 >= 0.85 and a.scores.precision >= 0.97, a.scores.text()  # average linkage at 0.5 (docs/link.md)
+
+
+def test_wide_rules_skip_keys_with_huge_blocks():
+    import duckdb
+
+    from harmlens.link.model import affordable_rules
+
+    con = duckdb.connect()
+    # 300 rows share one occupation and birth year (a huge block); surnames are all different
+    con.execute("""CREATE TABLE t AS SELECT 'r' || i AS unique_id, 'painter' AS "x_occ", 1850 AS dob_y, 'sur' || i AS sn_key
+                   FROM range(300) r(i)""")
+    rules = affordable_rules(con, "t", [('"x_occ"', "dob_y"), ('"x_occ"', "sn_key")], max_pairs=1000)
+    assert rules == ['l."x_occ" = r."x_occ" AND l.sn_key = r.sn_key']
+
+
+def test_bad_threshold_is_a_one_line_error(tmp_path):
+    p = _csv(tmp_path, [{"id": "1", "f": "a"}, {"id": "2", "f": "b"}])
+    with pytest.raises(LinkFileError, match="threshold"):
+        link_file([p], "id", {"forename": "f"}, threshold=1.5)
