@@ -13,107 +13,32 @@ referral packs, the audit and the stops. Only their public tables and columns ar
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from harmlens.errors import WarehouseError
+from harmlens.web.fmt import evidence_counts, evidential_status, factor_text, jsonable, network_graph, parse_factors
+from harmlens.web.listcache import PRIORITY_SORTS, CachedList
 
 PAGE_SIZES = (25, 50, 100)
-
-# Lists are stored by the rank area in priority_lists / priority_entries (kind 'offenders' or 'victims').
-PRIORITY_SORTS = {
-    "rank": "rank ASC, person_id",
-    "risk": "risk DESC NULLS LAST, rank",
-    "harm": "expected_harm DESC NULLS LAST, rank",
-    "last_event": "last_event_at DESC NULLS LAST, rank",
-}
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (datetime, date)):
-        return v.isoformat()
-    return v
-
-
-def _parse_factors(v: Any) -> list[Any]:
-    """top_factors may be stored as JSON text, a list, or plain '; '-separated text."""
-    if v is None:
-        return []
-    if isinstance(v, list):
-        return v
-    if isinstance(v, str):
-        s = v.strip()
-        if s.startswith("[") or s.startswith("{"):
-            try:
-                parsed = json.loads(s)
-                return parsed if isinstance(parsed, list) else [parsed]
-            except ValueError:
-                pass
-        return [p.strip() for p in s.split(";") if p.strip()]
-    return [v]
-
-
-def factor_text(f: Any) -> str:
-    """One factor as a short readable phrase, whatever shape the risk area stores."""
-    if isinstance(f, dict):
-        name = f.get("label") or f.get("feature") or f.get("name") or "factor"
-        val = f.get("value")
-        contrib = f.get("contribution", f.get("shap", f.get("weight")))
-        out = str(name)
-        if val is not None:
-            out += f" = {val}"
-        if isinstance(contrib, (int, float)):
-            out += f" ({'+' if contrib >= 0 else ''}{contrib:.3f})"
-        return out
-    return str(f)
-
-
-def evidential_status(event_type: str | None, outcome: str | None) -> str:
-    """What an event proves: conviction > charge > allegation; other event types say what they are."""
-    et = (event_type or "").lower()
-    oc = (outcome or "").lower()
-    if et == "conviction" or oc == "convicted":
-        return "conviction"
-    if et == "charge" or oc == "charged":
-        return "charge"
-    if et == "offence":
-        if oc == "acquitted":
-            return "allegation (acquitted)"
-        if oc in ("nfa", "victim_withdrew"):
-            return f"allegation ({'no further action' if oc == 'nfa' else 'victim withdrew'})"
-        return "allegation"
-    return et or "unknown"
-
-
-def _evidence_counts(events: list[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for ev in events:
-        k = ev["evidential_status"].split(" (")[0]
-        counts[k] = counts.get(k, 0) + 1
-    return counts
-
-
-def _network(person_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    nodes = {person_id: {"id": person_id, "label": person_id, "centre": True, "roles": []}}
-    edges = []
-    for r in rows:
-        n = nodes.setdefault(r["other"], {"id": r["other"], "label": r["other"], "centre": False, "roles": []})
-        n["roles"].append(r["other_role"])
-        edges.append({"source": person_id, "target": r["other"], "role": r["other_role"], "events": r["events"], "my_roles": r["my_roles"]})
-    return {"nodes": list(nodes.values()), "edges": edges}
+LISTS_TTL = 60.0  # seconds: a list can expire while the server runs, so the list of lists is re-read this often
 
 
 class Warehouse:
-    """A read-only DuckDB warehouse shared by request threads (one cursor per thread)."""
+    """A read-only DuckDB warehouse shared by request threads (one cursor per thread), plus the serving index.
+
+    Person profiles come from the serving index (``web/serving.py``: SQLite point lookups) and
+    list pages from lists held in memory (``web/listcache.py``), so the two busiest pages run no
+    DuckDB query per request; the warehouse answers the rest (models, audit, stops, referrals).
+    """
 
     def __init__(self, path: str | Path, *, read_only: bool = False, index: Path | None = None) -> None:
         import duckdb
 
         from harmlens.warehouse import connect
+        from harmlens.web.serving import ServingIndex
 
         self.path = Path(path)
         self.read_only = read_only
@@ -128,32 +53,21 @@ class Warehouse:
             # Read-write (one server process) so a supervisor can promote a model from the app.
             self._con = connect(self.path)
         self._local = threading.local()
-        # The serving index (web/serving.py): per-person rows with an ART index, for fast profiles.
-        self._ix = duckdb.connect(str(index), read_only=True, config={"threads": 1}) if index is not None else None
-        # Requests are point lookups and small pages: one thread per query, many queries at once,
-        # instead of every query fanning out over all cores and fighting for them.
+        self._ix = ServingIndex(index) if index is not None else None
+        # Requests are small: one thread per query, many queries at once, instead of every query
+        # fanning out over all cores and fighting for them.
         self._con.execute("SET threads = 1")
-        self._ix_has_rs = self._ix is not None and bool(
-            self._ix.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rs'").fetchone()[0])
         self._tables: dict[str, set[str]] | None = None
         self._lock = threading.Lock()
-        self._borough_cache: dict[tuple[str, str], dict[str, str]] = {}
-        self._borough_lock = threading.Lock()
+        self._lists_lock = threading.Lock()
+        self._entries_lock = threading.Lock()
         self._lists_cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._entries_cache: dict[tuple[str, str], CachedList] = {}
 
     def close(self) -> None:
         self._con.close()
         if self._ix is not None:
             self._ix.close()
-
-    def ix_rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        c = getattr(self._local, "ix", None)
-        if c is None:
-            c = self._ix.cursor()
-            self._local.ix = c
-        cur = c.execute(sql, params)
-        cols = [d[0] for d in cur.description]
-        return [{k: _jsonable(v) for k, v in zip(cols, r)} for r in cur.fetchall()]
 
     def cur(self) -> Any:
         c = getattr(self._local, "cur", None)
@@ -165,11 +79,11 @@ class Warehouse:
     def rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cur = self.cur().execute(sql, list(params))
         cols = [d[0] for d in cur.description]
-        return [{k: _jsonable(v) for k, v in zip(cols, r)} for r in cur.fetchall()]
+        return [{k: jsonable(v) for k, v in zip(cols, r)} for r in cur.fetchall()]
 
     def scalar(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
         r = self.cur().execute(sql, list(params)).fetchone()
-        return _jsonable(r[0]) if r else None
+        return jsonable(r[0]) if r else None
 
     # -- schema discovery -----------------------------------------------------------------------
     def tables(self) -> dict[str, set[str]]:
@@ -189,12 +103,6 @@ class Warehouse:
         t = self.tables().get(table)
         return t is not None and all(c in t for c in cols)
 
-    def first(self, candidates: tuple[str, ...], *cols: str) -> str | None:
-        for t in candidates:
-            if self.has(t, *cols) and self.scalar(f"SELECT count(*) FROM {t}"):
-                return t
-        return None
-
     # -- lists ----------------------------------------------------------------------------------
     def stored_lists(self, kind: str) -> list[dict[str, Any]]:
         """Stored lists of ``kind`` (offenders | victims), newest first; expired ones flagged.
@@ -203,19 +111,23 @@ class Warehouse:
         so lists only change when the server restarts (or a list expires, hence the minute).
         """
         hit = self._lists_cache.get(kind)
-        if hit is not None and time.monotonic() - hit[0] < 60:
+        if hit is not None and time.monotonic() - hit[0] < LISTS_TTL:
             return hit[1]
         if not self.has("priority_lists", "list_id", "kind") or not self.has("priority_entries", "list_id"):
             return []
-        rows = self.rows(
-            "SELECT list_id, method, as_of, model_version, n_entries, refreshed_at, expires_at, expires_at <= now()::TIMESTAMP AS expired"
-            " FROM priority_lists WHERE kind = ? ORDER BY expired, as_of DESC, refreshed_at DESC, list_id",
-            [kind],
-        )
-        for r in rows:
-            r["bands"] = [b for (b,) in self.cur().execute(
-                "SELECT DISTINCT band FROM priority_entries WHERE list_id = ? AND band IS NOT NULL ORDER BY 1", [r["list_id"]]).fetchall()]
-        self._lists_cache[kind] = (time.monotonic(), rows)
+        with self._lists_lock:  # read once, not by every request that arrives before it is cached
+            hit = self._lists_cache.get(kind)
+            if hit is not None and time.monotonic() - hit[0] < LISTS_TTL:
+                return hit[1]
+            rows = self.rows(
+                "SELECT list_id, method, as_of, model_version, n_entries, refreshed_at, expires_at, expires_at <= now()::TIMESTAMP AS expired"
+                " FROM priority_lists WHERE kind = ? ORDER BY expired, as_of DESC, refreshed_at DESC, list_id",
+                [kind],
+            )
+            for r in rows:
+                r["bands"] = [b for (b,) in self.cur().execute(
+                    "SELECT DISTINCT band FROM priority_entries WHERE list_id = ? AND band IS NOT NULL ORDER BY 1", [r["list_id"]]).fetchall()]
+            self._lists_cache[kind] = (time.monotonic(), rows)
         return rows
 
     def _current_list(self, kind: str, list_id: str | None) -> dict[str, Any] | None:
@@ -225,62 +137,51 @@ class Warehouse:
         live = [x for x in lists if not x["expired"]]
         return live[0] if live else None
 
-    def _boroughs(self, list_id: str, refreshed_at: Any) -> dict[str, str]:
-        """person_id -> borough of their most recent event, for the people on one list (cached)."""
-        key = (list_id, str(refreshed_at))
-        cache = self._borough_cache
-        if key in cache:
-            return cache[key]
-        with self._borough_lock:  # computed once, not by every request that arrives before it is cached
-            if key in cache:
-                return cache[key]
-            ids = [r[0] for r in self.cur().execute("SELECT person_id FROM priority_entries WHERE list_id = ?", [list_id]).fetchall()]
-            if self._ix is not None:
-                c = self._ix.cursor()
-                rows = c.execute(
-                    "SELECT person_id, arg_max(borough, occurred_at) FROM pe WHERE list_contains(?, person_id) AND borough IS NOT NULL"
-                    " GROUP BY 1", [ids]).fetchall()
-                c.close()
-            elif self.has("links", "person_id"):
-                rows = self.cur().execute(
-                    "SELECT l.person_id, arg_max(e.borough, e.occurred_at) FROM links l JOIN people p ON p.mention_id = l.mention_id"
-                    " JOIN events e ON e.event_id = p.event_id WHERE list_contains(?, l.person_id) AND e.borough IS NOT NULL GROUP BY 1",
-                    [ids]).fetchall()
-            else:
-                rows = []
-            cache.clear()
-            cache[key] = {pid: b for pid, b in rows}
-        return cache[key]
+    def _list(self, lst: dict[str, Any]) -> CachedList:
+        """The entries of one stored list, display-ready, read from the warehouse once."""
+        key = (lst["list_id"], str(lst["refreshed_at"]))
+        hit = self._entries_cache.get(key)
+        if hit is not None:
+            return hit
+        stored = {(x["list_id"], str(x["refreshed_at"])) for k in ("offenders", "victims") for x in self.stored_lists(k)}
+        with self._entries_lock:
+            hit = self._entries_cache.get(key)
+            if hit is None:
+                rows = self.rows("SELECT * FROM priority_entries WHERE list_id = ?", [lst["list_id"]])
+                hit = CachedList.build(rows, self._boroughs)
+                # Keep only lists that are still stored (a refreshed list replaces its older copy).
+                for k in [k for k in self._entries_cache if k not in stored]:
+                    del self._entries_cache[k]
+                self._entries_cache[key] = hit
+        return hit
+
+    def _boroughs(self, ids: list[str]) -> dict[str, str]:
+        """person_id -> borough of their most recent event, for the people on one list."""
+        if self._ix is not None:
+            out = {}
+            for pid in ids:
+                b = self._ix.latest_borough(pid)
+                if b is not None:
+                    out[pid] = b
+            return out
+        if not self.has("links", "person_id"):
+            return {}
+        rows = self.cur().execute(
+            "SELECT l.person_id, arg_max(e.borough, e.occurred_at) FROM links l JOIN people p ON p.mention_id = l.mention_id"
+            " JOIN events e ON e.event_id = p.event_id WHERE list_contains(?, l.person_id) AND e.borough IS NOT NULL GROUP BY 1",
+            [ids]).fetchall()
+        return {pid: b for pid, b in rows}
 
     def _entries(self, kind: str, *, list_id: str | None, borough: str | None, band: str | None, sort: str, page: int,
                  size: int) -> dict[str, Any] | None:
         lst = self._current_list(kind, list_id)
         if lst is None:
             return None
-        lid = lst["list_id"]
-        boroughs = self._boroughs(lid, lst["refreshed_at"])
-        where, params = ["list_id = ?"], [lid]
-        if band:
-            where.append("band = ?")
-            params.append(band)
-        if borough:
-            ids = [pid for pid, b in boroughs.items() if b == borough]
-            where.append("list_contains(?, person_id)")
-            params.append(ids)
-        w = " WHERE " + " AND ".join(where)
-        order = PRIORITY_SORTS.get(sort, PRIORITY_SORTS["rank"])
-        total = int(self.scalar(f"SELECT count(*) FROM priority_entries{w}", params))
+        cached = self._list(lst)
         page = max(1, page)
-        items = self.rows(f"SELECT * EXCLUDE (list_id) FROM priority_entries{w} ORDER BY {order} LIMIT ? OFFSET ?",
-                          [*params, size, (page - 1) * size])
-        for it in items:
-            it["factors"] = [factor_text(f) for f in _parse_factors(it.get("top_factors"))]
-            it.pop("top_factors", None)
-            it["borough"] = boroughs.get(it["person_id"])
-            ev = [f"{it[k]} {k}" for k in ("allegations", "charges", "convictions") if it.get(k) is not None]
-            it["evidence"] = ", ".join(ev) if ev else None
+        items, total = cached.page(borough=borough, band=band, sort=sort, page=page, size=size)
         return {
-            "list_id": lid,
+            "list_id": lst["list_id"],
             "method": lst["method"],
             "as_of": lst["as_of"],
             "model_version": lst["model_version"],
@@ -292,7 +193,7 @@ class Warehouse:
             "page": page,
             "size": size,
             "pages": max(1, -(-total // size)),
-            "boroughs": sorted(set(boroughs.values())),
+            "boroughs": sorted(set(cached.boroughs.values())),
             "bands": lst["bands"],
         }
 
@@ -304,12 +205,12 @@ class Warehouse:
     def victims_list(self, *, list_id: str | None = None, page: int = 1, size: int = 50) -> dict[str, Any] | None:
         return self._entries("victims", list_id=list_id, borough=None, band=None, sort="rank", page=page, size=size)
 
-    # -- persons --------------------------------------------------------------------------------
-    def person_exists(self, person_id: str) -> bool:
-        if not self.has("links", "person_id"):
-            return False
-        return self.scalar("SELECT count(*) FROM links WHERE person_id = ?", [person_id]) > 0
+    def warm(self) -> None:
+        """Read the current lists now, so the first requests after a start do not wait for it."""
+        self.priority_list()
+        self.victims_list()
 
+    # -- persons --------------------------------------------------------------------------------
     def person(self, person_id: str) -> dict[str, Any] | None:
         """Profile of one person: names as recorded, events with evidential status, risk, links."""
         if self._ix is not None:
@@ -323,7 +224,7 @@ class Warehouse:
             "SELECT e.event_id, e.event_type, e.source, e.offence_code, e.offence_description, e.occurred_at, e.ends_at,"
             " e.outcome, e.domestic, e.borough, p.role, p.mention_id" + harm_cols + " FROM links l"
             " JOIN people p ON p.mention_id = l.mention_id JOIN events e ON e.event_id = p.event_id" + harm_join +
-            " WHERE l.person_id = ? ORDER BY e.occurred_at DESC, e.event_id",
+            " WHERE l.person_id = ? ORDER BY e.occurred_at DESC, e.event_id, p.mention_id",
             [person_id],
         )
         if not events:
@@ -335,18 +236,17 @@ class Warehouse:
             " WHERE l.person_id = ? GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 5",
             [person_id],
         )
-        counts = _evidence_counts(events)
         return {
             "person_id": person_id,
             "names": [" ".join(x for x in (n["forename"], n["surname"]) if x) or "(no name recorded)" for n in names],
             "events": events,
-            "evidence_counts": counts,
+            "evidence_counts": evidence_counts(events),
             "risk": self.person_risk(person_id),
             "network": self.network(person_id),
         }
 
     def _person_from_index(self, person_id: str) -> dict[str, Any] | None:
-        rows = self.ix_rows("SELECT * EXCLUDE (person_id) FROM pe WHERE person_id = ? ORDER BY occurred_at DESC, event_id", [person_id])
+        rows = self._ix.events(person_id)
         if not rows:
             return None
         names: dict[tuple[Any, Any], int] = {}
@@ -355,42 +255,33 @@ class Warehouse:
             names[k] = names.get(k, 0) + 1
             r["evidential_status"] = evidential_status(r.get("event_type"), r.get("outcome"))
         top = sorted(names.items(), key=lambda kv: (-kv[1], str(kv[0])))[:5]
-        net = self.ix_rows(
-            "SELECT other, other_role, count(DISTINCT event_id) AS events, string_agg(DISTINCT my_role, ',') AS my_roles"
-            " FROM pn WHERE person_id = ? GROUP BY 1, 2 ORDER BY events DESC, other LIMIT 60",
-            [person_id],
-        )
         return {
             "person_id": person_id,
             "names": [" ".join(x for x in k if x) or "(no name recorded)" for k, _ in top],
             "events": rows,
-            "evidence_counts": _evidence_counts(rows),
+            "evidence_counts": evidence_counts(rows),
             "risk": self.person_risk(person_id),
-            "network": _network(person_id, net),
+            "network": network_graph(person_id, self._ix.network(person_id)),
         }
 
     def person_risk(self, person_id: str) -> dict[str, Any] | None:
         """The person's latest stored risk score, its factors and the model version that made it."""
         out: dict[str, Any] | None = None
-        if self._ix is not None and self._ix_has_rs:
-            r = self.ix_rows("SELECT version, as_of, risk, expected_harm, top_factors, scored_at FROM rs WHERE person_id = ?", [person_id])
-            if r:
-                out = r[0]
-                out["factors"] = [factor_text(f) for f in _parse_factors(out.pop("top_factors"))]
+        if self._ix is not None:
+            out = self._ix.risk(person_id)
         elif self.has("risk_scores", "person_id", "risk", "version"):
             r = self.rows(
                 "SELECT version, as_of, risk, expected_harm, top_factors, scored_at FROM risk_scores WHERE person_id = ?"
                 " ORDER BY as_of DESC, scored_at DESC LIMIT 1",
                 [person_id],
             )
-            if r:
-                out = r[0]
-                out["factors"] = [factor_text(f) for f in _parse_factors(out.pop("top_factors"))]
+            out = r[0] if r else None
+        if out is not None:
+            out["factors"] = [factor_text(f) for f in parse_factors(out.pop("top_factors"))]
         lst = self._current_list("offenders", None)
         if lst:
-            r = self.rows("SELECT * FROM priority_entries WHERE list_id = ? AND person_id = ?", [lst["list_id"], person_id])
-            if r:
-                row = r[0]
+            row = self._list(lst).raw.get(person_id)
+            if row is not None:
                 out = out or {}
                 out["list_rank"] = row.get("rank")
                 out["list_id"] = lst["list_id"]
@@ -399,7 +290,7 @@ class Warehouse:
                         out[k] = row[k]
                 out.setdefault("as_of", lst["as_of"])
                 if not out.get("factors"):
-                    out["factors"] = [factor_text(f) for f in _parse_factors(row.get("top_factors"))]
+                    out["factors"] = [factor_text(f) for f in parse_factors(row.get("top_factors"))]
         return out
 
     def network(self, person_id: str, limit: int = 60) -> dict[str, Any]:
@@ -407,12 +298,12 @@ class Warehouse:
         rows = self.rows(
             "WITH mine AS (SELECT p.event_id, p.role FROM links l JOIN people p ON p.mention_id = l.mention_id WHERE l.person_id = ?)"
             " SELECT l2.person_id AS other, p2.role AS other_role, count(DISTINCT p2.event_id) AS events,"
-            " string_agg(DISTINCT m.role, ',') AS my_roles"
+            " string_agg(DISTINCT m.role, ',' ORDER BY m.role) AS my_roles"
             " FROM mine m JOIN people p2 ON p2.event_id = m.event_id JOIN links l2 ON l2.mention_id = p2.mention_id"
-            " WHERE l2.person_id <> ? GROUP BY 1, 2 ORDER BY events DESC, other LIMIT ?",
+            " WHERE l2.person_id <> ? GROUP BY 1, 2 ORDER BY events DESC, other, other_role LIMIT ?",
             [person_id, person_id, limit],
         )
-        return _network(person_id, rows)
+        return network_graph(person_id, rows)
 
     # -- models, audit, referrals, stops ---------------------------------------------------------
     def models(self) -> list[dict[str, Any]] | None:
