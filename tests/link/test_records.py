@@ -121,3 +121,19 @@ def test_new_identical_mention_joins_its_record_without_scoring(warehouse):
     assert s.mode == "incremental" and s.new_mentions == 1 and s.pairs_scored == 0
     assert after["X002"] == after["X000"] == before["X000"]
     assert all(after[m] == p for m, p in before.items())
+
+
+def test_new_placeholder_twin_of_an_old_mention_is_not_glued(warehouse):
+    # an old mention with nothing but placeholders, then an identical new one: identical, yet
+    # the model has nothing to join them on, so the incremental run must not collapse them
+    ph = dict(_people_rows(1)[0], forename="UNKNOWN", surname="UNKNOWN", date_of_birth="1900-01-01", postcode="NFA")
+    rows = make_people(60, seed=13)
+    load_into(warehouse, rows + [dict(ph, mention_id="U0", event_id="EU0")])
+    link_warehouse(warehouse)
+    load_into(warehouse, [dict(ph, mention_id="U1", event_id="EU1"), dict(ph, mention_id="U2", event_id="EU2")])
+    s = link_warehouse(warehouse)
+    assert s.mode == "incremental"
+    links = dict(warehouse.execute("SELECT mention_id, person_id FROM links").fetchall())
+    assert len({links["U0"], links["U1"], links["U2"]}) == 3
+    recs = dict(warehouse.execute("SELECT mention_id, record_id FROM link_records").fetchall())
+    assert len({recs["U0"], recs["U1"], recs["U2"]}) == 3

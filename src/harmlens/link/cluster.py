@@ -222,18 +222,23 @@ def cluster_indexed(
     for x, y in must_link:
         fa.append(x)
         fb.append(y)
+    sa = sb = np.empty(0, dtype=np.int64)
     if start is not None:
-        first: dict = {}
-        for i, g in enumerate(start):
-            if g is None or (isinstance(g, float) and g != g):
-                continue
-            if g in first:
-                fa.append(first[g])
-                fb.append(i)
-            else:
-                first[g] = i
-    ea = np.concatenate([a, np.asarray(fa, dtype=np.int64)])
-    eb = np.concatenate([b, np.asarray(fb, dtype=np.int64)])
+        # every record of a start group is tied to the group's first record (vectorised: a
+        # million records in the start grouping of an incremental run)
+        import pandas as pd
+
+        codes, _ = pd.factorize(pd.Series(start, dtype=object), use_na_sentinel=True)
+        idx = np.flatnonzero(codes >= 0)
+        if len(idx):
+            c = codes[idx]
+            o = np.argsort(c, kind="stable")
+            idx, c = idx[o], c[o]
+            firsts = np.r_[True, c[1:] != c[:-1]]
+            first_of = idx[firsts][np.cumsum(firsts) - 1]
+            sa, sb = first_of[~firsts], idx[~firsts]
+    ea = np.concatenate([a, np.asarray(fa, dtype=np.int64), sa])
+    eb = np.concatenate([b, np.asarray(fb, dtype=np.int64), sb])
     g = coo_matrix((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(n, n))
     _, comp = connected_components(g, directed=False)
 
@@ -247,14 +252,18 @@ def cluster_indexed(
         if comp[x] == comp[y]:
             dirty.add(comp[x])
     if dobs:
-        comp_dobs: dict[int, set] = {}
-        for i, d in dobs.items():
-            comp_dobs.setdefault(comp[i], set()).add(tuple(d))
-        for c, ds in comp_dobs.items():
-            if len(ds) > 1 and c not in dirty:
-                dl = list(ds)
-                if any(not dob_compatible(dl[i], dl[j]) for i in range(len(dl)) for j in range(i + 1, len(dl))):
-                    dirty.add(c)
+        # only components with more than one distinct date need the pairwise check (found with numpy)
+        di = np.fromiter(dobs.keys(), dtype=np.int64, count=len(dobs))
+        dv = np.array(list(dobs.values()), dtype=np.int64).reshape(-1, 3)
+        u = np.unique(np.column_stack([comp[di], dv]), axis=0)
+        cc, cnt = np.unique(u[:, 0], return_counts=True)
+        multi = set(cc[cnt > 1].tolist())
+        comp_dobs: dict[int, list] = {}
+        for row in u[np.isin(u[:, 0], list(multi))].tolist() if multi else []:
+            comp_dobs.setdefault(row[0], []).append(tuple(row[1:]))
+        for c, dl in comp_dobs.items():
+            if c not in dirty and any(not dob_compatible(dl[i], dl[j]) for i in range(len(dl)) for j in range(i + 1, len(dl))):
+                dirty.add(c)
 
     # label = smallest index in the component
     order = np.argsort(comp, kind="stable")

@@ -33,23 +33,53 @@ TF_COLUMNS = ("fn", "sn", "pc")
 
 
 def collapse(con: duckdb.DuckDBPyConnection, prep: str, mentions: str, out_records: str, out_map: str,
-             apart: str | None = None) -> int:
+             apart: str | None = None, stored: str | None = None) -> int:
     """Group the prepared mentions ``prep`` into records.
 
     ``mentions`` supplies ``person_ref`` by ``unique_id``; ``apart`` (optional table of
     ``mention_id``) lists mentions that must stay records of their own (a reviewer said they
-    differ from a mention that may be identical). Writes ``out_records`` (one row per record,
+    differ from a mention that may be identical, or the model did not join them with their twins).
+    ``stored`` (``link_records`` of the last run) adds to ``apart`` the mentions that were kept
+    apart then, so a later run need not re-test them. Writes ``out_records`` (one row per record,
     ``unique_id`` = smallest member mention id, the prepared columns, ``person_ref``, ``n``
     mentions) and ``out_map(mention_id, record_id)``. Returns the number of records.
+
+    The identity key is a 128-bit hash (md5) of every compared field: equal values, equal key.
     """
-    cols = [r[0] for r in con.execute(f"DESCRIBE {prep}").fetchall() if r[0] != "unique_id"]
-    key = ", ".join(f'p."{c}"' for c in cols) + ", m.person_ref"
-    own = (f"CASE WHEN p.unique_id IN (SELECT mention_id FROM {apart}) THEN p.unique_id END" if apart else "NULL")
+    identity_keys(con, prep, mentions, "__hl_keys")
+    if apart and stored:
+        # kept apart last time: a record of its own although another mention had the same key
+        con.execute(
+            f"""INSERT INTO {apart}
+                WITH s AS (SELECT s.mention_id, s.record_id, count(*) OVER (PARTITION BY s.record_id) AS n_rec,
+                                  count(*) OVER (PARTITION BY k.k) AS n_key
+                           FROM {stored} s JOIN __hl_keys k USING (mention_id))
+                SELECT mention_id FROM s WHERE n_rec = 1 AND n_key > 1
+                EXCEPT SELECT mention_id FROM {apart}"""
+        )
+    own = (f"CASE WHEN mention_id IN (SELECT mention_id FROM {apart}) THEN mention_id END" if apart else "NULL")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out_map} AS
-            SELECT p.unique_id AS mention_id, min(p.unique_id) OVER (PARTITION BY {key}, {own}) AS record_id
+            SELECT mention_id, min(mention_id) OVER (PARTITION BY k, {own}) AS record_id FROM __hl_keys"""
+    )
+    con.execute("DROP TABLE __hl_keys")
+    return records_from_map(con, prep, mentions, out_records, out_map)
+
+
+def identity_keys(con: duckdb.DuckDBPyConnection, prep: str, mentions: str, out: str) -> None:
+    """``out(mention_id, k)``: the identity key of each prepared row (md5 of every compared field
+    and ``person_ref``; NULL spelt apart from any value)."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE {prep}").fetchall() if r[0] != "unique_id"]
+    parts = ", ".join(f"""coalesce(CAST(p."{c}" AS VARCHAR), chr(0))""" for c in cols)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out} AS SELECT p.unique_id AS mention_id,
+                   md5_number(concat_ws(chr(31), {parts}, coalesce(m.person_ref, chr(0)))) AS k
             FROM {prep} p JOIN {mentions} m USING (unique_id)"""
     )
+
+
+def records_from_map(con: duckdb.DuckDBPyConnection, prep: str, mentions: str, out_records: str, out_map: str) -> int:
+    """(Re)build ``out_records`` from the mention -> record map (see ``collapse``)."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out_records} AS
             SELECT p.*, m.person_ref, c.n FROM {prep} p JOIN {mentions} m USING (unique_id)
@@ -59,20 +89,26 @@ def collapse(con: duckdb.DuckDBPyConnection, prep: str, mentions: str, out_recor
     return con.execute(f"SELECT count(*) FROM {out_records}").fetchall()[0][0]
 
 
-def register_mention_tf(con: duckdb.DuckDBPyConnection, linker, prep: str, columns=TF_COLUMNS) -> None:
+def register_mention_tf(con: duckdb.DuckDBPyConnection, linker, prep: str, columns=TF_COLUMNS, compute: bool = True,
+                        weight: str | None = None) -> None:
     """Term frequencies counted over mentions (not records), registered with the linker.
 
     Collapsing must not change a name's weight: ``explain-link`` scores a pair with frequencies
-    over all mentions, and the clustering must use the same numbers it explains.
+    over all mentions, and the clustering must use the same numbers it explains. ``compute`` makes
+    the tables (``__hl_tf_<col>``); ``linker`` (may be None) gets them registered. ``weight``
+    names a column of ``prep`` counting the mentions a row stands for (default: one each).
     """
+    w = f'"{weight}"' if weight else "1"
     for c in columns:
         t = f"__hl_tf_{c}"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {t} AS
-                SELECT "{c}", CAST(count(*) AS DOUBLE) / (SELECT count("{c}") FROM {prep}) AS "tf_{c}"
+        if compute:
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE {t} AS
+                SELECT "{c}", CAST(sum({w}) AS DOUBLE) / (SELECT sum({w}) FROM {prep} WHERE "{c}" IS NOT NULL) AS "tf_{c}"
                 FROM {prep} WHERE "{c}" IS NOT NULL GROUP BY "{c}" """
-        )
-        linker.table_management.register_term_frequency_lookup(linker._db_api.register(t), c)
+            )
+        if linker is not None:
+            linker.table_management.register_term_frequency_lookup(linker._db_api.register(t), c)
 
 
 _SIDE = re.compile(r"\b([lr])\.")
@@ -117,7 +153,9 @@ def capped_rules(con: duckdb.DuckDBPyConnection, table: str, rules: list[str], c
     con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_bk AS SELECT *, {', '.join(sel)} FROM {table}")
     outs = []
     for i, keys in parsed:
-        big = f"count(__k{i}) OVER (PARTITION BY __k{i}) > {int(cap)}"
+        # the over-full keys are few: find them with a grouped count, not a window over every row
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_big{i} AS SELECT __k{i} AS k FROM __hl_bk WHERE __k{i} IS NOT NULL GROUP BY 1 HAVING count(*) > {int(cap)}")
+        big = f"__k{i} IN (SELECT k FROM __hl_big{i})"
         outs.append(f"CASE WHEN NOT ({big}) THEN __k{i} END AS _b{i}")
         rules_out.append(f"l._b{i} = r._b{i}")
         for f in REFINEMENTS:
@@ -127,6 +165,8 @@ def capped_rules(con: duckdb.DuckDBPyConnection, table: str, rules: list[str], c
             rules_out.append(f"l._b{i}_{f} = r._b{i}_{f}")
     drop = ", ".join(f"__k{i}" for i, _ in parsed)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE ({drop}), {', '.join(outs)} FROM __hl_bk ORDER BY unique_id")
+    for i, _ in parsed:
+        con.execute(f"DROP TABLE __hl_big{i}")
     con.execute("DROP TABLE __hl_bk")
     return rules_out
 

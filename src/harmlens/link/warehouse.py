@@ -38,7 +38,8 @@ from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, score_pairs
 from harmlens.link.idmap import assign_person_ids, new_person_id, write_links
 from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
-from harmlens.link.records import DEFAULT_BLOCK_CAP, capped_rules, collapse, refine_prior_by_mentions, register_mention_tf
+from harmlens.link.records import (DEFAULT_BLOCK_CAP, capped_rules, collapse, identity_keys, records_from_map,
+                                   refine_prior_by_mentions, register_mention_tf)
 
 log = logging.getLogger(__name__)
 
@@ -141,31 +142,81 @@ def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability
     return n
 
 
-def _split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold: float) -> int:
+def _records_incremental(con: duckdb.DuckDBPyConnection, ph: Placeholders) -> int:
+    """Records for an incremental run without re-reading every mention.
+
+    Last run's records stay as they were (``link_records``); only one mention per record (its id)
+    and the new mentions are standardised. A new mention identical to exactly one existing record
+    joins it (the record is re-tested by ``_split_weak_records``); the other new mentions are
+    collapsed among themselves. ``__hl_prep_m`` then holds those rows, and term frequencies are
+    counted with each record's row standing for its mentions. Returns the number of records.
+    """
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_old AS SELECT s.mention_id, s.record_id FROM link_records s
+                   WHERE s.mention_id IN (SELECT unique_id FROM __hl_mentions)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_unit_src AS SELECT * FROM __hl_mentions
+                   WHERE unique_id IN (SELECT record_id FROM __hl_old) OR unique_id NOT IN (SELECT mention_id FROM __hl_old)""")
+    prepare(con, "__hl_unit_src", "__hl_prep_m", placeholders=ph, detect=False)
+    identity_keys(con, "__hl_prep_m", "__hl_mentions", "__hl_ukeys")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __hl_newmap AS
+           WITH o AS (SELECT k.mention_id AS record_id, k.k, count(*) OVER (PARTITION BY k.k) AS n_same FROM __hl_ukeys k
+                      WHERE k.mention_id IN (SELECT record_id FROM __hl_old)),
+                n AS (SELECT k.mention_id, k.k, o.record_id AS joins FROM __hl_ukeys k
+                      LEFT JOIN o ON o.k = k.k AND o.n_same = 1 AND o.record_id NOT IN (SELECT mention_id FROM __hl_apart)
+                      WHERE k.mention_id NOT IN (SELECT mention_id FROM __hl_old))
+           SELECT mention_id, coalesce(joins, min(mention_id) OVER (PARTITION BY k, joins IS NULL)) AS record_id FROM n"""
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_mrec AS SELECT mention_id, record_id FROM __hl_old UNION ALL SELECT mention_id, record_id FROM __hl_newmap")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __hl_prep_w AS SELECT p.*, coalesce(o.n, 1) AS __w FROM __hl_prep_m p
+           LEFT JOIN (SELECT record_id, count(*) AS n FROM __hl_old GROUP BY record_id) o ON o.record_id = p.unique_id"""
+    )
+    register_mention_tf(con, None, "__hl_prep_w", weight="__w")
+    for t in ("__hl_old", "__hl_unit_src", "__hl_ukeys", "__hl_newmap", "__hl_prep_w"):
+        con.execute(f"DROP TABLE {t}")
+    return records_from_map(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec")
+
+
+def _split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold: float, only_new: bool) -> int:
     """Undo the collapse of identical mentions whose shared values are too weak to join them.
 
     Identical is not enough: two 'UNKNOWN, 01/01/1900, NFA' mentions agree only on placeholders
     (NULL after cleaning), and two undated 'John Smith's only on a common name. A record of several
     mentions stays collapsed only if the model joins it with itself (the pair of two of its
     mentions scores at or above the threshold); otherwise its mentions become records of their own
-    and are scored like any other. Returns the number of records.
+    and are scored like any other. ``only_new`` tests only records holding a mention not linked
+    before (the others passed with the same model). Returns the number of records.
     """
-    con.execute("CREATE OR REPLACE TEMP TABLE __hl_self AS SELECT '0' AS match_key, unique_id AS join_key_l, unique_id AS join_key_r FROM __hl_rec WHERE n > 1")
+    new = "AND unique_id IN (SELECT record_id FROM __hl_mrec WHERE mention_id NOT IN (SELECT mention_id FROM links))" if only_new else ""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_self AS SELECT '0' AS match_key, unique_id AS join_key_l, unique_id AS join_key_r
+                    FROM __hl_rec WHERE n > 1 {new}""")
+    n_rec = con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
     if not con.execute("SELECT count(*) FROM __hl_self").fetchall()[0][0]:
-        return con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
-    lk = make_linker(con, "__hl_rec", settings)
-    register_mention_tf(con, lk, "__hl_prep_m")
+        return n_rec
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_rec_self AS SELECT * FROM __hl_rec WHERE unique_id IN (SELECT join_key_l FROM __hl_self)")
+    lk = make_linker(con, "__hl_rec_self", settings)
+    register_mention_tf(con, lk, "__hl_prep_m", compute=False)
     lk.table_management.register_blocked_pairs_for_predict(lk._db_api.register("__hl_self"))
     sdf = lk.inference.predict(warning_mode="never")
-    weak = con.execute(
-        f"""INSERT INTO __hl_apart SELECT m.mention_id FROM __hl_mrec m
-            WHERE m.record_id IN (SELECT CAST(unique_id_l AS VARCHAR) FROM {sdf.physical_name} WHERE match_probability < ?)""",
-        [threshold],
-    ).fetchall()[0][0]
+    # (in an incremental run only the mentions standardised this run can be split off; a record's
+    # other, older mentions stay with its id)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_weak AS SELECT m.mention_id, m.record_id FROM __hl_mrec m
+                    WHERE m.record_id IN (SELECT CAST(unique_id_l AS VARCHAR) FROM {sdf.physical_name} WHERE match_probability < ?)
+                      AND m.mention_id IN (SELECT unique_id FROM __hl_prep_m)""",
+                [threshold])
     sdf.drop_table_from_database_and_remove_from_cache()
-    if not weak:
-        return con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
-    return collapse(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec", "__hl_apart")
+    if con.execute("SELECT count(*) FROM __hl_weak").fetchall()[0][0]:
+        con.execute("INSERT INTO __hl_apart SELECT mention_id FROM __hl_weak EXCEPT SELECT mention_id FROM __hl_apart")
+        con.execute("UPDATE __hl_mrec SET record_id = mention_id WHERE mention_id IN (SELECT mention_id FROM __hl_weak)")
+        # patch the records in place: each weak mention is now a record of its own
+        con.execute("""INSERT INTO __hl_rec SELECT p.*, m.person_ref, 1 FROM __hl_prep_m p JOIN __hl_mentions m USING (unique_id)
+                       WHERE p.unique_id IN (SELECT mention_id FROM __hl_weak) AND p.unique_id NOT IN (SELECT unique_id FROM __hl_rec)""")
+        con.execute("""UPDATE __hl_rec SET n = c.n FROM (SELECT record_id, count(*) AS n FROM __hl_mrec
+                       WHERE record_id IN (SELECT record_id FROM __hl_weak UNION SELECT mention_id FROM __hl_weak) GROUP BY record_id) c
+                       WHERE __hl_rec.unique_id = c.record_id""")
+        n_rec = con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
+    con.execute("DROP TABLE __hl_weak")
+    return n_rec
 
 
 def _block_new(con: duckdb.DuckDBPyConnection, rules: list[str]) -> int:
@@ -249,11 +300,19 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         model_id, m = active
         ph = Placeholders.from_json(m["harmlens_placeholders"]).with_values(
             dobs=set(m["harmlens_detected"]["dobs"]), postcodes=set(m["harmlens_detected"]["postcodes"]) | set(placeholder_postcodes or ()))
-        prepare(con, "__hl_mentions", "__hl_prep_m", placeholders=ph, detect=False)
+    last_run = con.execute("SELECT max(started_at) FROM link_runs").fetchall()[0][0]
+    n_new_dec = con.execute("SELECT count(*) FROM link_decisions WHERE ? IS NULL OR decided_at >= ?", [last_run, last_run]).fetchall()[0][0]
     # mentions a reviewer set apart from another stay records of their own (they may be identical)
     con.execute("""CREATE OR REPLACE TEMP TABLE __hl_apart AS SELECT mention_a AS mention_id FROM link_decisions WHERE decision = 'different'
                    UNION SELECT mention_b FROM link_decisions WHERE decision = 'different'""")
-    n_rec = collapse(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec", "__hl_apart")
+    if incremental and not gone and not n_new_dec:
+        n_rec = _records_incremental(con, ph)
+    else:
+        if active is not None:
+            prepare(con, "__hl_mentions", "__hl_prep_m", placeholders=ph, detect=False)
+        # an incremental run keeps last run's records apart as they were (same model, same decisions)
+        n_rec = collapse(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec", "__hl_apart", "link_records" if incremental else None)
+        register_mention_tf(con, None, "__hl_prep_m")
     secs["prepare_s"] = time.perf_counter() - t
     t = time.perf_counter()
     if active is None:
@@ -275,11 +334,11 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
     settings = {k: v for k, v in m.items() if not k.startswith("harmlens_")}
     if active is None:  # the prior is re-estimated below from all records' scores
         settings["probability_two_random_records_match"] = trainer._settings_obj._probability_two_random_records_match
-    n_rec = _split_weak_records(con, settings, threshold)
-    rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap)
-    linker = make_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
-    register_mention_tf(con, linker, "__hl_prep_m")
     secs["train_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    n_rec = _split_weak_records(con, settings, threshold, only_new=incremental)
+    rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap)
+    secs["records_blocks_s"] = time.perf_counter() - t
 
     # 2. scoring (record pairs; a record id is a mention id)
     t = time.perf_counter()
@@ -288,16 +347,24 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
                        WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
         n_scored = 0
         if _block_new(con, rules):
+            # Splink prepares every input row; give it only the records in a candidate pair
+            # (term frequencies and the prior come from the whole warehouse, so scores are the same)
+            con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_pairs AS SELECT * FROM __hl_rec WHERE unique_id IN
+                           (SELECT join_key_l FROM __hl_blocked UNION SELECT join_key_r FROM __hl_blocked)""")
+            linker = make_linker(con, "__hl_rec_pairs", settings)
+            register_mention_tf(con, linker, "__hl_prep_m", compute=False)
             linker.table_management.register_blocked_pairs_for_predict(linker._db_api.register("__hl_blocked"))
             n_scored = score_pairs(con, linker, "__hl_scored", review_low)
             _pairs_into(con, "__hl_scored", model_id, run_id, review_low)
     else:
+        linker = make_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
+        register_mention_tf(con, linker, "__hl_prep_m", compute=False)
         con.execute("DELETE FROM link_pairs")
         n_scored = _score_all(con, linker, "__hl_scored", review_low, refine=active is None)
         _pairs_into(con, "__hl_scored", model_id, run_id, review_low, fresh=True)
     con.execute("DROP TABLE IF EXISTS __hl_scored")
     if active is None:  # saved after scoring, so it carries the refined prior
-        m["probability_two_random_records_match"] = linker._settings_obj._probability_two_random_records_match
+        m["probability_two_random_records_match"] = linker._settings_obj._probability_two_random_records_match  # noqa: F821 (set: not incremental)
         con.execute("UPDATE link_models SET active = false")
         con.execute("INSERT INTO link_models VALUES (?, ?, ?, ?, true, ?)", [model_id, _now(), n_all, threshold, json.dumps(m)])
     if gone:
@@ -306,8 +373,6 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
 
     # 3. clustering records (integer indexes, numpy; decisions and stored pairs mapped to records)
     t = time.perf_counter()
-    last_run = con.execute("SELECT max(started_at) FROM link_runs").fetchall()[0][0]
-    n_new_dec = con.execute("SELECT count(*) FROM link_decisions WHERE ? IS NULL OR decided_at >= ?", [last_run, last_run]).fetchall()[0][0]
     # decisions since the last run, or removed mentions, can change existing persons: re-cluster all
     recluster = not incremental or n_new_dec > 0 or bool(gone)
     labels, blocked, rec_ids = _cluster(con, threshold, run_id, recluster)
@@ -329,25 +394,38 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         if ids.history:
             con.executemany("INSERT INTO link_history VALUES (?, ?, ?, ?, ?, ?, ?)", ids.history)
         n_review = write_links(con, "__hl_assign", run_id, review_low, REVIEW_BAND[1])
-        con.execute("DELETE FROM link_records")
-        con.execute("INSERT INTO link_records SELECT mention_id, record_id FROM __hl_mrec")
+        _write_records(con)
         secs["write_s"] = time.perf_counter() - t
-        secs["total_s"] = time.perf_counter() - t0
         summary = LinkRunSummary(
             run_id, mode, model_id, threshold, n_all, n_new, ids.persons, int(n_scored),
             ids.merges, ids.splits, int(n_review), len(blocked), secs, records=n_rec,
         )
         con.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)", [run_id, started, _now(), mode, model_id, threshold, json.dumps(summary.as_dict())])
+        t = time.perf_counter()
         con.execute("COMMIT")
+        secs["commit_s"] = time.perf_counter() - t
     except Exception:
         con.execute("ROLLBACK")
         raise
     for tname in ("__hl_prep_m", "__hl_rec", "__hl_rec_new", "__hl_mrec", "__hl_train", "__hl_apart", "__hl_blocked",
-                  "__hl_mentions", "__hl_assign", "__hl_ids", "__hl_edges", "__hl_self",
+                  "__hl_mentions", "__hl_assign", "__hl_ids", "__hl_edges", "__hl_self", "__hl_rec_self", "__hl_rec_pairs",
                   "__hl_tf_fn", "__hl_tf_sn", "__hl_tf_pc"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
+    secs["total_s"] = time.perf_counter() - t0
     log.info("link run %s: %s", run_id, summary.text())
     return summary
+
+
+def _write_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring ``link_records`` to ``__hl_mrec`` touching only rows that changed (a run over a large
+    warehouse with a few new mentions would otherwise rewrite a million rows)."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_mrec_changed AS SELECT m.mention_id, m.record_id FROM __hl_mrec m
+                   LEFT JOIN link_records o USING (mention_id) WHERE o.record_id IS DISTINCT FROM m.record_id""")
+    if con.execute("SELECT count(*) FROM link_records").fetchall()[0][0]:
+        con.execute("""DELETE FROM link_records WHERE mention_id NOT IN (SELECT mention_id FROM __hl_mrec)
+                       OR mention_id IN (SELECT mention_id FROM __hl_mrec_changed)""")
+    con.execute("INSERT INTO link_records SELECT mention_id, record_id FROM __hl_mrec_changed")
+    con.execute("DROP TABLE __hl_mrec_changed")
 
 
 def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recluster: bool):
@@ -380,10 +458,9 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
     start = None
     if not recluster:
         # each record starts in the person most of its already-linked mentions belong to
-        st = con.execute(
-            f"""SELECT i, person_id FROM (SELECT x.i, l.person_id, count(*) c FROM ({mi}) x JOIN links l ON l.mention_id = x.mention_id GROUP BY ALL)
-                QUALIFY row_number() OVER (PARTITION BY i ORDER BY c DESC, person_id) = 1"""
-        ).fetchnumpy()
+        # each record starts in its person: a record's mentions are always in one person, and its
+        # id is one of them (a new record has no person yet)
+        st = con.execute("SELECT x.i, l.person_id FROM __hl_ids x JOIN links l ON l.mention_id = x.unique_id").fetchnumpy()
         start = np.full(len(rec_ids), None, dtype=object)
         start[np.asarray(st["i"], dtype=np.int64)] = np.asarray(st["person_id"], dtype=object)
     labels, blocked_i = cluster_indexed(
