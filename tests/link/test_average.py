@@ -39,6 +39,19 @@ def test_a_record_matching_most_of_a_person_joins_it():
     assert _groups(rep) == {frozenset(["x"]), frozenset(["y"])}
 
 
+def test_a_lone_record_with_one_strong_pair_attaches_but_does_not_bridge():
+    a = [f"a{i}" for i in range(5)]
+    b = [f"b{i}" for i in range(5)]
+    edges = [(x, y, 0.99) for g in (a, b) for i, x in enumerate(g) for y in g[i + 1:]]
+    edges += [("s", "a0", 0.97), ("s", "b0", 0.96), ("a1", "b1", 0.97)]  # mean 0.19 to each group
+    rep = average_linkage(a + b + ["s"], edges, min_mean=0.2, threshold=0.5)
+    assert _groups(rep) == {frozenset(a), frozenset(b), frozenset(["s"])}
+    rep = average_linkage(a + b + ["s"], edges, min_mean=0.2, threshold=0.5, attach=0.95)
+    assert _groups(rep) == {frozenset(a + ["s"]), frozenset(b)}  # its strongest pair; the groups stay apart
+    rep = average_linkage(a + b + ["s"], edges, min_mean=0.2, threshold=0.5, attach=0.98)
+    assert frozenset(["s"]) in _groups(rep)
+
+
 def test_bad_min_mean():
     with pytest.raises(ValueError):
         average_linkage(["a"], [], min_mean=0)
@@ -52,7 +65,7 @@ def test_average_linkage_refines_single_linkage(raw, min_mean):
     # internal pairs could have been joined (a group of two has its pair at the threshold)
     ids = [f"r{i:02d}" for i in range(12)]
     edges = [(f"r{a:02d}", f"r{b:02d}", p) for a, b, p in raw if a != b]
-    rep = average_linkage(ids, edges, min_mean=min_mean, threshold=0.9)
+    rep = average_linkage(ids, edges, min_mean=min_mean, threshold=0.9, attach=0.95)
     single, _ = cluster(ids, edges, threshold=0.9)
     assert set(rep) == set(ids)
     for g in _groups(rep):

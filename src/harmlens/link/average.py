@@ -9,6 +9,10 @@ groups are joined best score first while it is at least ``min_mean``. Two single
 joined exactly when their pair reaches ``min_mean``, so for singletons it is a threshold as
 usual; a record that matches only one of nine records of a person, and that person's other
 records not at all, stays apart.
+
+Then, with ``attach``, a record still alone joins the group of its strongest pair when that pair
+reaches ``attach`` (0.95, the single-linkage threshold, in link-file): a lone record cannot chain
+two groups together (it joins one), and its strong pair is what single linkage would have used.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from collections.abc import Iterable
 
 
 def average_linkage(ids: Iterable[str], edges: Iterable[tuple[str, str, float]], *, min_mean: float,
-                    threshold: float = 0.0) -> dict[str, str]:
+                    threshold: float = 0.0, attach: float | None = None) -> dict[str, str]:
     """Group ``ids`` by average linkage over ``edges`` (a, b, match probability; each pair once): two groups are
     joined when the mean over all pairs between them is at least ``min_mean`` and at least one of
-    those pairs reaches ``threshold`` (so nothing is joined without one strong pair).
+    those pairs reaches ``threshold`` (so nothing is joined without one strong pair). ``attach``:
+    see the module docstring.
 
     Returns record -> representative (the smallest id of its group), like ``cluster.cluster``.
     """
@@ -36,6 +41,7 @@ def average_linkage(ids: Iterable[str], edges: Iterable[tuple[str, str, float]],
         members[i] = [i]
     # nb[g][h]: (sum, max) of probabilities of pairs between groups g and h (groups with a scored pair)
     nb: dict[str, dict[str, tuple[float, float]]] = {i: {} for i in parent}
+    edges = list(edges)
     for a, b, p in edges:
         if a == b or a not in parent or b not in parent or p <= 0:
             continue
@@ -75,6 +81,19 @@ def average_linkage(ids: Iterable[str], edges: Iterable[tuple[str, str, float]],
             if mean >= min_mean and mx >= threshold:
                 x, y = (a, h) if a < h else (h, a)
                 heapq.heappush(heap, (-mean, x, y, version[x], version[y]))
+    if attach is not None:
+        best: dict[str, tuple[float, str]] = {}
+        for a, b, p in edges:
+            if p < attach or a not in parent or b not in parent:
+                continue
+            for x, y in ((a, b), (b, a)):
+                # groups as average linkage left them: attached records do not chain among themselves
+                if size[parent[x]] == 1 and size[parent[y]] > 1 and (p, parent[y]) > best.get(x, (0.0, "")):
+                    best[x] = (p, parent[y])
+        for x, (_, g) in best.items():
+            members[g].append(x)
+            members.pop(x)
+            parent[x] = g
     rep: dict[str, str] = {}
     for g, ms in members.items():
         m0 = min(ms)

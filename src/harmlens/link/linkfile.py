@@ -170,7 +170,7 @@ def link_file(
         # Only pairs that are stored whether or not --truth is given, so the result does not depend on it.
         edges = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM {res.pairs_table} WHERE match_probability >= ? "
                             "ORDER BY unique_id_l, unique_id_r", [min(REVIEW_BAND[0], threshold)]).fetchall()  # ordered: same input, same sums
-        res.rep = average_linkage(list(res.rep), edges, min_mean=min_mean, threshold=threshold)
+        res.rep = average_linkage(list(res.rep), edges, min_mean=min_mean, threshold=threshold, attach=max(threshold, DEFAULT_THRESHOLD))
     members: dict[str, str] = {}
     for m, r in res.rep.items():
         members.setdefault(r, m)
