@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,11 +167,14 @@ def link_file(
     res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None, strict=strict,
                        tolerant=wide, rules_for=wide_rules if wide else None)
     if average:
+        t0 = time.perf_counter()
         # (strict keeps the constrained single linkage: its date-of-birth rule is what makes it strict)
         # Only pairs that are stored whether or not --truth is given, so the result does not depend on it.
         edges = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM {res.pairs_table} WHERE match_probability >= ? "
                             "ORDER BY unique_id_l, unique_id_r", [min(REVIEW_BAND[0], threshold)]).fetchall()  # ordered: same input, same sums
         res.rep = average_linkage(list(res.rep), edges, min_mean=min_mean, threshold=threshold, attach=max(threshold, DEFAULT_THRESHOLD))
+        res.timings["average_linkage_s"] = time.perf_counter() - t0
+        res.timings["total_s"] = res.timings.get("total_s", 0.0) + res.timings["average_linkage_s"]
     members: dict[str, str] = {}
     for m, r in res.rep.items():
         members.setdefault(r, m)
