@@ -113,8 +113,12 @@ def assign_person_ids(con: duckdb.DuckDBPyConnection, assign: str, run_id: int, 
     return IdAssignment(len(clusters), len(merges), len(splits), history)
 
 
-def write_links(con: duckdb.DuckDBPyConnection, assign: str, run_id: int, review_low: float, review_high: float) -> int:
+def write_links(con: duckdb.DuckDBPyConnection, assign: str, run_id: int, review_low: float, review_high: float,
+                partial: bool = False) -> int:
     """Rewrite the changed rows of ``links`` and refill ``link_review``; returns the queue length.
+
+    ``partial``: ``assign`` holds only the clusters that may have changed (the others keep their
+    rows); otherwise it holds every current mention and links of mentions not in it are dropped.
 
     Method per mention: ``singleton`` (the person has one mention), ``person_ref`` (its strong id
     is shared), ``review`` (a reviewer joined it), ``identical`` (every mention of the person is
@@ -143,7 +147,9 @@ def write_links(con: duckdb.DuckDBPyConnection, assign: str, run_id: int, review
         [now],
     )
     # rewrite only what changed: an incremental run over a large warehouse touches few rows
-    if con.execute("SELECT count(*) FROM links").fetchall()[0][0]:
+    if partial:
+        con.execute("DELETE FROM links WHERE mention_id IN (SELECT mention_id FROM __hl_links_new WHERE changed)")
+    elif con.execute("SELECT count(*) FROM links").fetchall()[0][0]:
         con.execute("""DELETE FROM links WHERE mention_id NOT IN (SELECT mention_id FROM __hl_links_new)
                        OR mention_id IN (SELECT mention_id FROM __hl_links_new WHERE changed)""")
     con.execute("INSERT INTO links SELECT mention_id, person_id, method, linked_at FROM __hl_links_new WHERE changed")

@@ -385,6 +385,12 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
                    SELECT x.mention_id, x.record_id, c.cluster, l.person_id AS old_pid FROM __hl_mrec x
                    JOIN __hl_labels_df c USING (record_id) LEFT JOIN links l ON l.mention_id = x.mention_id""")
     con.unregister("__hl_labels_df")
+    n_persons = int(len(np.unique(labels)))
+    if not recluster:
+        # Started from the existing persons and only added edges that touch new records: a person
+        # that gained no new mention is exactly as it was (same members, id and method), so ids,
+        # history and links are worked out for the clusters holding a new mention only.
+        con.execute("""DELETE FROM __hl_assign WHERE cluster NOT IN (SELECT cluster FROM __hl_assign WHERE old_pid IS NULL)""")
     why_run = {"incremental": "new mentions linked", "full": "full re-link", "retrain": "model re-estimated and full re-link"}[mode]
     if n_new_dec:
         why_run += f"; {n_new_dec} reviewer decision(s) applied"
@@ -393,11 +399,11 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
     try:
         if ids.history:
             con.executemany("INSERT INTO link_history VALUES (?, ?, ?, ?, ?, ?, ?)", ids.history)
-        n_review = write_links(con, "__hl_assign", run_id, review_low, REVIEW_BAND[1])
+        n_review = write_links(con, "__hl_assign", run_id, review_low, REVIEW_BAND[1], partial=not recluster)
         _write_records(con)
         secs["write_s"] = time.perf_counter() - t
         summary = LinkRunSummary(
-            run_id, mode, model_id, threshold, n_all, n_new, ids.persons, int(n_scored),
+            run_id, mode, model_id, threshold, n_all, n_new, n_persons, int(n_scored),
             ids.merges, ids.splits, int(n_review), len(blocked), secs, records=n_rec,
         )
         con.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)", [run_id, started, _now(), mode, model_id, threshold, json.dumps(summary.as_dict())])
@@ -408,7 +414,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         con.execute("ROLLBACK")
         raise
     for tname in ("__hl_prep_m", "__hl_rec", "__hl_rec_new", "__hl_mrec", "__hl_train", "__hl_apart", "__hl_blocked",
-                  "__hl_mentions", "__hl_assign", "__hl_ids", "__hl_edges", "__hl_self", "__hl_rec_self", "__hl_rec_pairs",
+                  "__hl_mentions", "__hl_assign", "__hl_ids", "__hl_mi", "__hl_edges", "__hl_self", "__hl_rec_self", "__hl_rec_pairs",
                   "__hl_tf_fn", "__hl_tf_sn", "__hl_tf_pc"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
     secs["total_s"] = time.perf_counter() - t0
@@ -433,7 +439,8 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
     (record a, record b, reason), record ids in index order)."""
     con.execute("CREATE OR REPLACE TEMP TABLE __hl_ids AS SELECT unique_id, CAST(row_number() OVER (ORDER BY unique_id) - 1 AS BIGINT) AS i FROM __hl_rec")
     rec_ids = np.asarray(con.execute("SELECT unique_id FROM __hl_ids ORDER BY i").fetchnumpy()["unique_id"], dtype=object)
-    mi = "SELECT m.mention_id, x.i FROM __hl_mrec m JOIN __hl_ids x ON x.unique_id = m.record_id"
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_mi AS SELECT m.mention_id, x.i FROM __hl_mrec m JOIN __hl_ids x ON x.unique_id = m.record_id")
+    mi = "SELECT * FROM __hl_mi"
     refs_i = dict(con.execute("SELECT x.i, r.person_ref FROM __hl_rec r JOIN __hl_ids x USING (unique_id) WHERE r.person_ref IS NOT NULL").fetchall())
     dec = con.execute(
         f"""SELECT xa.i, xb.i, d.decision FROM link_decisions d JOIN ({mi}) xa ON xa.mention_id = d.mention_a
