@@ -13,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import Request
 
@@ -63,8 +63,12 @@ def client_ip(request: Request) -> str | None:
 
 
 class Sessions:
-    def __init__(self, store: Store, *, idle_minutes: int, max_hours: int, max_fail_user: int, max_fail_ip: int, throttle_minutes: int) -> None:
+    def __init__(self, store: Store, *, idle_minutes: int, max_hours: int, max_fail_user: int, max_fail_ip: int, throttle_minutes: int,
+                 defer: Callable[[Callable[[Store], Any]], None] | None = None) -> None:
         self.store = store
+        # Where per-request bookkeeping writes go (the app's log writer thread), so checking a
+        # session never waits for the store's write lock; None: written at once.
+        self.defer = defer
         self.idle = timedelta(minutes=idle_minutes)
         self.max_age = timedelta(hours=max_hours)
         self.max_fail_user = max_fail_user
@@ -135,11 +139,19 @@ class Sessions:
         now = datetime.now(timezone.utc)
         last = _parse(row["last_seen"])
         if row["disabled"] or now - last > self.idle or now - _parse(row["created_at"]) > self.max_age:
+            # Deleted at once (rare: once per session), so an expired session is gone from the store when we answer.
             self.store.execute("DELETE FROM web_sessions WHERE token_hash = ?", [h])
             return None, True
         if now - last > LAST_SEEN_GRANULARITY:
-            self.store.execute("UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?", [_iso(now), h])
+            # Deferred when the app has a writer thread: the touch need not delay this request.
+            self._write("UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?", [_iso(now), h])
         return Principal(row["username"], row["role"], row["agency"], h, row["csrf_token"]), False
+
+    def _write(self, sql: str, params: list[Any]) -> None:
+        if self.defer is None:
+            self.store.execute(sql, params)
+        else:
+            self.defer(lambda store: store.execute(sql, params))
 
     # -- purpose grants for person profiles -------------------------------------------------------
     def grant(self, p: Principal, person_id: str, purpose: str, reference: str | None) -> str:

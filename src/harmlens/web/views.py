@@ -56,7 +56,13 @@ def register(app: FastAPI) -> None:
     store = app.state.store
     sessions = app.state.sessions
 
-    from harmlens.web.app import csv_response, log_access, new_prelogin, page_url, principal, render, set_session_cookie
+    from harmlens.web.app import csv_response, log_access, log_access_async, new_prelogin, page_url, principal, render, set_session_cookie
+
+    # The busiest routes (list pages, person profiles, and their API twins) are ``async``: their
+    # reads are in-memory lists and serving-index point lookups (tens of microseconds, see
+    # data.py), so they run on the event loop instead of hopping to the thread pool, where
+    # dozens of threads would contend for the GIL; the access-log append is awaited on the log
+    # writer thread (logwriter.py). Routes that run DuckDB queries stay sync (thread pool).
 
     # -- public ------------------------------------------------------------------------------------
     def home(request: Request) -> Response:
@@ -107,14 +113,14 @@ def register(app: FastAPI) -> None:
     route(app, "POST", "/logout", ANY_USER, logout, include_in_schema=False)
 
     # -- priority list -----------------------------------------------------------------------------
-    def _priority(request: Request, list_id: Optional[str], borough: Optional[str], band: Optional[str], sort: str, page: int,
-                  size: int) -> dict[str, Any] | None:
+    async def _priority(request: Request, list_id: Optional[str], borough: Optional[str], band: Optional[str], sort: str, page: int,
+                        size: int) -> dict[str, Any] | None:
         data = wh.priority_list(list_id=list_id or None, borough=borough or None, band=band or None, sort=sort, page=page, size=size)
-        log_access(request, "list.view", "priority_list", data["list_id"] if data else None,
-                   detail={"borough": borough, "band": band, "sort": sort, "page": page})
+        await log_access_async(request, "list.view", "priority_list", data["list_id"] if data else None,
+                               detail={"borough": borough, "band": band, "sort": sort, "page": page})
         return data
 
-    def priority_page(
+    async def priority_page(
         request: Request,
         list_id: Optional[str] = Query(None, max_length=200),
         borough: Optional[str] = Query(None, max_length=100),
@@ -123,7 +129,7 @@ def register(app: FastAPI) -> None:
         page: int = Query(1, ge=1, le=100000),
         size: int = Query(50, ge=1, le=500),
     ) -> Response:
-        data = _priority(request, list_id, borough, band, sort, page, size)
+        data = await _priority(request, list_id, borough, band, sort, page, size)
         ctx = dict(data=data, empty=NO_LIST, borough=borough or "", band=band or "", sort=sort, size=size, list_id=list_id or "",
                    url=lambda **kw: page_url("/priority", **{"list_id": list_id, "borough": borough, "band": band, "sort": sort,
                                                              "size": size, **kw}))
@@ -150,7 +156,7 @@ def register(app: FastAPI) -> None:
         log_access(request, "export", "priority_list", d["list_id"], detail={"format": "csv", "rows": len(rows), "borough": borough, "band": band})
         return csv_response(rows, "priority_list.csv")
 
-    def priority_api(
+    async def priority_api(
         request: Request,
         list_id: Optional[str] = Query(None, max_length=200),
         borough: Optional[str] = Query(None, max_length=100),
@@ -159,7 +165,7 @@ def register(app: FastAPI) -> None:
         page: int = Query(1, ge=1, le=100000),
         size: int = Query(50, ge=1, le=500),
     ) -> dict[str, Any]:
-        data = _priority(request, list_id, borough, band, sort, page, size)
+        data = await _priority(request, list_id, borough, band, sort, page, size)
         if data is None:
             return {"available": False, "message": NO_LIST, "items": [], "total": 0}
         return {"available": True, **data}
@@ -169,16 +175,16 @@ def register(app: FastAPI) -> None:
     route(app, "GET", f"{API}/priority", ("list.view",), priority_api, tags=["lists"], summary="Priority list (paginated)")
 
     # -- victims -----------------------------------------------------------------------------------
-    def victims_page(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
-                     size: int = Query(50, ge=1, le=500)) -> Response:
+    async def victims_page(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
+                           size: int = Query(50, ge=1, le=500)) -> Response:
         data = wh.victims_list(list_id=list_id or None, page=page, size=size)
-        log_access(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page})
+        await log_access_async(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page})
         return render(request, "victims.html.j2", data=data, empty=NO_VICTIMS, url=lambda **kw: page_url("/victims", **{"list_id": list_id, "size": size, **kw}))
 
-    def victims_api(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
-                    size: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+    async def victims_api(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
+                          size: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
         data = wh.victims_list(list_id=list_id or None, page=page, size=size)
-        log_access(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page, "via": "api"})
+        await log_access_async(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page, "via": "api"})
         if data is None:
             return {"available": False, "message": NO_VICTIMS, "items": [], "total": 0}
         return {"available": True, **data}
@@ -187,13 +193,13 @@ def register(app: FastAPI) -> None:
     route(app, "GET", f"{API}/victims", ("list.view",), victims_api, tags=["lists"], summary="Victims most at risk")
 
     # -- person profile (purpose first) ------------------------------------------------------------
-    def person_page(request: Request, person_id: str, grant: Optional[str] = Query(None, max_length=100)) -> Response:
+    async def person_page(request: Request, person_id: str, grant: Optional[str] = Query(None, max_length=100)) -> Response:
         p = principal(request)
         g = sessions.check_grant(p, person_id, grant)
         if g is None:
             return render(request, "purpose.html.j2", person_id=person_id)
         prof = wh.person(person_id)
-        log_access(request, "person.view", "person", person_id, purpose=g["purpose"],
+        await log_access_async(request, "person.view", "person", person_id, purpose=g["purpose"],
                    detail={"reference": g["reference"], "found": prof is not None})
         if prof is None:
             raise AppError(404, "not_found", f"no person {person_id} in the warehouse")
@@ -211,7 +217,7 @@ def register(app: FastAPI) -> None:
         gid = sessions.grant(principal(request), person_id, purpose, reference.strip() or None)
         return RedirectResponse(f"/persons/{person_id}?grant={gid}", status_code=303)
 
-    def person_api(
+    async def person_api(
         request: Request,
         person_id: str,
         purpose: Optional[str] = Query(None, description="Why you need this profile: " + ", ".join(accesslog.PURPOSES)),
@@ -222,7 +228,7 @@ def register(app: FastAPI) -> None:
         if purpose not in accesslog.PURPOSES:
             raise AppError(400, "purpose_unknown", "unknown purpose: choose one of " + ", ".join(accesslog.PURPOSES))
         prof = wh.person(person_id)
-        log_access(request, "person.view", "person", person_id, purpose=purpose, detail={"reference": reference, "found": prof is not None, "via": "api"})
+        await log_access_async(request, "person.view", "person", person_id, purpose=purpose, detail={"reference": reference, "found": prof is not None, "via": "api"})
         if prof is None:
             raise AppError(404, "not_found", f"no person {person_id} in the warehouse")
         return prof
