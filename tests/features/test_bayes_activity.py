@@ -1,4 +1,4 @@
-"""The *_bayes activity features: hand-checked against direct integration, and their direction."""
+"""The Bayes activity features (allegations and intelligence as signs): hand-checked against direct integration, and their direction."""
 
 from __future__ import annotations
 
@@ -53,19 +53,19 @@ def test_matches_direct_integration(world):
     t = _years("2021-01-01", AS_OF)
     s = _years(last, AS_OF)
     pa = _posterior(10, t, s)
-    assert f.loc["A", "p_still_offending_bayes"] == pytest.approx(pa, rel=1e-3)
+    assert f.loc["A", "p_still_offending_given_allegations_and_intel"] == pytest.approx(pa, rel=1e-3)
     a, b = RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS
-    assert f.loc["A", "expected_vawg_allegations_per_year_bayes"] == pytest.approx(pa * (a + 10) / (b + t), rel=1e-3)
-    assert f.loc["A", "expected_signals_per_year_bayes"] == pytest.approx(pa * (a + 10) / (b + t), rel=1e-3)
+    assert f.loc["A", "expected_vawg_allegations_per_year_shrunk"] == pytest.approx(pa * (a + 10) / (b + t), rel=1e-3)
+    assert f.loc["A", "expected_allegations_and_intel_per_year"] == pytest.approx(pa * (a + 10) / (b + t), rel=1e-3)
     pb = _posterior(1, s, s)
-    assert f.loc["B", "p_still_offending_bayes"] == pytest.approx(pb, rel=1e-3)
+    assert f.loc["B", "p_still_offending_given_allegations_and_intel"] == pytest.approx(pb, rel=1e-3)
     # D: custody is not silence
     cust = _years("2023-02-01", AS_OF)
-    assert f.loc["D", "p_still_offending_bayes"] == pytest.approx(_posterior(10, t - cust, s - cust), rel=1e-3)
+    assert f.loc["D", "p_still_offending_given_allegations_and_intel"] == pytest.approx(_posterior(10, t - cust, s - cust), rel=1e-3)
 
 
 def test_directions(world):
-    p = build_features(world, AS_OF)["p_still_offending_bayes"]
+    p = build_features(world, AS_OF)["p_still_offending_given_allegations_and_intel"]
     # a frequent offender's year of silence says more than a one-off's
     assert p["A"] < p["B"] - 0.2, (p["A"], p["B"])
     # an intelligence report is a sign of activity; time in custody is not silence

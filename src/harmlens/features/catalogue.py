@@ -42,7 +42,7 @@ RECENCY_CAP_DAYS = 3650
 DESISTANCE_HAZARD = 0.1
 
 # Gamma prior of a person's yearly rate of recorded signals (allegations, intelligence reports) for
-# the *_bayes features: shape RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS years of pseudo-exposure. A weak
+# the Bayes activity features: shape RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS years of pseudo-exposure. A weak
 # prior (mean 0.3 a year, as likely 0.05 as 1): the rate is learnt from the person's own history.
 RATE_PRIOR_SHAPE = 0.3
 RATE_PRIOR_YEARS = 1.0
@@ -136,18 +136,18 @@ def _build() -> dict[str, str]:
     f["expected_allegations_per_year"] = (
         "Allegations of any offence per year since the first record (plus half an allegation) times p_still_offending_given_allegations"
     )
-    f["p_still_offending_bayes"] = (
+    f["p_still_offending_given_allegations_and_intel"] = (
         "Chance the person is still offending, weighing how long they have been silent (no allegation and no "
         "intelligence report, time in custody not counted) against every rate their record allows, from a weak "
         f"prior, if careers end at {DESISTANCE_HAZARD:.0%} a year"
     )
-    f["expected_vawg_allegations_per_year_bayes"] = (
+    f["expected_vawg_allegations_per_year_shrunk"] = (
         "Expected VAWG allegations per year: the person's VAWG allegations per year at large since the first "
-        "record (shrunk towards a weak prior) times p_still_offending_bayes"
+        "record (shrunk towards a weak prior) times p_still_offending_given_allegations_and_intel"
     )
-    f["expected_signals_per_year_bayes"] = (
+    f["expected_allegations_and_intel_per_year"] = (
         "Expected allegations and intelligence reports per year: their number per year at large since the first "
-        "record (shrunk towards a weak prior) times p_still_offending_bayes"
+        "record (shrunk towards a weak prior) times p_still_offending_given_allegations_and_intel"
     )
     return f
 

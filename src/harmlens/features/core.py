@@ -487,7 +487,7 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
 
 
 def _bayes_activity(df: pd.DataFrame) -> pd.DataFrame:
-    """The *_bayes features from the helper columns of the features query.
+    """The Bayes activity features from the helper columns of the features query.
 
     Signs of activity (allegations, intelligence) arrive at the person's unknown yearly rate r
     while the career lasts; careers end at hazard h a year; r has a gamma(shape a, rate b) prior.
@@ -514,9 +514,9 @@ def _bayes_activity(df: pd.DataFrame) -> pd.DataFrame:
         log_ended = top + np.log(np.trapezoid(np.exp(log_f - top), dx=1 / 40, axis=0) * s)
     p_active = 1.0 / (1.0 + np.exp(np.clip(log_ended - log_active, -700, 700)))
     out = df.drop(columns=["_n_sig", "_sig_years_at_large", "_silence_years_at_large"])
-    out["p_still_offending_bayes"] = p_active
-    out["expected_vawg_allegations_per_year_bayes"] = p_active * (a + df["n_vawg_ever"].to_numpy(dtype=float)) / (b + t)
-    out["expected_signals_per_year_bayes"] = p_active * (a + n) / (b + t)
+    out["p_still_offending_given_allegations_and_intel"] = p_active
+    out["expected_vawg_allegations_per_year_shrunk"] = p_active * (a + df["n_vawg_ever"].to_numpy(dtype=float)) / (b + t)
+    out["expected_allegations_and_intel_per_year"] = p_active * (a + n) / (b + t)
     return out
 
 
