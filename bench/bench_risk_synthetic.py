@@ -6,8 +6,10 @@ extract did not contain) -> ``evaluate`` on the cut date: the registered model, 
 same people, outcomes = recorded VAWG allegations in the 365 days after the cut.
 
 The oracle is the generator's exact probability of a recorded VAWG offence in those 365 days
-(``truth/persons.p_vawg_recorded_365``) for the same people: its AUC is the best any model can
-reach on these outcomes. Targets (issue 5): AUC >= 0.95 x oracle AUC; precision@100 above V100
+given its state at the cut (``truth/persons.p_vawg_recorded_365``; it integrates over career ends,
+deaths and verdicts still to come, see docs/synth.md) for the same people: its AUC is the best any
+model can reach on these outcomes, and more than a model of recorded history can (it sees latent
+rates and which careers have silently ended). Targets (issue 5): AUC >= 0.95 x oracle AUC; precision@100 above V100
 with the bootstrap CI of the difference above zero; ECE <= 0.02; training on 100k people < 2 min.
 
 Links come from truth/mentions by default (perfect linking isolates the model; the link area
