@@ -110,3 +110,10 @@ def test_bad_threshold_is_a_one_line_error(tmp_path):
     p = _csv(tmp_path, [{"id": "1", "f": "a"}, {"id": "2", "f": "b"}])
     with pytest.raises(LinkFileError, match="threshold"):
         link_file([p], "id", {"forename": "f"}, threshold=1.5)
+
+
+def test_rule_sql_prefixes_columns_inside_expressions():
+    from harmlens.link.model import rule_sql
+
+    assert rule_sql(("sn_key", "substr(dob_s, 6)")) == "l.sn_key = r.sn_key AND substr(l.dob_s, 6) = substr(r.dob_s, 6)"
+    assert rule_sql(('"x_fn_place"', "left(fn, 1)")) == 'l."x_fn_place" = r."x_fn_place" AND left(l.fn, 1) = left(r.fn, 1)'
