@@ -137,3 +137,31 @@ def test_new_placeholder_twin_of_an_old_mention_is_not_glued(warehouse):
     assert len({links["U0"], links["U1"], links["U2"]}) == 3
     recs = dict(warehouse.execute("SELECT mention_id, record_id FROM link_records").fetchall())
     assert len({recs["U0"], recs["U1"], recs["U2"]}) == 3
+
+
+def test_prior_on_records_equals_prior_on_the_mention_pairs_they_stand_for():
+    """A record pair counts n_l x n_r mention pairs and pairs inside a record count as matches:
+    the same prior as model.refine_prior over every mention pair, identical ones scored as certain."""
+    from types import SimpleNamespace
+
+    from harmlens.link.model import refine_prior
+    from harmlens.link.records import refine_prior_by_mentions
+
+    con = duckdb.connect()
+    recs = pd.DataFrame({"unique_id": ["a", "b", "c", "d"], "n": [3, 1, 2, 1]})
+    pairs = pd.DataFrame({"unique_id_l": ["a", "a", "b"], "unique_id_r": ["b", "c", "d"], "match_weight": [4.0, -2.0, 0.5]})
+    con.register("recs", recs)
+    con.register("pairs", pairs)
+    members = {"a": ["a1", "a2", "a3"], "b": ["b1"], "c": ["c1", "c2"], "d": ["d1"]}
+    rows = [(x, y, w) for l, r, w in pairs.itertuples(index=False) for x in members[l] for y in members[r]]
+    rows += [(x, y, 60.0) for ms in members.values() for i, x in enumerate(ms) for y in ms[i + 1:]]  # identical: certain
+    con.register("mpairs", pd.DataFrame(rows, columns=["unique_id_l", "unique_id_r", "match_weight"]))
+
+    def linker():
+        return SimpleNamespace(_settings_obj=SimpleNamespace(_probability_two_random_records_match=0.01))
+
+    la, lb = linker(), linker()
+    shift = refine_prior_by_mentions(con, "pairs", "recs", la)
+    _, shift_m = refine_prior(con, "mpairs", lb, 7)
+    assert abs(la._settings_obj._probability_two_random_records_match - lb._settings_obj._probability_two_random_records_match) < 1e-9
+    assert abs(shift - shift_m) < 1e-6
