@@ -7,7 +7,7 @@ The synthetic city gives about 0.164 mentions per person, so --people 6100000 gi
 then 10k new mentions against them in <= 30 s). --city reuses a folder written by
 'harmlens synth' (generating 6.1M people takes minutes of its own, not counted here).
 Prints mentions, seconds per step, peak resident memory of this process (DuckDB runs in-process,
-so it is included) and the machine load; with the city's truth (truth/mentions.parquet) also the
+so it is included; so is the ingest before the link, about 3.4 GB at 1M mentions) and the machine load; with the city's truth (truth/mentions.parquet) also the
 pairwise precision, recall and F1 after each run (not part of the timing).
 """
 

@@ -115,3 +115,25 @@ def test_fast_path_equals_plain_greedy(data):
     got, _ = cluster(xs, edges, threshold=0.4, refs=refs, cannot_link=cannot, dobs=dobs)
     want, _ = _greedy(sorted(xs), edges, threshold=0.4, refs=refs, cannot_link=cannot, dobs=dobs)
     assert got == want
+
+
+@settings(max_examples=80, deadline=None)
+@given(ids.flatmap(lambda xs: st.tuples(
+    st.just(xs),
+    st.lists(st.tuples(st.sampled_from(xs), st.sampled_from(xs), st.floats(0, 1)), max_size=30),
+    st.dictionaries(st.sampled_from(xs), st.sampled_from(["P1", "P2", "P3"]), max_size=8),
+    st.dictionaries(st.sampled_from(xs), st.sampled_from([(1980, 1, 2), (1995, 7, 8)]), max_size=6),
+)))
+def test_fast_path_with_a_start_grouping_equals_plain_greedy(data):
+    """The vectorised start grouping (incremental runs) gives what the plain greedy gives."""
+    from harmlens.link.cluster import _greedy
+
+    xs, edges, start, dobs = data
+    edges = [(a, b, p) for a, b, p in edges if a != b]
+    got, _ = cluster(xs, edges, threshold=0.4, start=start, dobs=dobs)
+    want, _ = _greedy(sorted(xs), edges, threshold=0.4, start=start, dobs=dobs)
+    assert got == want
+    for a in start:
+        for b in start:
+            if start[a] == start[b]:
+                assert got[a] == got[b]
