@@ -13,6 +13,10 @@ Two things make linking a city's mentions grow with the square of what it holds:
   postal district (two sub-blocks), so namesakes are compared only when something else agrees.
   In an over-full block a pair agreeing on the (common) name alone cannot reach the threshold
   anyway: term-frequency adjustment makes a common name weak evidence.
+
+Identical is not always enough to collapse: ``split_weak_records`` keeps a record only if the
+model joins it with itself. ``incremental_records`` builds the records of a later run from the
+stored ones and the new mentions; ``block_new`` makes the candidate pairs of the new records.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ import math
 import re
 
 import duckdb
+
+from harmlens.link.model import make_linker
+from harmlens.link.prepare import Placeholders, prepare
 
 DEFAULT_BLOCK_CAP = 60
 """Largest block (records) a blocking rule compares whole; larger ones are split (see module docstring)."""
@@ -176,7 +183,7 @@ def refine_prior_by_mentions(con: duckdb.DuckDBPyConnection, scored: str, record
 
     ``model.refine_prior`` counted each candidate mention pair once; with records, a record pair
     stands for n_l x n_r mention pairs, and the n(n-1)/2 pairs inside a record are matches the
-    model already accepted (``warehouse._split_weak_records``). Weighting so keeps the prior, and
+    model already accepted (``split_weak_records``). Weighting so keeps the prior, and
     hence every probability, on the mention scale that ``explain-link`` reports. Same fixed-point
     iteration as ``model.refine_prior``; sets the linker's prior and returns the shift in bits to
     add to the scored match weights.
@@ -206,3 +213,96 @@ def refine_prior_by_mentions(con: duckdb.DuckDBPyConnection, scored: str, record
     con.execute("DROP TABLE __hl_wpairs")
     linker._settings_obj._probability_two_random_records_match = lam
     return logit2(lam) - logit2(lam0)
+
+
+def incremental_records(con: duckdb.DuckDBPyConnection, ph: Placeholders) -> int:
+    """Records for an incremental run without re-reading every mention.
+
+    Last run's records stay as they were (``link_records``); only one mention per record (its id)
+    and the new mentions are standardised. A new mention identical to exactly one existing record
+    joins it (the record is re-tested by ``split_weak_records``); the other new mentions are
+    collapsed among themselves. ``__hl_prep_m`` then holds those rows, and term frequencies are
+    counted with each record's row standing for its mentions. Returns the number of records.
+    """
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_old AS SELECT s.mention_id, s.record_id FROM link_records s
+                   WHERE s.mention_id IN (SELECT unique_id FROM __hl_mentions)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_unit_src AS SELECT * FROM __hl_mentions
+                   WHERE unique_id IN (SELECT record_id FROM __hl_old) OR unique_id NOT IN (SELECT mention_id FROM __hl_old)""")
+    prepare(con, "__hl_unit_src", "__hl_prep_m", placeholders=ph, detect=False)
+    identity_keys(con, "__hl_prep_m", "__hl_mentions", "__hl_ukeys")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __hl_newmap AS
+           WITH o AS (SELECT k.mention_id AS record_id, k.k, count(*) OVER (PARTITION BY k.k) AS n_same FROM __hl_ukeys k
+                      WHERE k.mention_id IN (SELECT record_id FROM __hl_old)),
+                n AS (SELECT k.mention_id, k.k, o.record_id AS joins FROM __hl_ukeys k
+                      LEFT JOIN o ON o.k = k.k AND o.n_same = 1 AND o.record_id NOT IN (SELECT mention_id FROM __hl_apart)
+                      WHERE k.mention_id NOT IN (SELECT mention_id FROM __hl_old))
+           SELECT mention_id, coalesce(joins, min(mention_id) OVER (PARTITION BY k, joins IS NULL)) AS record_id FROM n"""
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_mrec AS SELECT mention_id, record_id FROM __hl_old UNION ALL SELECT mention_id, record_id FROM __hl_newmap")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __hl_prep_w AS SELECT p.*, coalesce(o.n, 1) AS __w FROM __hl_prep_m p
+           LEFT JOIN (SELECT record_id, count(*) AS n FROM __hl_old GROUP BY record_id) o ON o.record_id = p.unique_id"""
+    )
+    register_mention_tf(con, None, "__hl_prep_w", weight="__w")
+    for t in ("__hl_old", "__hl_unit_src", "__hl_ukeys", "__hl_newmap", "__hl_prep_w"):
+        con.execute(f"DROP TABLE {t}")
+    return records_from_map(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec")
+
+
+def split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold: float, only_new: bool) -> int:
+    """Undo the collapse of identical mentions whose shared values are too weak to join them.
+
+    Identical is not enough: two 'UNKNOWN, 01/01/1900, NFA' mentions agree only on placeholders
+    (NULL after cleaning), and two undated 'John Smith's only on a common name. A record of several
+    mentions stays collapsed only if the model joins it with itself (the pair of two of its
+    mentions scores at or above the threshold); otherwise its mentions become records of their own
+    and are scored like any other. ``only_new`` tests only records holding a mention not linked
+    before (the others passed with the same model). Returns the number of records.
+    """
+    new = "AND unique_id IN (SELECT record_id FROM __hl_mrec WHERE mention_id NOT IN (SELECT mention_id FROM links))" if only_new else ""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_self AS SELECT '0' AS match_key, unique_id AS join_key_l, unique_id AS join_key_r
+                    FROM __hl_rec WHERE n > 1 {new}""")
+    n_rec = con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
+    if not con.execute("SELECT count(*) FROM __hl_self").fetchall()[0][0]:
+        return n_rec
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_rec_self AS SELECT * FROM __hl_rec WHERE unique_id IN (SELECT join_key_l FROM __hl_self)")
+    lk = make_linker(con, "__hl_rec_self", settings)
+    register_mention_tf(con, lk, "__hl_prep_m", compute=False)
+    lk.table_management.register_blocked_pairs_for_predict(lk._db_api.register("__hl_self"))
+    sdf = lk.inference.predict(warning_mode="never")
+    # (in an incremental run only the mentions standardised this run can be split off; a record's
+    # other, older mentions stay with its id)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_weak AS SELECT m.mention_id, m.record_id FROM __hl_mrec m
+                    WHERE m.record_id IN (SELECT CAST(unique_id_l AS VARCHAR) FROM {sdf.physical_name} WHERE match_probability < ?)
+                      AND m.mention_id IN (SELECT unique_id FROM __hl_prep_m)""",
+                [threshold])
+    sdf.drop_table_from_database_and_remove_from_cache()
+    if con.execute("SELECT count(*) FROM __hl_weak").fetchall()[0][0]:
+        con.execute("INSERT INTO __hl_apart SELECT mention_id FROM __hl_weak EXCEPT SELECT mention_id FROM __hl_apart")
+        con.execute("UPDATE __hl_mrec SET record_id = mention_id WHERE mention_id IN (SELECT mention_id FROM __hl_weak)")
+        # patch the records in place: each weak mention is now a record of its own
+        con.execute("""INSERT INTO __hl_rec SELECT p.*, m.person_ref, 1 FROM __hl_prep_m p JOIN __hl_mentions m USING (unique_id)
+                       WHERE p.unique_id IN (SELECT mention_id FROM __hl_weak) AND p.unique_id NOT IN (SELECT unique_id FROM __hl_rec)""")
+        con.execute("""UPDATE __hl_rec SET n = c.n FROM (SELECT record_id, count(*) AS n FROM __hl_mrec
+                       WHERE record_id IN (SELECT record_id FROM __hl_weak UNION SELECT mention_id FROM __hl_weak) GROUP BY record_id) c
+                       WHERE __hl_rec.unique_id = c.record_id""")
+        n_rec = con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
+    con.execute("DROP TABLE __hl_weak")
+    return n_rec
+
+
+def block_new(con: duckdb.DuckDBPyConnection, rules: list[str]) -> int:
+    """Candidate pairs involving a new record (table ``__hl_rec_new``) into ``__hl_blocked``, in
+    Splink's blocked-pairs form. Each rule is joined with the small new table on one side, so the
+    cost follows the new records, not the square of the existing ones."""
+    parts = []
+    for r in rules:
+        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec_new l JOIN __hl_rec r ON ({r})")
+        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec l JOIN __hl_rec_new r ON ({r})")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __hl_blocked AS
+            SELECT '0' AS match_key, least(a, b) AS join_key_l, greatest(a, b) AS join_key_r
+            FROM ({' UNION ALL '.join(parts)}) WHERE a <> b GROUP BY ALL"""
+    )
+    return con.execute("SELECT count(*) FROM __hl_blocked").fetchall()[0][0]

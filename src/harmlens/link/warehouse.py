@@ -35,11 +35,11 @@ import pandas as pd
 from harmlens.errors import WarehouseError
 from harmlens.link.cluster import cluster_indexed
 from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, score_pairs
-from harmlens.link.idmap import assign_person_ids, new_person_id, write_links
+from harmlens.link.idmap import assign_person_ids, write_links
 from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
-from harmlens.link.records import (DEFAULT_BLOCK_CAP, capped_rules, collapse, identity_keys, records_from_map,
-                                   refine_prior_by_mentions, register_mention_tf)
+from harmlens.link.records import (DEFAULT_BLOCK_CAP, block_new, capped_rules, collapse, incremental_records,
+                                   refine_prior_by_mentions, register_mention_tf, split_weak_records)
 
 log = logging.getLogger(__name__)
 
@@ -145,99 +145,6 @@ def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability
     return n
 
 
-def _records_incremental(con: duckdb.DuckDBPyConnection, ph: Placeholders) -> int:
-    """Records for an incremental run without re-reading every mention.
-
-    Last run's records stay as they were (``link_records``); only one mention per record (its id)
-    and the new mentions are standardised. A new mention identical to exactly one existing record
-    joins it (the record is re-tested by ``_split_weak_records``); the other new mentions are
-    collapsed among themselves. ``__hl_prep_m`` then holds those rows, and term frequencies are
-    counted with each record's row standing for its mentions. Returns the number of records.
-    """
-    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_old AS SELECT s.mention_id, s.record_id FROM link_records s
-                   WHERE s.mention_id IN (SELECT unique_id FROM __hl_mentions)""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_unit_src AS SELECT * FROM __hl_mentions
-                   WHERE unique_id IN (SELECT record_id FROM __hl_old) OR unique_id NOT IN (SELECT mention_id FROM __hl_old)""")
-    prepare(con, "__hl_unit_src", "__hl_prep_m", placeholders=ph, detect=False)
-    identity_keys(con, "__hl_prep_m", "__hl_mentions", "__hl_ukeys")
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE __hl_newmap AS
-           WITH o AS (SELECT k.mention_id AS record_id, k.k, count(*) OVER (PARTITION BY k.k) AS n_same FROM __hl_ukeys k
-                      WHERE k.mention_id IN (SELECT record_id FROM __hl_old)),
-                n AS (SELECT k.mention_id, k.k, o.record_id AS joins FROM __hl_ukeys k
-                      LEFT JOIN o ON o.k = k.k AND o.n_same = 1 AND o.record_id NOT IN (SELECT mention_id FROM __hl_apart)
-                      WHERE k.mention_id NOT IN (SELECT mention_id FROM __hl_old))
-           SELECT mention_id, coalesce(joins, min(mention_id) OVER (PARTITION BY k, joins IS NULL)) AS record_id FROM n"""
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE __hl_mrec AS SELECT mention_id, record_id FROM __hl_old UNION ALL SELECT mention_id, record_id FROM __hl_newmap")
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE __hl_prep_w AS SELECT p.*, coalesce(o.n, 1) AS __w FROM __hl_prep_m p
-           LEFT JOIN (SELECT record_id, count(*) AS n FROM __hl_old GROUP BY record_id) o ON o.record_id = p.unique_id"""
-    )
-    register_mention_tf(con, None, "__hl_prep_w", weight="__w")
-    for t in ("__hl_old", "__hl_unit_src", "__hl_ukeys", "__hl_newmap", "__hl_prep_w"):
-        con.execute(f"DROP TABLE {t}")
-    return records_from_map(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec")
-
-
-def _split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold: float, only_new: bool) -> int:
-    """Undo the collapse of identical mentions whose shared values are too weak to join them.
-
-    Identical is not enough: two 'UNKNOWN, 01/01/1900, NFA' mentions agree only on placeholders
-    (NULL after cleaning), and two undated 'John Smith's only on a common name. A record of several
-    mentions stays collapsed only if the model joins it with itself (the pair of two of its
-    mentions scores at or above the threshold); otherwise its mentions become records of their own
-    and are scored like any other. ``only_new`` tests only records holding a mention not linked
-    before (the others passed with the same model). Returns the number of records.
-    """
-    new = "AND unique_id IN (SELECT record_id FROM __hl_mrec WHERE mention_id NOT IN (SELECT mention_id FROM links))" if only_new else ""
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_self AS SELECT '0' AS match_key, unique_id AS join_key_l, unique_id AS join_key_r
-                    FROM __hl_rec WHERE n > 1 {new}""")
-    n_rec = con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
-    if not con.execute("SELECT count(*) FROM __hl_self").fetchall()[0][0]:
-        return n_rec
-    con.execute("CREATE OR REPLACE TEMP TABLE __hl_rec_self AS SELECT * FROM __hl_rec WHERE unique_id IN (SELECT join_key_l FROM __hl_self)")
-    lk = make_linker(con, "__hl_rec_self", settings)
-    register_mention_tf(con, lk, "__hl_prep_m", compute=False)
-    lk.table_management.register_blocked_pairs_for_predict(lk._db_api.register("__hl_self"))
-    sdf = lk.inference.predict(warning_mode="never")
-    # (in an incremental run only the mentions standardised this run can be split off; a record's
-    # other, older mentions stay with its id)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_weak AS SELECT m.mention_id, m.record_id FROM __hl_mrec m
-                    WHERE m.record_id IN (SELECT CAST(unique_id_l AS VARCHAR) FROM {sdf.physical_name} WHERE match_probability < ?)
-                      AND m.mention_id IN (SELECT unique_id FROM __hl_prep_m)""",
-                [threshold])
-    sdf.drop_table_from_database_and_remove_from_cache()
-    if con.execute("SELECT count(*) FROM __hl_weak").fetchall()[0][0]:
-        con.execute("INSERT INTO __hl_apart SELECT mention_id FROM __hl_weak EXCEPT SELECT mention_id FROM __hl_apart")
-        con.execute("UPDATE __hl_mrec SET record_id = mention_id WHERE mention_id IN (SELECT mention_id FROM __hl_weak)")
-        # patch the records in place: each weak mention is now a record of its own
-        con.execute("""INSERT INTO __hl_rec SELECT p.*, m.person_ref, 1 FROM __hl_prep_m p JOIN __hl_mentions m USING (unique_id)
-                       WHERE p.unique_id IN (SELECT mention_id FROM __hl_weak) AND p.unique_id NOT IN (SELECT unique_id FROM __hl_rec)""")
-        con.execute("""UPDATE __hl_rec SET n = c.n FROM (SELECT record_id, count(*) AS n FROM __hl_mrec
-                       WHERE record_id IN (SELECT record_id FROM __hl_weak UNION SELECT mention_id FROM __hl_weak) GROUP BY record_id) c
-                       WHERE __hl_rec.unique_id = c.record_id""")
-        n_rec = con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
-    con.execute("DROP TABLE __hl_weak")
-    return n_rec
-
-
-def _block_new(con: duckdb.DuckDBPyConnection, rules: list[str]) -> int:
-    """Candidate pairs involving a new record (table ``__hl_rec_new``) into ``__hl_blocked``, in
-    Splink's blocked-pairs form. Each rule is joined with the small new table on one side, so the
-    cost follows the new records, not the square of the existing ones."""
-    parts = []
-    for r in rules:
-        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec_new l JOIN __hl_rec r ON ({r})")
-        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec l JOIN __hl_rec_new r ON ({r})")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __hl_blocked AS
-            SELECT '0' AS match_key, least(a, b) AS join_key_l, greatest(a, b) AS join_key_r
-            FROM ({' UNION ALL '.join(parts)}) WHERE a <> b GROUP BY ALL"""
-    )
-    return con.execute("SELECT count(*) FROM __hl_blocked").fetchall()[0][0]
-
-
 def link_warehouse(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -309,7 +216,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
     con.execute("""CREATE OR REPLACE TEMP TABLE __hl_apart AS SELECT mention_a AS mention_id FROM link_decisions WHERE decision = 'different'
                    UNION SELECT mention_b FROM link_decisions WHERE decision = 'different'""")
     if incremental and not gone and not n_new_dec:
-        n_rec = _records_incremental(con, ph)
+        n_rec = incremental_records(con, ph)
     else:
         if active is not None:
             prepare(con, "__hl_mentions", "__hl_prep_m", placeholders=ph, detect=False)
@@ -342,7 +249,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         settings["probability_two_random_records_match"] = trainer._settings_obj._probability_two_random_records_match
     secs["train_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    n_rec = _split_weak_records(con, settings, threshold, only_new=incremental)
+    n_rec = split_weak_records(con, settings, threshold, only_new=incremental)
     rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap)
     secs["records_blocks_s"] = time.perf_counter() - t
 
@@ -352,7 +259,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec
                        WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
         n_scored = 0
-        if _block_new(con, rules):
+        if block_new(con, rules):
             # Splink prepares every input row; give it only the records in a candidate pair
             # (term frequencies and the prior come from the whole warehouse, so scores are the same)
             con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_pairs AS SELECT * FROM __hl_rec WHERE unique_id IN
