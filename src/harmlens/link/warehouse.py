@@ -130,10 +130,8 @@ def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability
     match_probability) keeping those >= ``min_probability``; with ``refine`` the prior is first
     re-estimated on the mention scale (``records.refine_prior_by_mentions``). Returns the number
     of candidate pairs scored."""
-    if not refine:
-        return score_pairs(con, linker, out, min_probability)
     sdf = linker.inference.predict(threshold_match_probability=None, warning_mode="never")
-    shift = refine_prior_by_mentions(con, sdf.physical_name, "__hl_rec", linker)
+    shift = refine_prior_by_mentions(con, sdf.physical_name, "__hl_rec", linker) if refine else 0.0
     n = con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0]
     con.execute(
         f"""CREATE OR REPLACE TABLE {out} AS
@@ -258,8 +256,8 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
     if incremental:
         con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec
                        WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
-        n_scored = 0
-        if block_new(con, rules):
+        n_scored = block_new(con, rules)  # every candidate pair is scored
+        if n_scored:
             # Splink prepares every input row; give it only the records in a candidate pair
             # (term frequencies and the prior come from the whole warehouse, so scores are the same)
             con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_pairs AS SELECT * FROM __hl_rec WHERE unique_id IN
@@ -267,7 +265,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
             linker = make_linker(con, "__hl_rec_pairs", settings)
             register_mention_tf(con, linker, "__hl_prep_m", compute=False)
             linker.table_management.register_blocked_pairs_for_predict(linker._db_api.register("__hl_blocked"))
-            n_scored = score_pairs(con, linker, "__hl_scored", review_low)
+            score_pairs(con, linker, "__hl_scored", review_low)
             _pairs_into(con, "__hl_scored", model_id, run_id, review_low)
     else:
         linker = make_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
