@@ -166,3 +166,24 @@ def test_serving_index_keeps_microseconds_caps_the_network_and_drops_the_old_for
     assert pb["network"]["edges"][0]["target"] == "P5"  # E4's victim shares the same single event but sorts first by id
     a.close()
     b.close()
+
+
+# -- the listening socket ------------------------------------------------------------------------------
+def test_listening_socket_is_tcp_so_connections_get_nodelay():
+    """uvicorn binds socket.socket(family) (proto 0) for --workers > 1; asyncio then leaves Nagle on for its connections."""
+    import socket
+
+    from harmlens.web.server import tcp_socket
+
+    raw = socket.socket(family=socket.AF_INET)
+    assert raw.proto == 0  # what uvicorn makes
+    raw.bind(("127.0.0.1", 0))
+    lst = tcp_socket(raw)
+    lst.listen()
+    assert lst.proto == socket.IPPROTO_TCP and lst.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    cli = socket.create_connection(lst.getsockname())
+    conn, _ = lst.accept()
+    # asyncio sets TCP_NODELAY on a connection only when its proto says TCP; and Linux copies the listener's flag
+    assert conn.proto == socket.IPPROTO_TCP and conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    for s in (cli, conn, lst):
+        s.close()

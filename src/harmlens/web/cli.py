@@ -166,7 +166,7 @@ def serve(
     from harmlens.options import db_path
 
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (only: is the web extra installed?)
     except ImportError as exc:
         raise MissingExtraError("web", "uvicorn") from exc
     wh = db_path(db)
@@ -189,7 +189,9 @@ def serve(
     typer.echo("checking the serving index (rebuilt only when the warehouse changed)...", err=True)
     build_index(wh)
     typer.echo(f"harmlens web app on {'https' if tls_cert else 'http'}://{host}:{port}/", err=True)
-    uvicorn.run(
+    from harmlens.web.server import run
+
+    run(
         "harmlens.web.app:create_app",
         factory=True,
         host=host,
