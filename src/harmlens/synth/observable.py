@@ -130,3 +130,38 @@ def observable_probabilities(pop: Population, off: Offenders, cfg: SynthConfig, 
     given = true_probabilities(pop, running_all, cfg, hist, cut_s, rng, n_samples)["p_vawg_recorded_365"]
     pr = p_running(off, cfg, hist, cut_s)  # ... weighted by how likely that is
     return {"p_running": pr, "p_given_running": given, "p_vawg_recorded_365": pr * given}
+
+
+def city_observable(cfg: SynthConfig) -> dict[str, np.ndarray]:
+    """Per resident (the order of ``truth/persons``): the full truth and the observable oracle of
+    the city ``generate(cfg, ...)`` writes, rebuilt from the same random streams.
+
+    Mirrors generate()'s stream layout (nine spawned streams: population, offenders, simulation
+    first, the truth's Monte Carlo last); callers compare ``full`` with ``truth/persons`` to catch drift.
+    """
+    from harmlens.synth.generate import _seconds
+    from harmlens.synth.offending import choose_offenders, simulate
+    from harmlens.synth.population import build_population
+
+    cfg = cfg.validate()
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(9)]
+    r_pop, r_off, r_sim, r_truth = streams[0], streams[1], streams[2], streams[8]
+    cut_s = _seconds(cfg.cut_date)
+    n_hist = cfg.history_years * 12
+    t0 = cut_s - n_hist * STEP_S
+    pop = build_population(r_pop, cfg.people, cut_s, int(n_hist * STEP_S))
+    off = choose_offenders(r_off, pop, cfg, t0, cut_s + 12 * STEP_S)
+    hist = simulate(r_sim, pop, off, cfg, t0, n_hist)
+    state = r_truth.bit_generator.state
+    full = true_probabilities(pop, off, cfg, hist, cut_s, r_truth)["p_vawg_recorded_365"]
+    r_truth.bit_generator.state = state  # the same Monte Carlo draws for the running-career truth
+    obs = observable_probabilities(pop, off, cfg, hist, cut_s, r_truth)
+
+    def per_resident(v: np.ndarray) -> np.ndarray:
+        a = np.zeros(pop.n)
+        a[off.person] = v
+        return a
+
+    running = (off.onset <= cut_s) & (off.end > cut_s)
+    return {"full": per_resident(full), "observable": per_resident(obs["p_vawg_recorded_365"]),
+            "p_running": per_resident(obs["p_running"]), "running": per_resident(running) > 0}
