@@ -28,14 +28,14 @@ from harmlens.synth.population import Population
 from harmlens.synth.truth import N_SAMPLES, true_probabilities
 
 
-def end_survival(off: Offenders, cfg: SynthConfig, cut_s: float, x: np.ndarray) -> np.ndarray:
-    """P(career end > x) under the prior of choose_offenders; ``x`` broadcasts against (K,)."""
+def end_survival(onset: np.ndarray, cfg: SynthConfig, cut_s: float, x: np.ndarray) -> np.ndarray:
+    """P(career end > x) under the prior of choose_offenders; ``onset`` and ``x`` broadcast."""
     n_hist = cfg.history_years * 12
     t0 = cut_s - n_hist * STEP_S
     t_end = cut_s + 12 * STEP_S
     span = t_end - t0
     p_die = 1 - np.exp(-cfg.death_rate * span / YEAR_S)
-    career = np.exp(-np.maximum(x - off.onset - YEAR_S, 0.0) / (cfg.career_years_mean * YEAR_S))
+    career = np.exp(-np.maximum(x - onset - YEAR_S, 0.0) / (cfg.career_years_mean * YEAR_S))
     death = 1 - p_die * np.clip((x - t0) / span, 0.0, 1.0)
     return career * death
 
@@ -92,14 +92,14 @@ def p_running(off: Offenders, cfg: SynthConfig, hist: History, cut_s: float, evi
     # interval j = -1..n_hist-1: end in (mid_j, mid_{j+1}], with mid_-1 = -inf and mid_{n_hist} = the cut
     hi = np.concatenate([mids, [float(cut_s)]])
     s_lo = np.ones((off.k, n_hist + 1))
-    s_lo[:, 1:] = end_survival(_col(off), cfg, cut_s, mids[None, :])
-    s_hi = end_survival(_col(off), cfg, cut_s, hi[None, :])
+    s_lo[:, 1:] = end_survival(off.onset[:, None], cfg, cut_s, mids[None, :])
+    s_hi = end_survival(off.onset[:, None], cfg, cut_s, hi[None, :])
     prior = np.maximum(s_lo - s_hi, 0.0)
     # sum of lam over months after j: the silent stretch an end inside interval j explains
     tail = np.concatenate([np.cumsum(lam[:, ::-1], axis=1)[:, ::-1], np.zeros((off.k, 1))], axis=1)
     last = np.where(counts.any(axis=1), n_hist - 1 - np.argmax(counts[:, ::-1] > 0, axis=1), -1)
     possible = np.arange(-1, n_hist)[None, :] >= last[:, None]
-    s_cut = end_survival(off, cfg, cut_s, np.full(off.k, float(cut_s)))
+    s_cut = end_survival(off.onset, cfg, cut_s, np.full(off.k, float(cut_s)))
     with np.errstate(divide="ignore"):
         log_w = np.where(possible & (prior > 0), np.log(np.where(prior > 0, prior, 1.0)) + tail, -np.inf)
         log_run = np.log(s_cut)
@@ -109,13 +109,6 @@ def p_running(off: Offenders, cfg: SynthConfig, hist: History, cut_s: float, evi
     w_run = np.exp(log_run - top)
     with np.errstate(invalid="ignore"):
         return np.where(w_run + w_end > 0, w_run / (w_run + w_end), 0.0)
-
-
-class _col:
-    """An Offenders view whose per-offender arrays are columns, so (K, 1) broadcasts with (1, M)."""
-
-    def __init__(self, off: Offenders) -> None:
-        self.onset = off.onset[:, None]
 
 
 def observable_probabilities(pop: Population, off: Offenders, cfg: SynthConfig, hist: History, cut_s: float,
