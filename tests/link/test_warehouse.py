@@ -75,6 +75,29 @@ def test_quality_and_incremental_keeps_ids(city):
     assert s3.new_mentions == 0 and _links(con) == after and s3.merges == s3.splits == 0
 
 
+def _splink_tables(con) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '__splink__') "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE starts_with(view_name, '__splink__')").fetchall()]
+
+
+def test_no_splink_working_tables_left_in_the_warehouse(city):
+    """Splink's EM, scoring and term-frequency tables hold names and dates of birth: none may
+    outlive a run (first or incremental) or an explanation in the warehouse file."""
+    con, rows = city
+    load_into(con, [r for r in rows if r["mention_id"] < "M00450"])
+    link_warehouse(con)
+    assert _splink_tables(con) == []
+    load_into(con, [r for r in rows if r["mention_id"] >= "M00450"])
+    assert link_warehouse(con).mode == "incremental"
+    assert _splink_tables(con) == []
+    from harmlens.link.explain import explain_link
+
+    a, b = con.execute("SELECT mention_a, mention_b FROM link_review LIMIT 1").fetchall()[0]
+    explain_link(con, a, b)
+    assert _splink_tables(con) == []
+
+
 def test_full_relink_keeps_person_ids(city):
     con, rows = city
     load_into(con, rows)

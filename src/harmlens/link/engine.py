@@ -145,3 +145,17 @@ def dedupe_table(
     t["cluster_s"] = time.perf_counter() - t3
     t["total_s"] = time.perf_counter() - t0
     return DedupeResult(rep, "__hl_pairs", m, info, t, n_cand, blocked)
+
+
+def drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the working tables Splink materialises (EM sessions, term frequencies, comparison
+    vectors). On a file-backed warehouse they would otherwise stay in it after the run: hundreds of
+    thousands of rows of names and dates of birth outside the tables that retention and the
+    contract govern."""
+    rows = con.execute(
+        r"""SELECT database_name, schema_name, table_name, 'TABLE' FROM duckdb_tables() WHERE table_name LIKE '\_\_splink\_\_%' ESCAPE '\'
+            UNION ALL
+            SELECT database_name, schema_name, view_name, 'VIEW' FROM duckdb_views() WHERE view_name LIKE '\_\_splink\_\_%' ESCAPE '\'"""
+    ).fetchall()
+    for db, schema, name, kind in rows:
+        con.execute(f'DROP {kind} IF EXISTS "{db}"."{schema}"."{name}"')

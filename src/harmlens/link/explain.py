@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from harmlens.errors import HarmlensError
+from harmlens.link.engine import drop_splink_tables
 from harmlens.link.model import make_linker
 from harmlens.link.prepare import Placeholders, prepare
 
@@ -125,6 +126,7 @@ def explain_link(con: duckdb.DuckDBPyConnection, a: str, b: str, *, hide_values:
     spec = chart.chart_dict  # a property: the spec with the data embedded
     for tname in ("__hl_x_prep", "__hl_x_mentions"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
+    drop_splink_tables(con)  # the term-frequency tables hold name counts; none stays in the warehouse
     return Explanation(a, b, model_id, prior, fields, float(rec["match_weight"]), float(rec["match_probability"]), float(threshold),
                        linked.get(a), linked.get(b), dec[0][0] if dec else None, _static(spec))
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from harmlens.errors import WarehouseError
 from harmlens.link.cluster import cluster_indexed
-from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, score_pairs
+from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, drop_splink_tables, score_pairs
 from harmlens.link.idmap import assign_person_ids, write_links
 from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
@@ -172,7 +172,11 @@ def link_warehouse(
     if n_all == 0:
         raise WarehouseError("no mentions to link: the people table is empty (run 'harmlens ingest DIR' first)")
     with _duckdb_settings(con):
-        return _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
+        try:
+            return _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
+        finally:
+            drop_splink_tables(con)
+
 
 
 def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap) -> LinkRunSummary:
