@@ -21,6 +21,7 @@ benchmarks linking); ``--link`` runs the real linker instead.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -67,6 +68,8 @@ def main() -> None:
     ap.add_argument("--models", default="logit,boosting,cox")
     ap.add_argument("--link", action="store_true", help="run the real linker instead of truth links")
     ap.add_argument("--n-boot", type=int, default=200)
+    ap.add_argument("--censoring", default=None, choices=["drop", "ipcw", "hazard"],
+                    help="training on the last horizon's snapshots (default: the pipeline's default)")
     ap.add_argument("--dir", type=Path, default=None, help="keep the city, warehouse and models here")
     ap.add_argument("--ceiling", action="store_true",
                     help="also fit a booster (5-fold) from the cut-date features straight onto the observable oracle: "
@@ -108,6 +111,8 @@ def main() -> None:
 
     t = time.perf_counter()
     settings = TrainSettings(models=tuple(args.models.split(",")), freq_months=args.freq_months, backend=args.backend, n_boot=args.n_boot)
+    if args.censoring:
+        settings = dataclasses.replace(settings, censoring=args.censoring)
     tr = train(con, settings)
     train_s = time.perf_counter() - t
     n_pop_cut = len(build_features(con, cut))

@@ -184,3 +184,55 @@ def test_changing_ethnicity_or_sex_changes_nothing(warehouse):
     warehouse.execute("UPDATE people SET self_defined_ethnicity = 'B2', officer_defined_ethnicity = 'IC3', sex = 'female'")
     f2 = build_features(warehouse, START + pd.Timedelta(days=1200))
     pd.testing.assert_frame_equal(f1, f2)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_people=st.integers(2, 7),
+    n_events=st.integers(5, 40),
+    cut_day=st.integers(500, 1800),
+)
+def test_labels_censored_at_a_cut_use_nothing_after_it(seed, n_people, n_events, cut_day):
+    """Training on the partly observed last year (censoring='ipcw'): a label cut at ``censor_at``
+    and its follow-up are what was known on that date, whatever happened or was reported later."""
+    from harmlens.features import build_labels, snapshot_dataset
+
+    rng = random.Random(seed)
+    cut = START + pd.Timedelta(days=cut_day)
+    specs = random_history(rng, n_people, n_events, START + pd.Timedelta(days=2000))
+    changed = perturb(rng, specs, cut, lag_days=0, n_people=n_people)
+    first = (cut - pd.Timedelta(days=400)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    con = connect(":memory:")
+    try:
+        build(specs, {}).load(con)
+        l1 = build_labels(con, cut - pd.Timedelta(days=100), category="any", censor_at=cut)
+        s1 = snapshot_dataset(con, first, cut - pd.Timedelta(days=1), category="any", allow_censored=True, censor_at=cut)
+        build(changed, {}).load(con)
+        l2 = build_labels(con, cut - pd.Timedelta(days=100), category="any", censor_at=cut)
+        s2 = snapshot_dataset(con, first, cut - pd.Timedelta(days=1), category="any", allow_censored=True, censor_at=cut)
+    finally:
+        con.close()
+    pd.testing.assert_frame_equal(l1, l2)
+    for a, b in zip(s1, s2):
+        (pd.testing.assert_frame_equal if isinstance(a, pd.DataFrame) else pd.testing.assert_series_equal)(a, b)
+    assert (s1[2]["followup_days"] <= 365).all()
+    assert (s1[2]["days_to_event"].dropna() < s1[2]["followup_days"][s1[2]["days_to_event"].notna()]).all()
+
+
+def test_censor_at_does_cut_the_labels():
+    """Guard against a vacuous property: without the cut the same perturbations change the labels."""
+    from harmlens.features import build_labels
+
+    rng = random.Random(11)
+    cut = START + pd.Timedelta(days=1000)
+    specs = random_history(rng, 5, 80, START + pd.Timedelta(days=2000))
+    con = connect(":memory:")
+    try:
+        build(specs, {}).load(con)
+        uncut = build_labels(con, cut - pd.Timedelta(days=100), category="any")
+        censored = build_labels(con, cut - pd.Timedelta(days=100), category="any", censor_at=cut)
+        assert censored["label"].sum() < uncut["label"].sum()
+        assert (censored["days_to_event"].dropna() < 100).all()
+    finally:
+        con.close()

@@ -641,6 +641,7 @@ def build_labels(
     threshold: str = "allegation",
     *,
     person_ids: Iterable[object] | None = None,
+    censor_at: object | None = None,
 ) -> pd.DataFrame:
     """What happened in the horizon after ``as_of``, for the scored population as of that date.
 
@@ -653,6 +654,9 @@ def build_labels(
     * ``convicted``: likewise with ``convicted`` / ``conviction`` only.
 
     Labels look at the future by design; the court outcome may be dated after the horizon.
+    With ``censor_at`` only offences that occurred and were reported before it count (the follow-up
+    ends there even when the horizon runs on): what was known on that date, for training on partly
+    observed years.
 
     Returns a DataFrame indexed by ``person_id`` with ``label`` (0/1), ``days_to_event`` (days
     from ``as_of`` to the first such offence, NaN if none) and ``harm_next`` (summed harm weight
@@ -668,6 +672,16 @@ def build_labels(
     if horizon <= 0:
         raise FeaturesError(f"horizon_days must be positive, not {horizon}")
     at = parse_as_of(as_of)
+    # the follow-up ends at the horizon or at the censoring date, whichever comes first
+    follow_end = at + pd.Timedelta(days=horizon)
+    if censor_at is not None:
+        c = parse_as_of(censor_at)
+        if c <= at:
+            raise FeaturesError(f"censor_at {c:%Y-%m-%d} is not after as_of {at:%Y-%m-%d}: no follow-up to label")
+        follow_end = min(follow_end, c)
+    # censored labels are what was known on censor_at: an offence reported later is not
+    known = "" if censor_at is None else (
+        f"AND coalesce(e.reported_at, e.occurred_at) < TIMESTAMP '{pd.Timestamp(parse_as_of(censor_at)).isoformat(sep=' ')}'")
     if threshold == "allegation":
         thr = "TRUE"
     else:
@@ -693,7 +707,8 @@ def build_labels(
         JOIN links l ON l.mention_id = p.mention_id
         LEFT JOIN event_harm h ON h.event_id = e.event_id
         WHERE e.event_type = 'offence' AND e.occurred_at >= $as_of
-          AND e.occurred_at < $as_of + INTERVAL {horizon} DAY
+          AND e.occurred_at < TIMESTAMP '{pd.Timestamp(follow_end).isoformat(sep=" ")}'
+          {known}
     ),
     q AS (SELECT * FROM fut f WHERE {pred} AND {thr}),
     agg AS (
@@ -746,6 +761,7 @@ def snapshot_dataset(
     category: str = "vawg",
     threshold: str = "allegation",
     allow_censored: bool = False,
+    censor_at: object | None = None,
     settings: FeatureSettings = DEFAULT_SETTINGS,
 ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Training data: features and labels as of each snapshot date, stacked.
@@ -755,13 +771,16 @@ def snapshot_dataset(
 
     A snapshot whose horizon runs past the last recorded event would label people 0 only because
     the data stops (censoring); that raises unless ``allow_censored=True`` (then ``meta.censored``
-    says which rows are affected).
+    says which rows are affected and ``meta.followup_days`` how many days of the horizon were seen).
+    ``censor_at`` (default: the last recorded event) is where follow-up ends: no label uses an
+    offence on or after it, so a model trained as of that date sees nothing later.
 
     Returns
     -------
     X : DataFrame of features (columns as ``FEATURES``), RangeIndex aligned with ``y`` and ``meta``.
     y : Series ``label`` (0/1).
-    meta : DataFrame with ``person_id``, ``as_of``, ``days_to_event``, ``harm_next``, ``censored``.
+    meta : DataFrame with ``person_id``, ``as_of``, ``days_to_event``, ``harm_next``, ``censored``,
+        ``followup_days``.
     """
     check_warehouse(con)
     _check_category(category)
@@ -770,7 +789,12 @@ def snapshot_dataset(
     last = data_end(con)
     if last is None:
         raise FeaturesError("the warehouse has no events to build snapshots from")
-    censored_dates = [d for d in dates if d + pd.Timedelta(days=int(horizon_days)) > last]
+    cutoff = last if censor_at is None else parse_as_of(censor_at)
+    if censor_at is not None and cutoff > last:
+        raise FeaturesError(f"censor_at {cutoff:%Y-%m-%d} is after the last recorded event ({last:%Y-%m-%d})")
+    censored_dates = [d for d in dates if d + pd.Timedelta(days=int(horizon_days)) > cutoff]
+    if censor_at is not None and censored_dates and censored_dates[-1] >= cutoff:
+        raise FeaturesError(f"snapshot {censored_dates[-1]:%Y-%m-%d} is not before the end of follow-up ({cutoff:%Y-%m-%d})")
     if censored_dates and not allow_censored:
         raise FeaturesError(
             f"snapshot {censored_dates[0]:%Y-%m-%d} + {horizon_days} days runs past the last recorded event "
@@ -780,8 +804,9 @@ def snapshot_dataset(
     xs, metas = [], []
     for d in dates:
         X = build_features(con, d, settings=settings)
-        L = build_labels(con, d, horizon_days, category, threshold)
+        L = build_labels(con, d, horizon_days, category, threshold, censor_at=censor_at)
         L = L.reindex(X.index)
+        seen = min(float(horizon_days), (pd.Timestamp(cutoff) - pd.Timestamp(d)).total_seconds() / 86400.0)
         meta = pd.DataFrame(
             {
                 "person_id": X.index.to_numpy(),
@@ -790,6 +815,7 @@ def snapshot_dataset(
                 "days_to_event": L["days_to_event"].to_numpy(dtype="float64"),
                 "harm_next": L["harm_next"].to_numpy(dtype="float64"),
                 "censored": d in censored_dates,
+                "followup_days": seen if d in censored_dates else float(horizon_days),
             }
         )
         xs.append(X.reset_index(drop=True))

@@ -114,7 +114,15 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
         f"Validation (temporal holdout): a model trained only on snapshots up to {w.get('validation_train_end')} "
         f"scored everyone on {w.get('validation_as_of')}, with outcomes in the following {ci.target.get('horizon_days')} days "
         f"({ci.validation_n:,} people, {ci.validation_positives:,} with the outcome). The registered model was then "
-        f"refitted on snapshots up to {w.get('train_end')}."), None))
+        f"refitted on snapshots up to {w.get('train_end')}."
+        + (" Snapshots less than a horizon before the end of their training data were used with the outcome "
+           "counted only up to that end, weighted by the inverse probability of censoring (people with no "
+           "outcome yet in a cut-short follow-up: left out of the logit and boosting, censored in the Cox model)."
+           if w.get("censoring") == "ipcw" else "")
+        + (" Snapshots less than a horizon before the end of their training data were used with the outcome "
+           "followed only up to that end: the boosting model is a discrete-time hazard model (quarters of the horizon), "
+           "the logit uses the fully followed snapshots and the Cox model takes the shorter follow-up as censored."
+           if w.get("censoring") == "hazard" else "")), None))
     out.append(("Models", (
         f"Primary: **{ci.primary}**. RiskFactorLogit: L2-penalised logistic regression with a statsmodels inference "
         "table (odds ratio per one unit of each factor, 95% CI, p-value; standard errors clustered by person). "

@@ -85,6 +85,8 @@ def register(app: typer.Typer) -> None:
         backend: str = typer.Option("lightgbm", "--backend", help="Boosting library: lightgbm or hgb (scikit-learn HistGradientBoosting)."),
         calibration: str = typer.Option("sigmoid", "--calibration", help="Probability calibration of the boosting model: sigmoid|isotonic|none."),
         validate: bool = typer.Option(True, "--validate/--no-validate", help="Temporal holdout validation (needed for a full model card)."),
+        censoring: str = typer.Option("drop", "--censoring", help="The last horizon's snapshots: drop (default) or ipcw "
+                                      "(used with outcomes cut at the data end, inverse-probability-of-censoring weights)."),
         n_boot: int = typer.Option(200, "--n-boot", min=0, help="Bootstrap resamples for the confidence intervals."),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="Folder for model files (default <warehouse stem>_models)."),
         seed: int = typer.Option(0, "--seed"),
@@ -96,7 +98,8 @@ def register(app: typer.Typer) -> None:
 
         settings = TrainSettings(horizon_days=horizon, category=category, threshold=threshold, freq_months=freq_months, start=start,
                                  until=until, models=tuple(m.strip() for m in models.split(",") if m.strip()), primary=primary,
-                                 backend=backend, calibration=calibration, n_boot=n_boot, seed=seed, validate=validate)
+                                 backend=backend, calibration=calibration, n_boot=n_boot, seed=seed, validate=validate,
+                                 censoring=censoring)
         from harmlens.progress import progress
 
         con = connect(db, create=False)

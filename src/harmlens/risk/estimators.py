@@ -363,8 +363,10 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
             )
         raise RiskModelError(f"unknown boosting backend {self.backend!r}: use 'hgb' or 'lightgbm'")
 
-    def _fit_booster(self, M: np.ndarray, yy: np.ndarray, idx: np.ndarray, groups: Any, seed: int) -> tuple[Any, int]:
-        """One booster on rows ``idx`` (early stopping on a tenth of their people); returns it and its row count."""
+    def _fit_booster(self, M: np.ndarray, yy: np.ndarray, idx: np.ndarray, groups: Any, seed: int,
+                     sw: np.ndarray | None = None) -> tuple[Any, int]:
+        """One booster on rows ``idx`` (early stopping on a tenth of their people, weighted like the fit);
+        returns it and its row count."""
         if self.max_train_rows and len(idx) > self.max_train_rows:
             rng = np.random.default_rng(seed)
             idx = np.sort(rng.choice(idx, size=self.max_train_rows, replace=False))
@@ -379,10 +381,13 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
                 if len(np.unique(yy[idx][va])) == 2 and len(np.unique(yy[idx][tr])) == 2:
                     kw = {"eval_X": pd.DataFrame(M[idx][va], columns=self.feature_names_in_), "eval_y": yy[idx][va],
                           "callbacks": [lightgbm.early_stopping(15, verbose=False)]}
+                    if sw is not None:
+                        kw["eval_sample_weight"] = [sw[idx][va]]
                     idx = idx[tr]
-            booster.fit(pd.DataFrame(M[idx], columns=self.feature_names_in_), yy[idx], **kw)
+            booster.fit(pd.DataFrame(M[idx], columns=self.feature_names_in_), yy[idx],
+                        sample_weight=None if sw is None else sw[idx], **kw)
         else:
-            booster.fit(M[idx], yy[idx])
+            booster.fit(M[idx], yy[idx], sample_weight=None if sw is None else sw[idx])
         return booster, len(idx)
 
     def _booster_logit(self, booster: Any, M: np.ndarray) -> np.ndarray:
@@ -390,17 +395,19 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
             return _logit(booster.predict_proba(pd.DataFrame(M, columns=self.feature_names_in_))[:, 1])
         return _logit(booster.predict_proba(M)[:, 1])
 
-    def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray) -> Any:
+    def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray, sw: np.ndarray | None = None) -> Any:
         if self.calibration == "isotonic":
             from sklearn.isotonic import IsotonicRegression
 
-            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(_sigmoid(raw), y)
+            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(_sigmoid(raw), y, sample_weight=sw)
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
+        return LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y, sample_weight=sw)
 
     @_threads
-    def fit(self, X: Any, y: Any, groups: Any = None) -> "CalibratedBoosting":
+    def fit(self, X: Any, y: Any, groups: Any = None, sample_weight: Any = None) -> "CalibratedBoosting":
+        """``sample_weight`` (e.g. inverse probability of censoring weights, risk/censoring.py) weights
+        the boosters, their early stopping and the calibration map alike."""
         if self.calibration not in ("isotonic", "sigmoid", "none"):
             raise RiskModelError(f"unknown calibration {self.calibration!r}: use isotonic, sigmoid or none")
         if int(self.n_folds) < 1:
@@ -412,22 +419,26 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = [str(c) for c in Xf.columns]
         self.n_features_in_ = len(self.feature_names_in_)
         self.classes_ = np.array([0, 1])
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if sw is not None and (sw.shape != yy.shape or not np.isfinite(sw).all() or (sw < 0).any()):
+            raise RiskModelError("sample_weight must be one finite, non-negative weight per row")
         M = Xf.to_numpy(dtype=float, na_value=np.nan)
         self.medians_ = np.nan_to_num(np.nanmedian(M, axis=0)) if len(M) else np.zeros(M.shape[1])
         everyone = np.arange(len(yy))
         self.calibrator_ = None
         self.n_calibration_rows_ = 0
         if self.calibration == "none":
-            b, n_fit = self._fit_booster(M, yy, everyone, groups, self.random_state)
+            b, n_fit = self._fit_booster(M, yy, everyone, groups, self.random_state, sw)
             self.boosters_, self.n_fit_rows_ = [b], n_fit
             return self
         if int(self.n_folds) == 1:
             fit_idx, cal_idx = _group_split(len(yy), groups, self.calibration_fraction, self.random_state)
             if len(np.unique(yy[cal_idx])) < 2 or len(np.unique(yy[fit_idx])) < 2:
                 fit_idx, cal_idx = _group_split(len(yy), None, self.calibration_fraction, self.random_state)
-            b, n_fit = self._fit_booster(M, yy, fit_idx, groups, self.random_state)
+            b, n_fit = self._fit_booster(M, yy, fit_idx, groups, self.random_state, sw)
             self.boosters_, self.n_fit_rows_ = [b], n_fit
             raw, cal_y = self._booster_logit(b, M[cal_idx]), yy[cal_idx]
+            cal_w = None if sw is None else sw[cal_idx]
         else:
             folds = _group_folds(len(yy), groups, int(self.n_folds), self.random_state)
             if any(len(np.unique(yy[np.setdiff1d(everyone, f)])) < 2 for f in folds):
@@ -435,13 +446,13 @@ class CalibratedBoosting(ClassifierMixin, BaseEstimator):
             raw = np.zeros(len(yy))
             self.boosters_, self.n_fit_rows_ = [], 0
             for k, fold in enumerate(folds):
-                b, n_fit = self._fit_booster(M, yy, np.setdiff1d(everyone, fold), groups, self.random_state + 7 * k)
+                b, n_fit = self._fit_booster(M, yy, np.setdiff1d(everyone, fold), groups, self.random_state + 7 * k, sw)
                 raw[fold] = self._booster_logit(b, M[fold])
                 self.boosters_.append(b)
                 self.n_fit_rows_ += n_fit
-            cal_y = yy
+            cal_y, cal_w = yy, sw
         if len(cal_y) and len(np.unique(cal_y)) == 2:
-            self.calibrator_ = self._fit_calibrator(raw, cal_y)
+            self.calibrator_ = self._fit_calibrator(raw, cal_y, cal_w)
             self.n_calibration_rows_ = int(len(cal_y))
         return self
 
@@ -532,7 +543,9 @@ class TimeToOffenceCox(ClassifierMixin, BaseEstimator):
             dur = np.asarray(durations, dtype=float)
         if len(Xf) != len(ev) or len(dur) != len(ev):
             raise RiskModelError("X, y and durations must have the same number of rows")
-        dur = np.where(np.isnan(dur) | (ev == 0), self.horizon_days, dur)
+        # no outcome: followed to the horizon, or to an earlier given duration (censored follow-up)
+        dur = np.where(np.isnan(dur), self.horizon_days, dur)
+        dur = np.where(ev == 0, np.minimum(dur, self.horizon_days), dur)
         dur = np.clip(dur, 0.5, None)
         self.feature_names_in_ = [str(c) for c in Xf.columns]
         self.n_features_in_ = len(self.feature_names_in_)

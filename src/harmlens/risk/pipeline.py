@@ -56,6 +56,10 @@ class TrainSettings:
     flag_top: int = 1000
     validate: bool = True
     refit: bool = True
+    # "drop": train only on snapshots whose whole horizon is observed; "ipcw": also the last
+    # horizon's snapshots, their labels censored at the training end and weighted (risk/censoring.py);
+    # "hazard": those snapshots too, the boosting as a discrete-time hazard model (risk/hazard.py)
+    censoring: str = "drop"
 
 
 @dataclass
@@ -88,16 +92,63 @@ def _month_start_after(d: datetime) -> datetime:
     return (first if first == ts else first + pd.DateOffset(months=1)).to_pydatetime()
 
 
-def fit_models(X: pd.DataFrame, y: pd.Series, meta: pd.DataFrame, settings: TrainSettings) -> dict[str, Any]:
-    """Fit the requested estimators on stacked snapshots (person ids as clusters/groups)."""
+CENSORING = ("drop", "ipcw", "hazard")
+
+
+def training_rows(y: pd.Series, meta: pd.DataFrame, follow_end: datetime, settings: TrainSettings) -> tuple[np.ndarray, pd.Series, pd.DataFrame, np.ndarray | None]:
+    """The snapshot rows a model trained on ``follow_end`` may learn from, with labels as known then.
+
+    Rows are those dated before ``follow_end``. With ``censoring="drop"`` only those whose horizon
+    ends by ``follow_end`` (weights None); with ``"ipcw"`` also the later ones, each label cut at
+    ``follow_end`` and the rows weighted by inverse probability of censoring (weight 0 where the
+    label is unknown: the Cox model still uses those rows, as censored follow-up); with ``"hazard"``
+    the same rows and labels, no weights (the hazard model uses each row's follow-up).
+    Returns the row positions, labels, meta (``days_to_event`` and ``followup_days`` censored too) and weights.
+    """
+    from harmlens.risk.censoring import ipcw_weights
+
+    h = float(settings.horizon_days)
+    as_of = pd.to_datetime(meta["as_of"])
+    fe = pd.Timestamp(follow_end)
+    if settings.censoring == "drop":
+        pos = np.flatnonzero((as_of + pd.Timedelta(days=h) <= fe).to_numpy())
+        return pos, y.iloc[pos].reset_index(drop=True), meta.iloc[pos].reset_index(drop=True), None
+    if settings.censoring not in CENSORING:
+        raise PipelineError(f"unknown censoring {settings.censoring!r}: choose from {', '.join(CENSORING)}")
+    pos = np.flatnonzero((as_of < fe).to_numpy())
+    m = meta.iloc[pos].reset_index(drop=True).copy()
+    seen = ((fe - pd.to_datetime(m["as_of"])).dt.total_seconds() / 86400.0).to_numpy()
+    follow = np.minimum(m["followup_days"].to_numpy(dtype=float) if "followup_days" in m else h, np.minimum(seen, h))
+    T = m["days_to_event"].to_numpy(dtype=float)
+    T = np.where(T < follow, T, np.nan)  # an outcome on or after follow_end is not known on it
+    label, w = ipcw_weights(T, follow, h)
+    m["days_to_event"], m["followup_days"] = T, follow
+    return pos, pd.Series(label, name="label"), m, (w if settings.censoring == "ipcw" else None)
+
+
+def fit_models(X: pd.DataFrame, y: pd.Series, meta: pd.DataFrame, settings: TrainSettings,
+               weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Fit the requested estimators on stacked snapshots (person ids as clusters/groups).
+
+    ``weights`` (IPCW, see ``training_rows``) weight the logit and the boosting; the Cox model
+    needs none: it takes each row's follow-up as its censored duration."""
     from harmlens.risk.estimators import CalibratedBoosting, RiskFactorLogit, TimeToOffenceCox
 
+    X_all, y_all, meta_all = X, y, meta
+    hazard = settings.censoring == "hazard"
+    if hazard and "followup_days" in meta:
+        # the logit has no use for a cut-short follow-up: it keeps the fully followed rows
+        weights = (meta["followup_days"].to_numpy(dtype=float) >= settings.horizon_days).astype(float)
+    if weights is not None:
+        known = np.flatnonzero(np.asarray(weights) > 0)
+        X, y, meta = X.iloc[known].reset_index(drop=True), y.iloc[known].reset_index(drop=True), meta.iloc[known].reset_index(drop=True)
+        weights = np.asarray(weights)[known]
     groups = meta["person_id"].to_numpy()
     out: dict[str, Any] = {}
     for name in settings.models:
         t = time.perf_counter()
         if name == "logit":
-            out[name] = RiskFactorLogit(random_state=settings.seed).fit(X, y, groups=groups)
+            out[name] = RiskFactorLogit(random_state=settings.seed).fit(X, y, groups=groups, sample_weight=weights)
         elif name == "boosting":
             # small trees, slow learning, big leaves: the scored population is a few thousand people, and on
             # the synthetic city these settings beat the estimator defaults (holdout AUC 0.874 vs 0.845,
@@ -106,11 +157,22 @@ def fit_models(X: pd.DataFrame, y: pd.Series, meta: pd.DataFrame, settings: Trai
             # people gave exact 0s and 1s and tied the top of the list (ties are then broken at random).
             # Cross-fitted over 5 person folds (the estimator's default): every person trains four boosters
             # and calibrates with the fifth's out-of-fold score (AUC/oracle 0.936 -> 0.938 mean of 3 seeds)
-            out[name] = CalibratedBoosting(backend=settings.backend, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=100,
-                                           calibration=settings.calibration, random_state=settings.seed).fit(X, y, groups=groups)
+            kw = dict(backend=settings.backend, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=100,
+                      calibration=settings.calibration, random_state=settings.seed)
+            if hazard:
+                from harmlens.risk.hazard import HazardBoosting
+
+                out[name] = HazardBoosting(horizon_days=settings.horizon_days, booster=kw).fit(
+                    X_all, y_all, days_to_event=meta_all["days_to_event"].to_numpy(dtype=float),
+                    followup_days=meta_all["followup_days"].to_numpy(dtype=float), groups=meta_all["person_id"].to_numpy())
+            else:
+                out[name] = CalibratedBoosting(**kw).fit(X, y, groups=groups, sample_weight=None if weights is None else weights)
         elif name == "cox":
-            out[name] = TimeToOffenceCox(horizon_days=settings.horizon_days, random_state=settings.seed).fit(
-                X, y, durations=meta["days_to_event"].to_numpy())
+            # every row, unweighted: a follow-up cut short is an ordinary censored duration for Cox
+            dur = meta_all["days_to_event"].to_numpy(dtype=float)
+            if "followup_days" in meta_all:
+                dur = np.where(np.isnan(dur), meta_all["followup_days"].to_numpy(dtype=float), dur)
+            out[name] = TimeToOffenceCox(horizon_days=settings.horizon_days, random_state=settings.seed).fit(X_all, y_all, durations=dur)
         else:
             raise PipelineError(f"unknown model {name!r}: choose from {', '.join(MODEL_NAMES)}")
         log.info("fitted %s in %.1fs", name, time.perf_counter() - t)
@@ -238,6 +300,12 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
 
     if settings.primary not in settings.models:
         raise PipelineError(f"the primary model {settings.primary!r} is not among the models trained ({', '.join(settings.models)})")
+    if settings.censoring not in CENSORING:
+        raise PipelineError(f"unknown censoring {settings.censoring!r}: choose from {', '.join(CENSORING)}")
+    if settings.censoring != "drop" and settings.threshold != "allegation":
+        # a charge or conviction is known only when decided, often long after the offence: a label cut at the
+        # training end would need those decision dates (and the offence's current outcome field has none)
+        raise PipelineError(f"--censoring {settings.censoring} needs --threshold allegation: court decisions after the cut would leak into the labels")
     timings: dict[str, float] = {}
     last = data_end(con)
     if last is None:
@@ -257,34 +325,49 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
             f"not enough history: training snapshots from {start:%Y-%m-%d} must end by {need_end:%Y-%m-%d} so that "
             f"{'validation and ' if settings.validate else ''}outcomes {settings.horizon_days} days later are recorded "
             f"(data end {end:%Y-%m-%d}); pass an earlier --start, a shorter --horizon, or --no-validate")
+    ipcw = settings.censoring != "drop"  # snapshots into the last horizon, labels cut at its end
+    # follow-up of the final fit ends on the training end (ipcw) or the horizon after its last snapshot (drop)
+    follow_end = end if ipcw and (settings.refit or not settings.validate) else (
+        V if ipcw else (pd.Timestamp(fit_end) + h).to_pydatetime())
+    snap_end = (pd.Timestamp(follow_end) - pd.Timedelta(days=1)).to_pydatetime() if ipcw else fit_end
     t = time.perf_counter()
-    X_all, y_all, meta_all = snapshot_dataset(con, start, fit_end, freq_months=settings.freq_months, horizon_days=settings.horizon_days,
-                                              category=settings.category, threshold=settings.threshold)
+    X_all, y_all, meta_all = snapshot_dataset(con, start, snap_end, freq_months=settings.freq_months, horizon_days=settings.horizon_days,
+                                              category=settings.category, threshold=settings.threshold,
+                                              allow_censored=ipcw, censor_at=follow_end if ipcw else None)
     timings["snapshots_s"] = time.perf_counter() - t
     features = list(X_all.columns)
     if y_all.nunique() < 2:
         raise PipelineError("the training snapshots have only one outcome class: nothing to learn (check the category and horizon)")
     validation: dict[str, Any] | None = None
     if settings.validate:
-        sel = (meta_all["as_of"] <= pd.Timestamp(val_train_end)).to_numpy()
-        if y_all[sel].nunique() < 2:
+        # the validation model knows only what was recorded before V
+        sel, vy, vmeta, vw = training_rows(y_all, meta_all, V, settings)
+        if vy[vw > 0 if vw is not None else slice(None)].nunique() < 2:
             raise PipelineError("the validation training window has only one outcome class: pass an earlier --start")
         t = time.perf_counter()
-        vmodels = fit_models(X_all[sel].reset_index(drop=True), y_all[sel].reset_index(drop=True), meta_all[sel].reset_index(drop=True), settings)
+        vmodels = fit_models(X_all.iloc[sel].reset_index(drop=True), vy, vmeta, settings, weights=vw)
         timings["fit_validation_s"] = time.perf_counter() - t
         t = time.perf_counter()
         validation = validate_at(con, vmodels, settings.primary, V, settings, features)
         timings["validate_s"] = time.perf_counter() - t
-    sel = (meta_all["as_of"] <= pd.Timestamp(fit_end)).to_numpy()
-    X, y, meta = X_all[sel].reset_index(drop=True), y_all[sel].reset_index(drop=True), meta_all[sel].reset_index(drop=True)
+    sel, y, meta, w = training_rows(y_all, meta_all, follow_end, settings)
+    X = X_all.iloc[sel].reset_index(drop=True)
     t = time.perf_counter()
-    models = fit_models(X, y, meta, settings) if (settings.refit or not settings.validate) else vmodels
+    models = fit_models(X, y, meta, settings, weights=w) if (settings.refit or not settings.validate) else vmodels
     timings["fit_s"] = time.perf_counter() - t
-    risk = models[settings.primary].predict_proba(X)[:, 1]
-    edges, means = _severity(risk, y.to_numpy(), meta["harm_next"].to_numpy())
-    window = {"train_start": f"{start:%Y-%m-%d}", "train_end": f"{fit_end:%Y-%m-%d}", "labels_until": f"{end:%Y-%m-%d}",
+    # severity by risk from fully followed rows only: a cut-short follow-up undercounts the harm that followed
+    full = (meta["followup_days"].to_numpy(dtype=float) >= settings.horizon_days) if "followup_days" in meta else np.ones(len(y), bool)
+    risk = models[settings.primary].predict_proba(X[full])[:, 1]
+    edges, means = _severity(risk, y.to_numpy()[full], meta["harm_next"].to_numpy()[full])
+    if w is not None:  # the card, hash and counts describe the rows the model learnt from
+        X, y, meta = X[w > 0].reset_index(drop=True), y[w > 0].reset_index(drop=True), meta[w > 0].reset_index(drop=True)
+    # with ipcw the snapshots run to the month before the training end (labels cut there)
+    last_snap = pd.Timestamp(meta["as_of"].max()) if ipcw and len(meta) else pd.Timestamp(fit_end)
+    val_last = pd.Timestamp(vmeta["as_of"].max()) if ipcw and settings.validate else pd.Timestamp(val_train_end)
+    window = {"train_start": f"{start:%Y-%m-%d}", "train_end": f"{last_snap:%Y-%m-%d}", "labels_until": f"{end:%Y-%m-%d}",
+              "censoring": settings.censoring,
               "freq_months": settings.freq_months, "validation_as_of": f"{V:%Y-%m-%d}" if settings.validate else None,
-              "validation_train_end": f"{val_train_end:%Y-%m-%d}" if settings.validate else None}
+              "validation_train_end": f"{val_last:%Y-%m-%d}" if settings.validate else None}
     target = {"category": settings.category, "horizon_days": settings.horizon_days, "threshold": settings.threshold}
     bundle = registry.RiskBundle(models=models, primary=settings.primary, features=features, target=target, window=window,
                                  severity_edges=edges, severity_means=means)
@@ -292,7 +375,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
     folder = registry.models_dir(con, models_folder) / version
     dhash = registry.data_hash(X, y, meta[["person_id", "as_of"]].astype(str))
     params = {"models": ",".join(settings.models), "primary": settings.primary, "backend": settings.backend,
-              "calibration": settings.calibration, "seed": settings.seed,
+              "calibration": settings.calibration, "seed": settings.seed, "censoring": settings.censoring,
               "freq_months": settings.freq_months, "n_boot": settings.n_boot}
     metrics: dict[str, Any] = {"primary": settings.primary, "n_train_rows": int(len(y)), "n_train_people": int(meta["person_id"].nunique()),
                                "train_prevalence": float(y.mean()), "timings_s": {k: round(v, 2) for k, v in timings.items()}}
