@@ -85,8 +85,9 @@ def register(app: typer.Typer) -> None:
         backend: str = typer.Option("lightgbm", "--backend", help="Boosting library: lightgbm or hgb (scikit-learn HistGradientBoosting)."),
         calibration: str = typer.Option("sigmoid", "--calibration", help="Probability calibration of the boosting model: sigmoid|isotonic|none."),
         validate: bool = typer.Option(True, "--validate/--no-validate", help="Temporal holdout validation (needed for a full model card)."),
-        censoring: str = typer.Option("drop", "--censoring", help="The last horizon's snapshots: drop (default) or ipcw "
-                                      "(used with outcomes cut at the data end, inverse-probability-of-censoring weights)."),
+        censoring: str = typer.Option("drop", "--censoring", help="The last horizon's snapshots (outcomes only partly seen): "
+                                      "drop (default), hazard (discrete-time hazard boosting: no better at 1M, twice the time) or "
+                                      "ipcw (weighted binary labels: much worse for boosting, kept for comparison); see docs/risk.md."),
         n_boot: int = typer.Option(200, "--n-boot", min=0, help="Bootstrap resamples for the confidence intervals."),
         models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="Folder for model files (default <warehouse stem>_models)."),
         seed: int = typer.Option(0, "--seed"),
