@@ -11,6 +11,8 @@ Public API (other areas use only these):
 - :func:`rank` builds a priority list from any registered method; :func:`register_method` adds one.
 """
 
+from harmlens.lazy import lazy_exports
+
 # Lazy exports (PEP 562) so importing harmlens.harm.cli for `harmlens --help` does not load pandas.
 _EXPORTS = {
     "RFGConfig": "baselines", "as_of_timestamp": "baselines", "rfg_scores": "baselines", "rfh_scores": "baselines",
@@ -24,12 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(f"harmlens.harm.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'harmlens.harm' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -12,7 +12,9 @@ Tables (see ``schema.py``): ``links(mention_id, person_id, method, linked_at)`` 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from harmlens.lazy import lazy_exports
 
 __all__ = ["link_warehouse", "link_file", "decide", "explain_link", "LinkRunSummary"]
 
@@ -21,18 +23,5 @@ if TYPE_CHECKING:
     from harmlens.link.linkfile import link_file
     from harmlens.link.warehouse import LinkRunSummary, decide, link_warehouse
 
-
-def __getattr__(name: str) -> Any:  # lazy: keep `import harmlens.link` light for the CLI
-    if name in ("link_warehouse", "decide", "LinkRunSummary"):
-        from harmlens.link import warehouse
-
-        return getattr(warehouse, name)
-    if name == "link_file":
-        from harmlens.link.linkfile import link_file
-
-        return link_file
-    if name == "explain_link":
-        from harmlens.link.explain import explain_link
-
-        return explain_link
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, {"link_warehouse": "warehouse", "decide": "warehouse", "LinkRunSummary": "warehouse",
+                                       "link_file": "linkfile", "explain_link": "explain"})

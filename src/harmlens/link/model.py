@@ -120,28 +120,43 @@ def _conflict(fixed_m: float | None) -> dict[str, Any]:
     return lv
 
 
+_ONE_NAME = "(sn_l IS NULL OR sn_r IS NULL)"
+
+
+def _forename(strict: bool, tolerant: bool) -> dict[str, Any]:
+    """Forename levels; ``tolerant`` also reads nickname groups (a variant of several names), an
+    initial for a name, and a differing single name (often a surname) as weak evidence."""
+    nickname = "fn_canon_l = fn_canon_r OR list_has_any(fn_alts_l, fn_alts_r)" if tolerant else "fn_canon_l = fn_canon_r"
+    levels = [
+        _null("fn"),
+        {"sql_condition": "fn_l = fn_r", "label_for_charts": "exact", "tf_adjustment_column": "fn", "tf_adjustment_weight": 1.0},
+        {"sql_condition": nickname, "label_for_charts": "same name or nickname"},
+        {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.92", "label_for_charts": "jaro-winkler >= 0.92"},
+        {"sql_condition": "fn_ph_l = fn_ph_r", "label_for_charts": "same phonetic code"},
+        {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
+    ]
+    if tolerant:  # "J" for John: an initial agrees with the other's forename
+        levels.append({"sql_condition": "(length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1)",
+                       "label_for_charts": "initial agrees"})
+    levels.append({"sql_condition": "fn_l = sn_r AND sn_l = fn_r", "label_for_charts": "forename and surname swapped"})
+    if tolerant:  # the single name of a one-name record is as often a surname: differing is weak evidence
+        levels.append({"sql_condition": _ONE_NAME, "label_for_charts": "differs, one record has a single name"})
+    # Same surname and address with an unrelated forename is usually a relative; EM learns this
+    # level's m from pairs full of relatives, so it is fixed (documented in docs/link.md).
+    levels.append(_conflict(FORENAME_CONFLICT_M if strict else None))
+    suffix = ", single name" if tolerant else ""
+    return {"output_column_name": "forename",
+            "comparison_description": f"forename: exact, nickname, fuzzy, phonetic, swapped with surname{suffix}",
+            "comparison_levels": levels}
+
+
 def comparisons(extras: list[str], strict: bool = False, tolerant: bool = False) -> list[dict[str, Any]]:
     """Splink comparisons. ``tolerant`` adds levels for records with a single name (which may be a
     surname in the forename field) and for dates of birth known only by their year, so such a
     record's partial agreement is weighed rather than read as disagreement or as nothing."""
     if tolerant:
         return _tolerant_comparisons(extras, strict)
-    forename = {
-        "output_column_name": "forename",
-        "comparison_description": "forename: exact, nickname, fuzzy, phonetic, swapped with surname",
-        "comparison_levels": [
-            _null("fn"),
-            {"sql_condition": "fn_l = fn_r", "label_for_charts": "exact", "tf_adjustment_column": "fn", "tf_adjustment_weight": 1.0},
-            {"sql_condition": "fn_canon_l = fn_canon_r", "label_for_charts": "same name or nickname"},
-            {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.92", "label_for_charts": "jaro-winkler >= 0.92"},
-            {"sql_condition": "fn_ph_l = fn_ph_r", "label_for_charts": "same phonetic code"},
-            {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
-            {"sql_condition": "fn_l = sn_r AND sn_l = fn_r", "label_for_charts": "forename and surname swapped"},
-            # Same surname and address with an unrelated forename is usually a relative; EM learns this
-            # level's m from pairs full of relatives, so it is fixed (documented in docs/link.md).
-            _conflict(FORENAME_CONFLICT_M if strict else None),
-        ],
-    }
+    forename = _forename(strict, tolerant=False)
     surname = {
         "output_column_name": "surname",
         "comparison_description": "surname: exact, fuzzy, phonetic",
@@ -197,25 +212,7 @@ def _postcode() -> dict[str, Any]:
 
 
 def _tolerant_comparisons(extras: list[str], strict: bool) -> list[dict[str, Any]]:
-    one_name = "(sn_l IS NULL OR sn_r IS NULL)"
-    forename = {
-        "output_column_name": "forename",
-        "comparison_description": "forename: exact, nickname, fuzzy, phonetic, swapped with surname, single name",
-        "comparison_levels": [
-            _null("fn"),
-            {"sql_condition": "fn_l = fn_r", "label_for_charts": "exact", "tf_adjustment_column": "fn", "tf_adjustment_weight": 1.0},
-            {"sql_condition": "fn_canon_l = fn_canon_r OR list_has_any(fn_alts_l, fn_alts_r)", "label_for_charts": "same name or nickname"},
-            {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.92", "label_for_charts": "jaro-winkler >= 0.92"},
-            {"sql_condition": "fn_ph_l = fn_ph_r", "label_for_charts": "same phonetic code"},
-            {"sql_condition": "jaro_winkler_similarity(fn_l, fn_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
-            # "J" for John: an initial agrees with the other's forename
-            {"sql_condition": "(length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1)", "label_for_charts": "initial agrees"},
-            {"sql_condition": "fn_l = sn_r AND sn_l = fn_r", "label_for_charts": "forename and surname swapped"},
-            # the single name of a one-name record is as often a surname: differing is weak evidence
-            {"sql_condition": one_name, "label_for_charts": "differs, one record has a single name"},
-            _conflict(FORENAME_CONFLICT_M if strict else None),
-        ],
-    }
+    forename = _forename(strict, tolerant=True)
     surname = {
         "output_column_name": "surname",
         "comparison_description": "surname: exact, single name equals surname, fuzzy, phonetic",
@@ -228,7 +225,7 @@ def _tolerant_comparisons(extras: list[str], strict: bool) -> list[dict[str, Any
             {"sql_condition": "jaro_winkler_similarity(sn_key_l, sn_key_r) >= 0.92", "label_for_charts": "jaro-winkler >= 0.92"},
             {"sql_condition": "sn_ph_l = sn_ph_r", "label_for_charts": "same phonetic code"},
             {"sql_condition": "jaro_winkler_similarity(sn_key_l, sn_key_r) >= 0.8", "label_for_charts": "jaro-winkler >= 0.80"},
-            {"sql_condition": one_name, "label_for_charts": "differs, one record has a single name"},
+            {"sql_condition": _ONE_NAME, "label_for_charts": "differs, one record has a single name"},
             _else(),
         ],
     }
@@ -254,14 +251,14 @@ def _tolerant_comparisons(extras: list[str], strict: bool) -> list[dict[str, Any
 def _extras(extras: list[str]) -> list[dict[str, Any]]:
     out = []
     for e in extras:
-        c = f'"x_{e}"'
+        col = f"x_{e}"
         out.append(
             {
-                "output_column_name": f"x_{e}",
+                "output_column_name": col,
                 "comparison_description": f"{e}: exact",
                 "comparison_levels": [
-                    {"sql_condition": f'{c[:-1]}_l" IS NULL OR {c[:-1]}_r" IS NULL', "label_for_charts": "null", "is_null_level": True},
-                    {"sql_condition": f'{c[:-1]}_l" = {c[:-1]}_r"', "label_for_charts": "exact", "tf_adjustment_column": f"x_{e}", "tf_adjustment_weight": 1.0},
+                    {"sql_condition": f'"{col}_l" IS NULL OR "{col}_r" IS NULL', "label_for_charts": "null", "is_null_level": True},
+                    {"sql_condition": f'"{col}_l" = "{col}_r"', "label_for_charts": "exact", "tf_adjustment_column": col, "tf_adjustment_weight": 1.0},
                     _else(),
                 ],
             }

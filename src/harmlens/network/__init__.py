@@ -7,6 +7,8 @@ Public API: :func:`build_graph`, :func:`ego_graph`, :func:`serial_perpetrators`,
 :func:`write_graphml`, :class:`NetworkConfig`.
 """
 
+from harmlens.lazy import lazy_exports
+
 _EXPORTS = {
     "NetworkConfig": "graph", "NetworkError": "graph", "build_graph": "graph", "ego_graph": "graph",
     "serial_perpetrators": "graph", "multi_perpetrator_victims": "graph", "groups": "graph",
@@ -15,12 +17,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(f"harmlens.network.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'harmlens.network' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

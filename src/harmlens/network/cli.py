@@ -11,6 +11,31 @@ import typer
 from harmlens.options import DbOption
 
 
+def _load_graph(db: Optional[Path], as_of: Optional[str], fmt: str, include_addresses: bool = True):
+    """Check --format, then build the person graph from the warehouse (closed again at once)."""
+    from harmlens.errors import HarmlensError
+    from harmlens.network.graph import NetworkConfig, build_graph
+    from harmlens.warehouse import connect
+
+    if fmt not in ("text", "json"):
+        raise HarmlensError(f"--format {fmt!r} is not one of text, json")
+    con = connect(db, create=False)
+    try:
+        return build_graph(con, as_of, config=NetworkConfig(include_addresses=include_addresses))
+    finally:
+        con.close()
+
+
+def _write_exports(g, i2: Optional[Path], graphml: Optional[Path], **i2_options) -> None:
+    from harmlens.network.export import write_graphml, write_i2
+
+    if i2 is not None:
+        paths = write_i2(g, i2, **i2_options)
+        typer.echo(f"wrote {paths['entities']} and {paths['links']}", err=True)
+    if graphml is not None:
+        typer.echo(f"wrote {write_graphml(g, graphml)}", err=True)
+
+
 def network_cmd(
     person_id: str = typer.Argument(..., help="Person id (from 'harmlens link')."),
     depth: int = typer.Option(2, "--depth", help="Steps out from the person."),
@@ -22,18 +47,10 @@ def network_cmd(
     db: Optional[Path] = DbOption,
 ) -> None:
     """A person's network: who they are linked to, how, and on what events (ids only, no names)."""
-    from harmlens.errors import HarmlensError
-    from harmlens.network.export import graphml_ready, write_graphml, write_i2
-    from harmlens.network.graph import NetworkConfig, build_graph, describe, ego_graph
-    from harmlens.warehouse import connect
+    from harmlens.network.export import graphml_ready
+    from harmlens.network.graph import describe, ego_graph
 
-    if fmt not in ("text", "json"):
-        raise HarmlensError(f"--format {fmt!r} is not one of text, json")
-    con = connect(db, create=False)
-    try:
-        g = build_graph(con, as_of, config=NetworkConfig(include_addresses=not no_addresses))
-    finally:
-        con.close()
+    g = _load_graph(db, as_of, fmt, include_addresses=not no_addresses)
     sub = ego_graph(g, person_id, depth)
     if fmt == "json":
         import networkx as nx
@@ -43,11 +60,7 @@ def network_cmd(
         typer.echo(f"network of {person_id}, depth {depth}, as of {as_of or 'all events'}: "
                    f"{sub.number_of_nodes()} people, {sub.number_of_edges()} links")
         typer.echo(describe(sub, focus=person_id))
-    if i2 is not None:
-        paths = write_i2(sub, i2, stem=f"network_{person_id}")
-        typer.echo(f"wrote {paths['entities']} and {paths['links']}", err=True)
-    if graphml is not None:
-        typer.echo(f"wrote {write_graphml(sub, graphml)}", err=True)
+    _write_exports(sub, i2, graphml, stem=f"network_{person_id}")
 
 
 def summary_cmd(
@@ -59,18 +72,9 @@ def summary_cmd(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Serial perpetrators (2+ victims in 3 years), victims with several perpetrators, groups, centrality."""
-    from harmlens.errors import HarmlensError
-    from harmlens.network.export import write_graphml, write_i2
-    from harmlens.network.graph import build_graph, centrality, groups, multi_perpetrator_victims, serial_perpetrators
-    from harmlens.warehouse import connect
+    from harmlens.network.graph import centrality, groups, multi_perpetrator_victims, serial_perpetrators
 
-    if fmt not in ("text", "json"):
-        raise HarmlensError(f"--format {fmt!r} is not one of text, json")
-    con = connect(db, create=False)
-    try:
-        g = build_graph(con, as_of)
-    finally:
-        con.close()
+    g = _load_graph(db, as_of, fmt)
     sections = {
         "serial_perpetrators": serial_perpetrators(g),
         "multi_perpetrator_victims": multi_perpetrator_victims(g),
@@ -85,11 +89,7 @@ def summary_cmd(
         for k, v in sections.items():
             typer.echo(f"\n{k.replace('_', ' ')} ({len(v)}):")
             typer.echo(v.head(top).to_string(index=False) if len(v) else "(none)")
-    if i2 is not None:
-        paths = write_i2(g, i2)
-        typer.echo(f"wrote {paths['entities']} and {paths['links']}", err=True)
-    if graphml is not None:
-        typer.echo(f"wrote {write_graphml(g, graphml)}", err=True)
+    _write_exports(g, i2, graphml)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,18 +3,12 @@
 Public API: :func:`make_pack`, :func:`person_facts`, :func:`packs`, :data:`PARTNER_FIELDS`.
 """
 
+from harmlens.lazy import lazy_exports
+
 _EXPORTS = {
     "make_pack": "pack", "person_facts": "pack", "packs": "pack", "Pack": "pack", "ReferralError": "pack",
     "model_card_reference": "pack", "PARTNER_FIELDS": "fields", "FIELD_LABELS": "fields", "PARTNER_LABELS": "fields",
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(f"harmlens.referral.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'harmlens.referral' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

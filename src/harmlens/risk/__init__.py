@@ -14,7 +14,7 @@ Public API:
 
 from __future__ import annotations
 
-from typing import Any
+from harmlens.lazy import lazy_exports
 
 # Lazy exports (PEP 562): `harmlens --help` imports harmlens.risk.cli, which must not pay for
 # importing scikit-learn, LightGBM and lifelines.
@@ -32,12 +32,4 @@ _FROM = {
 }
 __all__ = sorted(_FROM)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _FROM:
-        import importlib
-
-        value = getattr(importlib.import_module(f"harmlens.risk.{_FROM[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'harmlens.risk' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _FROM)

@@ -15,35 +15,30 @@ Public functions (imported lazily so ``harmlens --help`` stays fast):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from harmlens.lazy import lazy_exports
 
 _EXPORTS = {
-    "validate_stop": "harmlens.stops.validate",
-    "validate_stop_frame": "harmlens.stops.validate",
-    "import_stops": "harmlens.stops.importer",
-    "record_stop": "harmlens.stops.importer",
-    "read_stop_file": "harmlens.stops.importer",
-    "read_population": "harmlens.stops.population",
-    "select_area": "harmlens.stops.population",
-    "analyse_stops": "harmlens.stops.analyse",
-    "StopFilter": "harmlens.stops.analyse",
-    "AnalyseSettings": "harmlens.stops.analyse",
-    "StopAnalysis": "harmlens.stops.analyse",
-    "rate_ratio_ci": "harmlens.stops.analyse",
-    "veil_of_darkness": "harmlens.stops.vod",
-    "vod_fit": "harmlens.stops.vod",
-    "sun_minutes": "harmlens.stops.vod",
-    "render_stops_report": "harmlens.stops.report",
-    "write_stops_report": "harmlens.stops.report",
-    "self_defined_code": "harmlens.stops.codes",
-    "officer_defined": "harmlens.stops.codes",
+    "validate_stop": "validate",
+    "validate_stop_frame": "validate",
+    "import_stops": "importer",
+    "record_stop": "importer",
+    "read_stop_file": "importer",
+    "read_population": "population",
+    "select_area": "population",
+    "analyse_stops": "analyse",
+    "StopFilter": "analyse",
+    "AnalyseSettings": "analyse",
+    "StopAnalysis": "analyse",
+    "rate_ratio_ci": "analyse",
+    "veil_of_darkness": "vod",
+    "vod_fit": "vod",
+    "sun_minutes": "vod",
+    "render_stops_report": "report",
+    "write_stops_report": "report",
+    "self_defined_code": "codes",
+    "officer_defined": "codes",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'harmlens.stops' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

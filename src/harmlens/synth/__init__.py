@@ -7,7 +7,7 @@ Exports are lazy so `harmlens --help` does not import numpy and pandas.
 
 from __future__ import annotations
 
-from typing import Any
+from harmlens.lazy import lazy_exports
 
 _FROM = {
     "NoiseConfig": "config", "SynthConfig": "config", "SynthError": "config",
@@ -16,12 +16,4 @@ _FROM = {
 }
 __all__ = sorted(_FROM)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _FROM:
-        import importlib
-
-        value = getattr(importlib.import_module(f"harmlens.synth.{_FROM[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'harmlens.synth' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _FROM)

@@ -12,33 +12,26 @@ Public API (imported lazily so ``harmlens --help`` does not load FastAPI):
 
 from __future__ import annotations
 
-from typing import Any
+from harmlens.lazy import lazy_exports
 
 _EXPORTS = {
-    "create_app": ("harmlens.web.app", "create_app"),
-    "WebSettings": ("harmlens.web.app", "WebSettings"),
-    "Store": ("harmlens.web.store", "Store"),
-    "open_store": ("harmlens.web.store", "open_store"),
-    "add_user": ("harmlens.web.auth", "add_user"),
-    "disable_user": ("harmlens.web.auth", "disable_user"),
-    "list_users": ("harmlens.web.auth", "list_users"),
-    "ROLES": ("harmlens.web.auth", "ROLES"),
-    "ROLE_PERMS": ("harmlens.web.auth", "ROLE_PERMS"),
-    "append_access": ("harmlens.web.accesslog", "append"),
-    "verify_access_log": ("harmlens.web.accesslog", "verify"),
-    "search_access_log": ("harmlens.web.accesslog", "search"),
-    "build_index": ("harmlens.web.serving", "build_index"),
-    "record_stop": ("harmlens.web.stopform", "record_stop"),
-    "export_recorded_stops": ("harmlens.web.stopform", "export_recorded_stops"),
+    "create_app": "app",
+    "WebSettings": "app",
+    "Store": "store",
+    "open_store": "store",
+    "add_user": "auth",
+    "disable_user": "auth",
+    "list_users": "auth",
+    "ROLES": "auth",
+    "ROLE_PERMS": "auth",
+    "append_access": "accesslog:append",
+    "verify_access_log": "accesslog:verify",
+    "search_access_log": "accesslog:search",
+    "build_index": "serving",
+    "record_stop": "stopform",
+    "export_recorded_stops": "stopform",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        mod, attr = _EXPORTS[name]
-        return getattr(importlib.import_module(mod), attr)
-    raise AttributeError(f"module 'harmlens.web' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
