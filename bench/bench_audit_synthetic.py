@@ -26,7 +26,7 @@ def run(people: int, seed: int, mult: float, tmp: Path) -> dict:
     from harmlens.audit.warehouse import load_scored
     from harmlens.contract.load import ingest
     from harmlens.harm.offence_map import apply_offence_map
-    from harmlens.synth import SynthConfig, generate
+    from harmlens.synth import SynthConfig, generate, link_by_truth
     from harmlens.warehouse import connect
 
     t0 = time.perf_counter()
@@ -38,10 +38,7 @@ def run(people: int, seed: int, mult: float, tmp: Path) -> dict:
     generate(cfg, out)
     con = connect(out / "wh.duckdb")
     ingest(con, out)
-    m = pd.read_parquet(out / "truth" / "mentions.parquet")
-    con.register("_m", m[m["in_extract"]])
-    con.execute("INSERT INTO links SELECT mention_id, person_id, 'truth', now() FROM _m "
-                "WHERE mention_id IN (SELECT mention_id FROM people)")
+    link_by_truth(con, out)
     apply_offence_map(con)
     sc, _, _ = load_scored(con, as_of="2024-01-01", top=500)
     res = audit_scored(sc, population=population_counts(con), n_boot=300, dimensions=("ethnicity",))

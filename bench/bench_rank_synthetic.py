@@ -51,7 +51,7 @@ def main() -> None:
     from harmlens.rank import build_offender_list, validate_victims
     from harmlens.rank.victims import VictimSettings
     from harmlens.risk import TrainSettings, train
-    from harmlens.synth import SynthConfig, generate
+    from harmlens.synth import SynthConfig, generate, link_by_truth
     from harmlens.warehouse import connect
 
     tmp = tempfile.TemporaryDirectory() if args.dir is None else None
@@ -80,12 +80,7 @@ def main() -> None:
 
             link_warehouse(con)
         else:
-            truth = pd.read_parquet(city / "truth" / "mentions.parquet")[["mention_id", "person_id"]].astype(str)
-            con.register("_truth_links", truth)
-            con.execute("INSERT INTO links (mention_id, person_id, method, linked_at) "
-                        "SELECT mention_id, person_id, 'truth', now() FROM _truth_links "
-                        "WHERE mention_id IN (SELECT mention_id FROM people)")
-            con.unregister("_truth_links")
+            link_by_truth(con, city)
         apply_offence_map(con)
         prep_s = time.perf_counter() - t0
         t = time.perf_counter()

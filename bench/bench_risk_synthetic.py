@@ -35,14 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine  # noqa: E402
 
 
-def _truth_links(con, mentions: pd.DataFrame) -> None:
-    con.register("_truth_links", mentions[["mention_id", "person_id"]].astype(str))
-    con.execute("INSERT INTO links (mention_id, person_id, method, linked_at) "
-                "SELECT mention_id, person_id, 'truth', now() FROM _truth_links "
-                "WHERE mention_id IN (SELECT mention_id FROM people) AND mention_id NOT IN (SELECT mention_id FROM links)")
-    con.unregister("_truth_links")
-
-
 def _ceiling(X: pd.DataFrame, target: np.ndarray, y: np.ndarray) -> float:
     """AUC against the outcomes of a booster fitted out of fold onto ``target`` (an oracle's
     probabilities): a learner given the oracle itself as its label, so a gap left here is in the
@@ -80,7 +72,7 @@ def main() -> None:
     from harmlens.features import build_features
     from harmlens.harm import apply_offence_map
     from harmlens.risk import TrainSettings, evaluate, evaluate_scores, train
-    from harmlens.synth import SynthConfig, generate
+    from harmlens.synth import SynthConfig, generate, link_by_truth
     from harmlens.warehouse import connect
 
     tmp = tempfile.TemporaryDirectory() if args.dir is None else None
@@ -98,13 +90,13 @@ def main() -> None:
             p.unlink()
     con = connect(db)
     ingest(con, city)
-    mentions = pd.read_parquet(city / "truth" / "mentions.parquet")
+    mentions = pd.read_parquet(city / "truth" / "mentions.parquet")  # maps linked persons to true ones below
     if args.link:
         from harmlens.link import link_warehouse  # type: ignore[attr-defined]
 
         link_warehouse(con)
     else:
-        _truth_links(con, mentions)
+        link_by_truth(con, city)
     apply_offence_map(con)
     prep_s = time.perf_counter() - t0
     cut = pd.Timestamp(cfg.cut_date)
@@ -130,7 +122,7 @@ def main() -> None:
 
         link_warehouse(con)
     else:
-        _truth_links(con, mentions)
+        link_by_truth(con, city)
     apply_offence_map(con)
 
     t = time.perf_counter()

@@ -28,7 +28,7 @@ AS_OF = "2024-01-01"
 def _city(tmp_path, seed: int, bias: bool):
     from harmlens.contract.load import ingest
     from harmlens.harm.offence_map import apply_offence_map
-    from harmlens.synth import SynthConfig, generate
+    from harmlens.synth import SynthConfig, generate, link_by_truth
     from harmlens.warehouse import connect
 
     out = tmp_path / f"city{seed}{'on' if bias else 'off'}"
@@ -38,11 +38,7 @@ def _city(tmp_path, seed: int, bias: bool):
     generate(cfg, out)
     con = connect(out / "wh.duckdb")
     ingest(con, out)
-    m = pd.read_parquet(out / "truth" / "mentions.parquet")
-    con.register("_truth_mentions", m[m["in_extract"]])
-    con.execute("INSERT INTO links SELECT mention_id, person_id, 'truth', now() FROM _truth_mentions "
-                "WHERE mention_id IN (SELECT mention_id FROM people)")
-    con.unregister("_truth_mentions")
+    link_by_truth(con, out)
     apply_offence_map(con)
     return con, out
 

@@ -13,6 +13,7 @@ _FROM = {
     "NoiseConfig": "config", "SynthConfig": "config", "SynthError": "config",
     "TABLES": "generate", "SynthSummary": "generate", "generate": "generate",
     "OFFENCE_CODES": "reference", "OFFENCES": "reference", "VAWG_CODES": "reference",
+    "link_by_truth": "truthlinks",
 }
 __all__ = sorted(_FROM)
 
