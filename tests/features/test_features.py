@@ -245,6 +245,35 @@ def test_shared_victims_count_separate_offences(warehouse):
     assert f["n_co_suspects"].to_dict() == {"A": 0, "B": 0, "C": 1, "D": 1}
 
 
+def test_sentence_release_date_is_read_but_remand_end_is_not(warehouse):
+    """A prison sentence's release date is set when it is passed; remand ends on a later decision."""
+    w = World()
+    for p in ("A", "B", "C", "D"):
+        w.offence("2022-01-01", [p], [("V" + p, "partner")], "da_assault")
+    w.event("custody", "2023-06-01", ["A"], ends="2024-03-01", custody_type="prison")  # 60 days left on 2024-01-01
+    w.event("custody", "2023-06-01", ["B"], ends="2024-03-01", custody_type="remand")  # its end is not known yet
+    w.event("custody", "2023-06-01", ["C"], ends="2024-03-01")  # untyped: treated like remand
+    w.event("custody", "2022-06-01", ["D"], ends="2040-01-01", custody_type=" Prison ")  # capped at ten years
+    w.load(warehouse)
+    f = build_features(warehouse, "2024-01-01")
+    assert f["days_to_sentence_release"].to_dict() == {"A": 60, "B": 0, "C": 0, "D": 3650}
+    assert f["in_custody_now"].to_dict() == {"A": 1, "B": 1, "C": 1, "D": 1}
+    # before the sentence started nothing about it is known; after release it is over
+    assert build_features(warehouse, "2023-05-01").loc["A", "days_to_sentence_release"] == 0
+    assert build_features(warehouse, "2024-03-02").loc["A", "days_to_sentence_release"] == 0
+
+
+def test_recorded_death(warehouse):
+    w = World()
+    w.offence("2022-01-01", ["A"], [("V", "partner")], "da_assault")
+    w.offence("2022-01-01", ["B"], [("W", "partner")], "da_assault")
+    w.event("death", "2023-05-01", ["A"])
+    w.event("death", "2023-05-01", ["B"], role="witness")  # B witnessed a death, did not die
+    w.load(warehouse)
+    assert build_features(warehouse, "2023-05-01")["recorded_dead"].to_dict() == {"A": 0, "B": 0}  # not yet known
+    assert build_features(warehouse, "2023-06-01")["recorded_dead"].to_dict() == {"A": 1, "B": 0}
+
+
 def test_snapshots(world):
     con, _ = world
     dates = snapshot_dates("2023-12-01", "2024-02-15")

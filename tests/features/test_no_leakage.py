@@ -2,9 +2,11 @@
 
 A random history is drawn; then everything the police could not know on the as-of date
 (events on or after it, events reported on or after it, court decisions dated after it, the
-later end of custody and orders, outcomes on offences younger than the outcome lag, DASH
-assessments after it, dates of birth recorded later) is dropped, shifted, rewritten or
-multiplied. The features and the evidence summary must be identical.
+later end of remand, untyped custody and orders, outcomes on offences younger than the outcome
+lag, DASH assessments after it, dates of birth recorded later) is dropped, shifted, rewritten or
+multiplied. The features and the evidence summary must be identical. (A prison sentence's
+release date is set when it is passed, so it is known on the date and is not perturbed; the
+features read it, see test_features.py.)
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ def random_history(rng: random.Random, n_people: int, n_events: int, end: pd.Tim
             specs.append(dict(kind=rng.choice(["charge", "conviction", "arrest"]), eid=eid, t=t, subj=subj, ref=ref))
         elif r < 0.9:
             ends = t + timedelta(days=rng.choice([1, 30, 200, 900])) if rng.random() < 0.8 else None
-            specs.append(dict(kind=rng.choice(["custody", "order"]), eid=eid, t=t, subj=[rng.choice(persons)], ends=ends))
+            kind = rng.choice(["custody", "order"])
+            # by position, not from rng: seeded examples below keep the histories they were written for
+            ctype = (None, "remand", "prison")[i % 3] if kind == "custody" else None
+            if ctype == "prison" and ends is None:
+                ends = t + timedelta(days=400)  # a sentence has a release date
+            specs.append(dict(kind=kind, eid=eid, t=t, subj=[rng.choice(persons)], ends=ends, ctype=ctype))
         elif r < 0.95:
             specs.append(dict(kind="intelligence", eid=eid, t=t, subj=[rng.choice(persons)], ref=None))
         else:
@@ -72,7 +79,7 @@ def build(specs: list[dict], dob: dict[str, str]) -> World:
             w.dash(s["victim"], str(s["t"]), s["score"])
         else:
             w.event(k, str(s["t"]), s["subj"], ends=str(s["ends"]) if s.get("ends") is not None else None,
-                    crime_ref=s.get("ref"), event_id=s["eid"])
+                    crime_ref=s.get("ref"), event_id=s["eid"], custody_type=s.get("ctype"))
     w.dob_noise = None
     return w
 
@@ -98,7 +105,8 @@ def perturb(rng: random.Random, specs: list[dict], as_of: pd.Timestamp, lag_days
                 s["outcome"] = rng.choice(OUTCOMES)
             s["dob_noise"] = rng.choice([None, "1900-01-01", "1985-03-03", "2001-12-31"])
         else:
-            if s["kind"] in ("custody", "order") and (s.get("ends") is None or s["ends"] > as_of):
+            sentence = s.get("ctype") == "prison"  # its release date was known when it was passed
+            if s["kind"] in ("custody", "order") and not sentence and (s.get("ends") is None or s["ends"] > as_of):
                 s["ends"] = rng.choice([None, as_of + pd.Timedelta(days=rng.randrange(1, 500))])
             if s["kind"] == "offence" and s["t"] > as_of - pd.Timedelta(days=lag_days):
                 s["outcome"] = rng.choice(OUTCOMES)  # an outcome too recent to trust may change
@@ -108,7 +116,7 @@ def perturb(rng: random.Random, specs: list[dict], as_of: pd.Timestamp, lag_days
     for i in range(rng.randrange(1, 8)):  # new future events, some about past offences
         t = _day(rng, as_of, as_of + pd.Timedelta(days=700))
         eid = f"F{i}"
-        k = rng.choice(["offence", "charge", "conviction", "custody", "order", "arrest", "dash", "late"])
+        k = rng.choice(["offence", "charge", "conviction", "custody", "order", "arrest", "dash", "late", "death"])
         if k in ("offence", "late"):
             sus = rng.sample(persons, k=1)
             # 'late': happened before as_of, reported on or after it

@@ -129,8 +129,10 @@ class World:
         role: str = "subject",
         reported: str | None = None,
         event_id: str | None = None,
+        custody_type: str | None = None,
     ) -> str:
         eid = event_id or f"E{next(self._e)}"
+        extra = {k: v for k, v in (("crime_ref", crime_ref), ("custody_type", custody_type)) if v}
         self.events.append(
             {
                 "event_id": eid,
@@ -142,7 +144,7 @@ class World:
                 "reported_at": ts(reported) if reported else None,
                 "outcome": "unknown",
                 "domestic": None,
-                "extra": json.dumps({"crime_ref": crime_ref}) if crime_ref else None,
+                "extra": json.dumps(extra) if extra else None,
             }
         )
         for s in subjects:

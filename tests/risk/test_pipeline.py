@@ -111,6 +111,24 @@ def test_cohort_by_mention_and_person(trained):
     assert byp.loc[0, "risk"] == pytest.approx(out.loc[0, "risk"])
 
 
+def test_a_recorded_death_makes_the_risk_zero(trained):
+    """Nobody offends after death: the model's learnt risk is overruled, everyone else's is untouched."""
+    con = trained["con"]
+    before = score(con, "2023-01-01", save=False).set_index("person_id")["risk"]
+    top = before.index[0]
+    con.execute("INSERT INTO events (event_id, source, event_type, occurred_at) VALUES ('DEATH1', 'coroner', 'death', '2022-12-01')")
+    con.execute("INSERT INTO people (mention_id, event_id, role) VALUES ('MDEATH1', 'DEATH1', 'subject')")
+    con.execute("INSERT INTO links (mention_id, person_id, method, linked_at) VALUES ('MDEATH1', ?, 'test', now())", [top])
+    try:
+        after = score(con, "2023-01-01", save=False).set_index("person_id")["risk"]
+        assert before[top] > 0.1 and after[top] == 0
+        assert after.drop(top).sort_index().equals(before.drop(top).sort_index())
+    finally:
+        con.execute("DELETE FROM links WHERE mention_id = 'MDEATH1'")
+        con.execute("DELETE FROM people WHERE mention_id = 'MDEATH1'")
+        con.execute("DELETE FROM events WHERE event_id = 'DEATH1'")
+
+
 def test_promote_and_tamper_detection(trained, tmp_path):
     con = trained["con"]
     assert promote(con, "v1") is None

@@ -37,6 +37,11 @@ WINDOW_WORDS: dict[str, str] = {
 # Days since an event is capped here; people with no such event get the cap.
 RECENCY_CAP_DAYS = 3650
 
+# Custody types (event column or extra ``custody_type``, compared lower-case) that are sentences with a
+# release date fixed when they are passed: their ``ends_at`` is read before it comes (remand, hospital
+# orders and untyped custody end on a later decision, so their end is never read early).
+SENTENCE_CUSTODY_TYPES = ("prison", "sentence", "custodial_sentence")
+
 # Yearly chance that an offending career ends (desistance), for p_still_offending_given_allegations:
 # careers of about ten years on average (the synthetic city draws them with a mean of 9 + 1 years).
 DESISTANCE_HAZARD = 0.1
@@ -98,6 +103,14 @@ def _build() -> dict[str, str]:
     f["days_in_custody_365d"] = "Days spent in custody (remand, prison, hospital order) in the year before"
     f["days_in_custody_ever"] = "Days spent in custody before the as-of date, ever"
     f["in_custody_now"] = "1 if the person was in custody on the as-of date, else 0"
+    f["days_to_sentence_release"] = (
+        f"Days from the as-of date to the release date of the prison sentence the person is serving (0 if none; "
+        f"capped at {RECENCY_CAP_DAYS}): a release date is set at sentencing, so it is known on the date"
+    )
+    f["recorded_dead"] = (
+        "1 if the person's death was recorded before the as-of date, else 0 (a model's risk is then 0: "
+        "nobody offends after death)"
+    )
     f["n_arrests_365d"] = "Arrests of the person in the year before the as-of date"
     f["n_arrests_ever"] = "Arrests of the person, ever"
     f["charges_ever"] = "Crimes the person has been charged with (or convicted of), ever"

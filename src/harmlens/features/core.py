@@ -28,7 +28,8 @@ import pandas as pd
 
 from harmlens.errors import HarmlensError, WarehouseError
 from harmlens.features.catalogue import (
-    CATEGORIES, DESISTANCE_HAZARD, FEATURES, RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS, RECENCY_CAP_DAYS, WINDOWS,
+    CATEGORIES, DESISTANCE_HAZARD, FEATURES, RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS, RECENCY_CAP_DAYS, SENTENCE_CUSTODY_TYPES,
+    WINDOWS,
 )
 
 log = logging.getLogger(__name__)
@@ -130,16 +131,23 @@ def _has_risk_assessments(con: duckdb.DuckDBPyConnection) -> bool:
 # constants, never user text)
 
 
-def crime_ref_sql(con: duckdb.DuckDBPyConnection, alias: str = "") -> str:
-    """SQL for an event's ``crime_ref``: a real column if ingest made one, else the extra JSON."""
+def event_column_sql(con: duckdb.DuckDBPyConnection, name: str, alias: str = "") -> str:
+    """SQL for an optional event column (``crime_ref``, ``custody_type``): a real column if ingest
+    made one, else the passed-through extra JSON."""
     cols = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'events'").fetchall()}
     a = f"{alias}." if alias else ""
-    return f"{a}crime_ref" if "crime_ref" in cols else f"json_extract_string({a}extra, '$.crime_ref')"
+    return f"{a}{name}" if name in cols else f"json_extract_string({a}extra, '$.{name}')"
+
+
+def crime_ref_sql(con: duckdb.DuckDBPyConnection, alias: str = "") -> str:
+    """SQL for an event's ``crime_ref`` (the offence a charge, conviction or custody is about)."""
+    return event_column_sql(con, "crime_ref", alias)
 
 
 def _base_ctes(
-    settings: FeatureSettings, crime_ref: str = "json_extract_string(extra, '$.crime_ref')", ids: str | None = None
+    settings: FeatureSettings, crime_ref: str = "json_extract_string(extra, '$.crime_ref')", ids: str | None = None,
+    custody_type: str = "json_extract_string(extra, '$.custody_type')",
 ) -> str:
     """Known events, linked mentions on them, offences per suspect and evidence of charges.
 
@@ -151,13 +159,13 @@ def _base_ctes(
     return f"""
     ev AS MATERIALIZED (
         SELECT event_id, event_type, occurred_at, ends_at, outcome, domestic,
-               {crime_ref} AS crime_ref
+               {crime_ref} AS crime_ref, {custody_type} AS custody_type
         FROM events
         WHERE occurred_at < $as_of AND (reported_at IS NULL OR reported_at < $as_of)
     ),
     pm AS MATERIALIZED (
         SELECT CAST(l.person_id AS VARCHAR) AS person_id, p.mention_id, p.event_id, p.role,
-               p.date_of_birth, ev.event_type, ev.occurred_at, ev.ends_at
+               p.date_of_birth, ev.event_type, ev.occurred_at, ev.ends_at, ev.custody_type
         FROM people p
         JOIN links l ON l.mention_id = p.mention_id
         JOIN ev ON ev.event_id = p.event_id
@@ -229,7 +237,7 @@ def _win(days: int | None, col: str = "occurred_at") -> str:
     return "TRUE" if days is None else f"{col} >= $as_of - INTERVAL {int(days)} DAY"
 
 
-def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) -> str:
+def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str, custody_type: str) -> str:
     cap = RECENCY_CAP_DAYS
     counts = []
     for cat, pred in CATEGORIES.items():
@@ -255,8 +263,9 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
         else """
     dash AS (SELECT NULL::VARCHAR AS person_id, 0 AS dash_high_victims, 0 AS max_dash_score WHERE FALSE),"""
     )
+    sentence_types = ", ".join(f"'{t}'" for t in SENTENCE_CUSTODY_TYPES)
     return f"""
-    WITH {_base_ctes(settings, crime_ref)},
+    WITH {_base_ctes(settings, crime_ref, custody_type=custody_type)},
     oagg AS (
         SELECT person_id,
                {", ".join(counts)},
@@ -290,6 +299,18 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
         SELECT DISTINCT person_id, event_id, event_type, occurred_at, ends_at
         FROM pm WHERE role NOT IN {NOT_SUBJECT_ROLES}
           AND event_type IN ('custody', 'order', 'arrest', 'intelligence')
+    ),
+    dead AS (
+        -- the same rule as harm.at_large: a death event naming the person in any role but witness
+        SELECT DISTINCT person_id FROM pm WHERE event_type = 'death' AND role <> 'witness'
+    ),
+    sent AS (
+        -- a prison sentence's release date is set when it is passed, so (unlike the end of remand or
+        -- of an order) it may be read from the sentence's start on
+        SELECT person_id, least({cap}, max(epoch(ends_at) - epoch($as_of)) / 86400.0) AS days_to_release
+        FROM pm WHERE role NOT IN {NOT_SUBJECT_ROLES} AND event_type = 'custody'
+          AND ends_at > $as_of AND lower(trim(custody_type)) IN ({sentence_types})
+        GROUP BY person_id
     ),
     sagg AS (
         SELECT person_id,
@@ -437,6 +458,8 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
            coalesce(sagg.days_in_custody_365d, 0) AS days_in_custody_365d,
            coalesce(sagg.days_in_custody_ever, 0) AS days_in_custody_ever,
            CASE WHEN coalesce(sagg.custody_open, 0) > 0 THEN 1 ELSE 0 END AS in_custody_now,
+           coalesce(sent.days_to_release, 0) AS days_to_sentence_release,
+           CASE WHEN dead.person_id IS NULL THEN 0 ELSE 1 END AS recorded_dead,
            coalesce(sagg.n_arrests_365d, 0) AS n_arrests_365d,
            coalesce(sagg.n_arrests_ever, 0) AS n_arrests_ever,
            coalesce(eagg.charges_ever, 0) AS charges_ever,
@@ -477,6 +500,8 @@ def _features_sql(settings: FeatureSettings, with_dash: bool, crime_ref: str) ->
     LEFT JOIN vrep USING (person_id)
     LEFT JOIN dash USING (person_id)
     LEFT JOIN sagg USING (person_id)
+    LEFT JOIN sent USING (person_id)
+    LEFT JOIN dead USING (person_id)
     LEFT JOIN eagg USING (person_id)
     LEFT JOIN vict USING (person_id)
     LEFT JOIN dob USING (person_id)
@@ -571,7 +596,7 @@ def build_features(
     """
     check_warehouse(con)
     at = parse_as_of(as_of)
-    sql = _features_sql(settings, _has_risk_assessments(con), crime_ref_sql(con))
+    sql = _features_sql(settings, _has_risk_assessments(con), crime_ref_sql(con), event_column_sql(con, "custody_type"))
     df = _bayes_activity(_run(con, sql, at, person_ids))
     df = df.set_index("person_id").sort_index()
     df = df[list(FEATURES)].astype("float64")

@@ -96,6 +96,8 @@ _LABELS = {
     "days_in_custody_365d": "days in custody in past year",
     "days_in_custody_ever": "days in custody",
     "in_custody_now": "in custody now",
+    "days_to_sentence_release": "days to release from a prison sentence",
+    "recorded_dead": "recorded as dead",
     "n_arrests_365d": "arrests in past year",
     "n_arrests_ever": "arrests",
     "charges_ever": "charges",

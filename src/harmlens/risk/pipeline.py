@@ -265,10 +265,12 @@ def validate_at(con: Any, models: dict[str, Any], primary: str, as_of: datetime,
     harm = L["harm_next"].fillna(0).to_numpy(dtype=float)
     if y.sum() == 0:
         raise PipelineError(f"no {settings.category} outcome in the {settings.horizon_days} days after {as_of:%Y-%m-%d}: nothing to validate against")
-    scores = {primary: models[primary].predict_proba(X[list(features)])[:, 1]}
+    from harmlens.risk.registry import structural_zeros
+
+    scores = {primary: structural_zeros(X, models[primary].predict_proba(X[list(features)])[:, 1])}
     for n, m in models.items():
         if n != primary:
-            scores[n] = m.predict_proba(X[list(features)])[:, 1]
+            scores[n] = structural_zeros(X, m.predict_proba(X[list(features)])[:, 1])
     base, bnotes = baseline_scores(con, as_of, X.index)
     notes += bnotes
     scores.update(base)

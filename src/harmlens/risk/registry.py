@@ -27,6 +27,17 @@ class RegistryError(HarmlensError):
     """A model version is missing, its artifact is gone or altered, or the registry is empty."""
 
 
+DEAD_FEATURE = "recorded_dead"
+
+
+def structural_zeros(X: pd.DataFrame, risk: np.ndarray) -> np.ndarray:
+    """Risk 0 for people whose death was recorded before the date: nobody is named in an offence
+    committed after their death, and a model alone would leave them a small learnt risk."""
+    if DEAD_FEATURE in X.columns:
+        return np.where(X[DEAD_FEATURE].to_numpy(dtype=float) > 0, 0.0, risk)
+    return risk
+
+
 @dataclass
 class RiskBundle:
     """Everything one registered version needs to score: fitted models and how they were made."""
@@ -47,7 +58,7 @@ class RiskBundle:
         missing = [f for f in self.features if f not in X.columns]
         if missing:
             raise RegistryError(f"the features do not match the model: missing {missing[:5]} (retrain after a features change)")
-        return self.models[which or self.primary].predict_proba(X[self.features])[:, 1]
+        return structural_zeros(X, self.models[which or self.primary].predict_proba(X[self.features])[:, 1])
 
     def expected_harm(self, risk: np.ndarray) -> np.ndarray:
         """risk x mean harm of the offences that followed among training people of similar risk."""
