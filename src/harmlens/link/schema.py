@@ -12,6 +12,10 @@
 - ``link_records`` (link_002): which record each mention was collapsed into (mentions identical on
   every compared field are scored once, as one record); a later run scores only records that did
   not exist before.
+- ``link_tf``, ``link_tf_state`` (link_003): how many mentions carry each standardised forename,
+  surname and postcode (keyed by a 128-bit hash of the value, not the value), counted by every
+  link run over all of ``people`` with the active model's placeholders, and which model and
+  ``people`` contents they count; ``explain-link`` reads them instead of standardising every mention.
 """
 
 from __future__ import annotations
@@ -88,6 +92,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE link_records (
             mention_id VARCHAR NOT NULL,
             record_id VARCHAR NOT NULL
+        );
+        """,
+    ),
+    (
+        "link_003",
+        # no primary key: rewritten in bulk by the link run only (as link_records)
+        """
+        CREATE TABLE link_tf (
+            column_name VARCHAR NOT NULL,
+            value_key UHUGEINT NOT NULL,
+            n BIGINT NOT NULL
+        );
+        CREATE TABLE link_tf_state (
+            model_id INTEGER NOT NULL,
+            run_id INTEGER NOT NULL,
+            mentions BIGINT NOT NULL,
+            people_hash UBIGINT NOT NULL,
+            counted_at TIMESTAMP NOT NULL
         );
         """,
     ),

@@ -16,7 +16,8 @@ A run:
 5. maps clusters to existing person ids so an id keeps its meaning: a cluster keeps the id most
    of its mentions had; every merge and split is written to ``link_history`` with before,
    after and reason;
-6. rewrites ``links`` and refreshes the clerical review queue (pairs near the threshold).
+6. rewrites ``links`` and refreshes the clerical review queue (pairs near the threshold), and
+   stores the term frequencies ``explain-link`` reads (``explain.store_term_frequencies``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import pandas as pd
 from harmlens.errors import WarehouseError
 from harmlens.link.cluster import cluster_indexed
 from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, drop_splink_tables, score_pairs
+from harmlens.link.explain import store_term_frequencies
 from harmlens.link.idmap import assign_person_ids, write_links
 from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
@@ -317,6 +319,10 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         n_review = write_links(con, "__hl_assign", run_id, review_low, REVIEW_BAND[1], partial=not recluster)
         _write_records(con)
         secs["write_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        # what explain-link needs, so it standardises two mentions instead of all of them
+        store_term_frequencies(con, model_id, m, run_id)
+        secs["term_freq_s"] = time.perf_counter() - t
         summary = LinkRunSummary(
             run_id, mode, model_id, threshold, n_all, n_new, n_persons, int(n_scored),
             ids.merges, ids.splits, int(n_review), len(blocked), secs, records=n_rec,
