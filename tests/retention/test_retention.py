@@ -69,6 +69,16 @@ def test_execute_archives_deletes_and_records(warehouse, tmp_path):
     assert plan(warehouse, AS_OF)["action"].tolist() == ["review"]
 
 
+def test_deleting_mentions_drops_the_stored_name_counts(warehouse, tmp_path):
+    _world(warehouse, tmp_path)
+    warehouse.execute("INSERT INTO link_tf VALUES ('surname', 12345, 2)")
+    warehouse.execute("INSERT INTO link_tf_state VALUES (1, 1, 5, 99, TIMESTAMP '2024-12-01')")
+    apply_retention(warehouse, AS_OF)  # a dry run keeps them
+    assert warehouse.execute("SELECT count(*) FROM link_tf").fetchall()[0][0] == 1
+    apply_retention(warehouse, AS_OF, execute=True)
+    assert warehouse.execute("SELECT (SELECT count(*) FROM link_tf) + (SELECT count(*) FROM link_tf_state)").fetchall()[0][0] == 0
+
+
 def test_policy_file(warehouse, tmp_path):
     _world(warehouse, tmp_path)
     p = tmp_path / "ret.toml"

@@ -307,6 +307,11 @@ def apply_retention(
                     )
             finally:
                 con.unregister("_ret_ids")
+        if removed.get("people") and _has_table(con, "link_tf"):
+            # the link run's name counts (hashed) still include the deleted mentions: drop them, so nothing
+            # of those people stays behind; explain-link recounts from people until the next link run
+            con.execute("DELETE FROM link_tf")
+            con.execute("DELETE FROM link_tf_state")
         log = actions.assign(run_id=run_id)[["run_id", "action", "table_name", "row_id", "reason"]]
         con.register("_ret_log", log)
         try:
