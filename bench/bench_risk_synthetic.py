@@ -51,6 +51,37 @@ def _ceiling(X: pd.DataFrame, target: np.ndarray, y: np.ndarray) -> float:
     return float(roc_auc_score(y, pred))
 
 
+def _ratio_ci(y: np.ndarray, model: np.ndarray, oracle: np.ndarray, n_boot: int, seed: int = 0) -> tuple[float, float]:
+    """95% paired bootstrap CI (people resampled) of AUC(model) / AUC(oracle): the two AUCs share
+    their people, so the ratio's spread is narrower than either AUC's own interval suggests."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):
+            out.append(roc_auc_score(y[i], model[i]) / roc_auc_score(y[i], oracle[i]))
+    lo, hi = np.percentile(out, [2.5, 97.5]) if out else (float("nan"), float("nan"))
+    return float(lo), float(hi)
+
+
+def _transfer_auc(folder: Path, X: pd.DataFrame, y: np.ndarray) -> float:
+    """AUC on these outcomes of the primary model registered by an earlier run kept in ``folder``
+    (same code version: the feature lists must match), structural zeros applied as in scoring."""
+    import duckdb
+    from sklearn.metrics import roc_auc_score
+
+    from harmlens.risk.registry import load_bundle
+
+    other = duckdb.connect(str(folder / "bench_risk.duckdb"), read_only=True)
+    try:
+        bundle, _ = load_bundle(other)
+    finally:
+        other.close()
+    return float(roc_auc_score(y, bundle.predict_risk(X)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--people", type=int, default=100_000, help="residents of the synthetic city")
@@ -66,6 +97,9 @@ def main() -> None:
     ap.add_argument("--ceiling", action="store_true",
                     help="also fit a booster (5-fold) from the cut-date features straight onto the observable oracle: "
                          "how much of its ranking the features carry, whatever the learner is trained on")
+    ap.add_argument("--transfer-from", type=Path, default=None, metavar="DIR",
+                    help="also score this city's cut date with the model a previous run kept in DIR (--dir), e.g. one "
+                         "trained on a ten times larger city: how much of the gap is the amount of training data")
     args = ap.parse_args()
 
     from harmlens.contract.load import ingest
@@ -184,6 +218,14 @@ def main() -> None:
           f"{primary} / observable oracle {auc / obauc:.3f}")
     if args.ceiling:
         print(f"features -> observable oracle (5-fold regression, diagnostic): AUC {_ceiling(X, p_obs, y):.3f}")
+    if args.transfer_from:
+        tauc = _transfer_auc(args.transfer_from, X, y)
+        print(f"model from {args.transfer_from}: AUC {tauc:.4f} on this city ({tauc / oauc:.4f} x oracle)")
+    from harmlens.risk.registry import load_bundle
+
+    own = load_bundle(con, tr.version)[0].predict_risk(X)
+    lo, hi = _ratio_ci(y, own, p_true, args.n_boot)
+    print(f"AUC ratio {primary} / oracle: 95% paired bootstrap CI {lo:.4f} to {hi:.4f} ({args.n_boot} resamples of people)")
     ok_auc = auc >= 0.95 * oauc
     print(f"AUC {primary} {auc:.3f} = {auc / oauc:.3f} x oracle AUC (target >= 0.95): {'PASS' if ok_auc else 'FAIL'}")
     # four places: training options are compared on the same city, where differences of 0.001 matter
