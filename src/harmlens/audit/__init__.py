@@ -9,6 +9,11 @@ Public API (other areas may import these):
 
 from __future__ import annotations
 
-from harmlens.audit.groupframe import BUILTIN_METRICS, GroupFrame, GroupFrameError, Metric
+from harmlens.lazy import lazy_exports
+
+# Lazy exports (PEP 562) so importing harmlens.audit.cli for `harmlens --help` does not load pandas.
+_EXPORTS = {name: "groupframe" for name in ("BUILTIN_METRICS", "GroupFrame", "GroupFrameError", "Metric")}
 
 __all__ = ["GroupFrame", "GroupFrameError", "Metric", "BUILTIN_METRICS"]
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -14,34 +14,17 @@ Everything is computed in DuckDB SQL from the warehouse tables ``events``, ``peo
 
 from __future__ import annotations
 
-from harmlens.features.catalogue import CATEGORIES, FEATURES, WINDOWS
-from harmlens.features.core import (
-    THRESHOLDS,
-    FeatureSettings,
-    FeaturesError,
-    build_features,
-    build_labels,
-    data_end,
-    evidence_summary,
-    parse_as_of,
-    scored_population,
-    snapshot_dataset,
-    snapshot_dates,
-)
+from harmlens.lazy import lazy_exports
 
-__all__ = [
-    "CATEGORIES",
-    "FEATURES",
-    "THRESHOLDS",
-    "WINDOWS",
-    "FeatureSettings",
-    "FeaturesError",
-    "build_features",
-    "build_labels",
-    "data_end",
-    "evidence_summary",
-    "parse_as_of",
-    "scored_population",
-    "snapshot_dataset",
-    "snapshot_dates",
-]
+# Lazy exports (PEP 562): `harmlens --help` imports every area's cli, and the names most of them need
+# (FEATURES, CATEGORIES, WINDOWS) live in the pandas-free catalogue; core (pandas, DuckDB) loads on first use.
+_EXPORTS = {
+    "CATEGORIES": "catalogue", "FEATURES": "catalogue", "WINDOWS": "catalogue",
+    "THRESHOLDS": "core", "FeatureSettings": "core", "FeaturesError": "core", "build_features": "core",
+    "build_labels": "core", "data_end": "core", "evidence_summary": "core", "parse_as_of": "core",
+    "scored_population": "core", "snapshot_dataset": "core", "snapshot_dates": "core",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -51,7 +51,7 @@ class RankMethod:
 _METHODS: dict[str, RankMethod] = {}
 _DEFAULT: list[str] = []
 # Areas that may register methods on import; looked up only when a name is not yet known.
-_PLUGIN_MODULES = ("harmlens.rank",)
+_PLUGIN_MODULES = ("harmlens.rank.plugin",)
 
 
 def register_method(

@@ -1,7 +1,8 @@
 """Protect: priority offenders at large ranked by expected harm, and victims most at risk (issue 6).
 
-Importing this package registers the ``risk`` ranking method with :mod:`harmlens.harm.ranking`
-and makes it the default of ``harmlens rank``; the v100/rfg/rfh baselines stay available.
+The ``risk`` ranking method is registered with :mod:`harmlens.harm.ranking` (and made the default
+of ``harmlens rank``) by :mod:`harmlens.rank.plugin`, which the ranking imports on first lookup;
+the v100/rfg/rfh baselines stay available.
 
 Public API:
 
@@ -14,27 +15,16 @@ Public API:
 
 from __future__ import annotations
 
-from harmlens.harm.ranking import register_method
-from harmlens.rank.lists import RankError, list_changes, list_entries, stored_lists
-from harmlens.rank.offenders import RiskRankSettings, build_offender_list, risk_scores, score_people
-from harmlens.rank.victims import (
-    VictimSettings,
-    build_victim_list,
-    validate_victims,
-    victim_features,
-    victim_labels,
-)
+from harmlens.lazy import lazy_exports
 
-register_method(
-    "risk",
-    risk_scores,
-    description="Forecast model: expected harm = P(offending in the horizon) x expected harm of that offending",
-    options=("version",),
-    default=True,
-)
+# Lazy exports (PEP 562) so importing harmlens.rank.cli for `harmlens --help` does not load pandas.
+_EXPORTS = {
+    "RankError": "lists", "list_changes": "lists", "list_entries": "lists", "stored_lists": "lists",
+    "RiskRankSettings": "offenders", "build_offender_list": "offenders", "risk_scores": "offenders", "score_people": "offenders",
+    "VictimSettings": "victims", "build_victim_list": "victims", "validate_victims": "victims",
+    "victim_features": "victims", "victim_labels": "victims",
+}
 
-__all__ = [
-    "RankError", "RiskRankSettings", "VictimSettings",
-    "build_offender_list", "build_victim_list", "list_changes", "list_entries", "risk_scores", "score_people",
-    "stored_lists", "validate_victims", "victim_features", "victim_labels",
-]
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
