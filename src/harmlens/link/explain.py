@@ -15,7 +15,6 @@ yet linked), every mention is standardised again as before: same numbers, slower
 from __future__ import annotations
 
 import json
-import logging
 import math
 import sys
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import duckdb
 
 from harmlens.errors import HarmlensError
 from harmlens.link.engine import drop_splink_tables
-from harmlens.link.model import _silence_splink, make_linker
+from harmlens.link.model import make_linker
 from harmlens.link.prepare import Placeholders, prepare
 
 FIELD_SOURCE = {"forename": ("fn",), "surname": ("sn",), "date_of_birth": ("dob_s",), "sex": ("sex",), "postcode": ("pc",)}
@@ -209,7 +208,7 @@ def _with_stored(con, a, b, ph, settings, temps):
                    FROM people WHERE mention_id IN (?, ?)""", [a, b])
     prepare(con, "__hl_x_mentions", "__hl_x_prep", placeholders=ph, detect=False)
     recs = _pair_records(con, "__hl_x_prep", a, b)
-    linker = _saved_model_linker(con, "__hl_x_prep", settings)
+    linker = make_linker(con, "__hl_x_prep", settings, validate=False)
     if {c.unquote().name for c in linker._settings_obj._term_frequency_columns} - set(TF_SOURCES):
         return None, None, "the model adjusts columns that are not stored"
     for col in TF_SOURCES:
@@ -226,16 +225,6 @@ def _with_stored(con, a, b, ph, settings, temps):
             return None, None, f"a value of these mentions is missing from the stored {col} counts"
         linker.table_management.register_term_frequency_lookup(linker._db_api.register(t), col)
     return linker, recs, None
-
-
-def _saved_model_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict):
-    """``model.make_linker`` without Splink's settings validation: a saved model passed it when
-    it was trained, and the validation only logs (silenced) after parsing every SQL condition,
-    which was most of a fast explanation's time (0.25 s)."""
-    from splink import DuckDBAPI, Linker
-
-    _silence_splink()
-    return Linker(DuckDBAPI(connection=con).register(table), settings, log_level=logging.ERROR, validate_settings=False)
 
 
 def store_term_frequencies(con: duckdb.DuckDBPyConnection, model_id: int, model: dict, run_id: int) -> bool:

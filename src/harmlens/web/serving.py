@@ -30,9 +30,10 @@ import json
 import logging
 import os
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
+
+from harmlens.web.perthread import PerThread
 
 log = logging.getLogger(__name__)
 
@@ -187,26 +188,15 @@ class ServingIndex:
         # immutable: the file is never written after it is renamed into place (a rebuild makes a new file),
         # so readers skip SQLite's locking entirely.
         self._uri = f"file:{self.path}?mode=ro&immutable=1"
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._cons: PerThread[sqlite3.Connection] = PerThread(
+            lambda: sqlite3.connect(self._uri, uri=True, check_same_thread=False), sqlite3.Connection.close)
         self.has_risk = bool(self._con().execute("SELECT count(*) FROM sqlite_master WHERE name = 'rs'").fetchone()[0])
 
     def _con(self) -> sqlite3.Connection:
-        c = getattr(self._local, "con", None)
-        if c is None:
-            c = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
-            self._local.con = c
-            with self._lock:
-                self._all.append(c)
-        return c
+        return self._cons.get()
 
     def close(self) -> None:
-        with self._lock:
-            for c in self._all:
-                c.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._cons.close()
 
     def events(self, person_id: str) -> list[dict[str, Any]]:
         """The person's mentions with their events, newest first (the timeline order)."""

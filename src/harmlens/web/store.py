@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from harmlens.errors import HarmlensError
+from harmlens.web.perthread import PerThread
 
 try:
     import fcntl
@@ -173,10 +173,9 @@ class Store:
             self._path = ""
         else:
             raise StoreError(f"unsupported store URL {url.split(':', 1)[0]!r}: use sqlite:///FILE or postgresql://...")
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._fds: list[int] = []
-        self._lock = threading.Lock()
+        self._cons: PerThread[Any] = PerThread(self._connect, lambda con: con.close())
+        # one open file description per thread: flock excludes other threads of this process too
+        self._lockfds: PerThread[int] = PerThread(lambda: os.open(self._path + ".lock", os.O_RDWR | os.O_CREAT, 0o600), os.close)
         self.init_schema()
 
     # -- connections -------------------------------------------------------------------------
@@ -204,26 +203,11 @@ class Store:
             raise StoreError(f"cannot connect to the operational store: {str(exc).strip().splitlines()[0]}") from exc
 
     def conn(self) -> Any:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = self._connect()
-            self._local.con = con
-            with self._lock:
-                self._all.append(con)
-        return con
+        return self._cons.get()
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._all:
-                try:
-                    con.close()
-                except Exception:  # closing a connection from another thread may fail; it is dropped anyway
-                    pass
-            self._all.clear()
-            for fd in self._fds:
-                os.close(fd)
-            self._fds.clear()
-        self._local = threading.local()
+        self._cons.close()
+        self._lockfds.close()
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
@@ -261,13 +245,7 @@ class Store:
         if self.dialect != "sqlite" or self._path == ":memory:" or fcntl is None:
             yield
             return
-        fd = getattr(self._local, "lockfd", None)
-        if fd is None:
-            # One open file description per thread: flock excludes other threads of this process too.
-            fd = os.open(self._path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            self._local.lockfd = fd
-            with self._lock:
-                self._fds.append(fd)
+        fd = self._lockfds.get()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
