@@ -15,7 +15,9 @@ def _print_frame(df, fmt: str, title: str | None = None) -> None:
     import sys
 
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(df, sys.stdout)
     elif fmt == "json":
         typer.echo(df.to_json(orient="records", date_format="iso", indent=1))
     else:

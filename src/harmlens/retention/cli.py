@@ -36,7 +36,9 @@ def apply_cmd(
         con.close()
     a = res.actions
     if fmt == "csv":
-        typer.echo(a.to_csv(index=False), nl=False)
+        from harmlens.csvsafe import csv_text
+
+        typer.echo(csv_text(a), nl=False)
     else:
         counts = a["action"].value_counts().to_dict() if len(a) else {}
         head = "executed" if execute else "dry run (nothing changed; add --execute)"

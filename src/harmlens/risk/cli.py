@@ -21,7 +21,9 @@ def _print_frame(df, fmt: str, title: str | None = None) -> None:
     import pandas as pd
 
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(df, sys.stdout)
         return
     if fmt == "json":
         typer.echo(df.to_json(orient="records", date_format="iso", indent=1))
@@ -46,7 +48,9 @@ def _write_out(df, out: Path) -> None:
     suf = out.suffix.lower()
     out.parent.mkdir(parents=True, exist_ok=True)
     if suf == ".csv":
-        df.to_csv(out, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(df, out)
     elif suf == ".parquet":
         df.to_parquet(out, index=False)
     elif suf == ".json":

@@ -8,8 +8,6 @@ assets, the OpenAPI document). Pages answer HTML, ``/api/v1`` answers JSON with 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import secrets
@@ -335,14 +333,11 @@ def page_url(path: str, **params: Any) -> str:
 
 
 def csv_response(rows: list[dict[str, Any]], filename: str) -> Response:
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("; ".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()})
+    from harmlens.csvsafe import csv_text
+
+    body = csv_text(rows) if rows else ""
     return Response(
-        buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{quote(filename)}"'}
+        body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{quote(filename)}"'}
     )
 
 
