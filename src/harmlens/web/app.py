@@ -28,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harmlens.web import accesslog, views
 from harmlens.web.data import PAGE_SIZES, PRIORITY_SORTS, Warehouse
+from harmlens.web.denials import log_denial
+from harmlens.web.limits import BodySizeLimit
 from harmlens.web.logwriter import LogWriter
 from harmlens.web.security import (
     PRELOGIN_COOKIE,
@@ -152,6 +154,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     _install_handlers(app)
     app.add_middleware(SecurityHeaders, secure=settings.secure_cookies)
+    app.add_middleware(BodySizeLimit)  # added last = outermost: refuses before anything reads the body
     views.register(app)
     wh.warm()
     return app
@@ -232,6 +235,7 @@ def _json_error(status: int, code: str, message: str, headers: dict[str, str] | 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
+        await log_denial(request, exc)
         if is_api(request):
             return _json_error(exc.status, exc.code, exc.message, exc.headers, exc.extra)
         if exc.status == 401:

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from harmlens.web import accesslog, charts
+from harmlens.web.denials import log_denial_sync
+from harmlens.web.passwords import MAX_LENGTH as MAX_PASSWORD
 from harmlens.web.security import PRELOGIN_COOKIE, AppError, client_ip, safe_next
 
 NO_LIST = "No priority list has been produced yet: run 'harmlens rank' on this warehouse."
@@ -24,7 +26,7 @@ NO_PEOPLE = "No linked people in the warehouse yet: run 'harmlens ingest' and 'h
 # -- request bodies (API) ----------------------------------------------------------------------------
 class LoginBody(BaseModel):
     username: str = Field(..., max_length=200)
-    password: str = Field(..., max_length=1000)
+    password: str = Field(..., max_length=MAX_PASSWORD)
 
 
 class DecisionBody(BaseModel):
@@ -83,7 +85,7 @@ def register(app: FastAPI) -> None:
     def login_submit(
         request: Request,
         username: str = Form("", max_length=200),
-        password: str = Form("", max_length=1000),
+        password: str = Form("", max_length=MAX_PASSWORD),
         csrf_token: str = Form(""),
         next: str = Form(""),
     ) -> Response:
@@ -93,6 +95,7 @@ def register(app: FastAPI) -> None:
         try:
             token, p = sessions.login(username, password, client_ip(request))
         except AppError as exc:
+            log_denial_sync(request, exc)
             return render(request, "login.html.j2", status=exc.status, next=safe_next(next) or "", pre=pre, message=exc.message, username=username)
         request.state.principal = p
         log_access(request, "login", "session")
