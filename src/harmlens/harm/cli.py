@@ -27,7 +27,7 @@ def _fmt_table(df, columns: list[str]) -> str:
 
 def _emit(text: str, out: Optional[Path]) -> None:
     if out is None:
-        typer.echo(text)
+        typer.echo(text, nl=not text.endswith("\n"))  # a CSV already ends its last row
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
