@@ -1,6 +1,6 @@
 """Request body limits per endpoint, enforced before any of the body is read.
 
-A sign-in is a username and a password of at most 256 characters: a few KB is plenty, and a
+A sign-in is a username and a password of at most 128 characters: a few KB is plenty, and a
 50 MB body sent to it (or sent slowly, a byte at a time) must not be read, parsed or waited for.
 This ASGI middleware answers 413 from the declared ``Content-Length`` alone, before the app
 reads anything; a body without a declared length (chunked) is counted as it arrives and cut off

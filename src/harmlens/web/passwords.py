@@ -1,6 +1,6 @@
 """One password policy for creating a user and for signing in, after NIST SP 800-63B (5.1.1).
 
-- at least ``MIN_LENGTH`` (12) characters and at most ``MAX_LENGTH`` (256): the same maximum at
+- at least ``MIN_LENGTH`` (12) characters and at most ``MAX_LENGTH`` (128): the same maximum at
   creation and at sign-in, so an account can never be made that cannot sign in;
 - no composition rules (NIST advises against them) and spaces are allowed, but a password made
   only of whitespace, or of one character repeated, is refused;
@@ -18,7 +18,7 @@ from importlib.resources import files
 from harmlens.errors import HarmlensError
 
 MIN_LENGTH = 12
-MAX_LENGTH = 256
+MAX_LENGTH = 128  # ASVS 4.0 2.1.2: at least 64 permitted, more than 128 denied
 
 
 class PasswordPolicyError(HarmlensError):
