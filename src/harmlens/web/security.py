@@ -111,20 +111,6 @@ class Sessions:
             )
             return int(row["id"])
 
-    def throttled(self, username: str, ip: str | None) -> bool:
-        """Whether a sign-in would be refused now (read only; ``login`` claims atomically)."""
-        since = _iso(datetime.now(timezone.utc) - self.window)
-        n_user = self.store.fetchone(
-            "SELECT count(*) AS n FROM web_login_attempts WHERE username = ? AND ok = 0 AND at >= ?", [username, since]
-        )["n"]
-        if n_user >= self.max_fail_user:
-            return True
-        if ip:
-            n_ip = self.store.fetchone("SELECT count(*) AS n FROM web_login_attempts WHERE ip = ? AND ok = 0 AND at >= ?", [ip, since])["n"]
-            if n_ip >= self.max_fail_ip:
-                return True
-        return False
-
     def login(self, username: str, password: str, ip: str | None) -> tuple[str, Principal]:
         """Check the password (throttled); returns (cookie token, principal) or raises AppError."""
         username = (username or "").strip().lower()
