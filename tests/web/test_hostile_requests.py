@@ -131,6 +131,7 @@ def test_limits_per_endpoint(client):
     big = {"username": "ana", "password": "x" * (login_limit + 1)}
     r = client.post("/api/v1/session", json=big)
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    assert r.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in r.headers["content-security-policy"]
     # the same size is under the limit elsewhere: refused by validation or the guard, not by size
     csrf = api_login(client, "olly")
     r = client.post("/api/v1/stops", json={"reason": "y" * (login_limit + 1)}, headers={"X-CSRF-Token": csrf})

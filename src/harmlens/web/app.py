@@ -153,8 +153,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     _install_handlers(app)
+    # BodySizeLimit refuses before anything reads the body; SecurityHeaders (added after it, so
+    # outside it) puts the headers on that 413 too
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders, secure=settings.secure_cookies)
-    app.add_middleware(BodySizeLimit)  # added last = outermost: refuses before anything reads the body
     views.register(app)
     wh.warm()
     return app
