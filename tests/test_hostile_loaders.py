@@ -118,3 +118,24 @@ def test_compile_user_regex_is_linear():
     t0 = time.monotonic()
     assert rx.search("a" * 100_000 + "!") is None
     assert time.monotonic() - t0 < 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracebacks where one line is promised
+
+
+def test_ingest_without_key_column_names_file_and_column(tmp_path):
+    d = tmp_path / "extract"
+    d.mkdir()
+    (d / "events.csv").write_text("source,event_type,occurred_at\ncrime,offence,2024-01-01\n")
+    (d / "people.csv").write_text("mention_id,event_id,role\nm1,e1,suspect\n")
+    line = one_line_error(cli("ingest", str(d), "--db", str(tmp_path / "wh.duckdb")))
+    assert "events.csv" in line and "event_id" in line
+
+
+@pytest.mark.parametrize("shape", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000])
+def test_stops_import_of_deeply_nested_json_is_one_line(tmp_path, shape):
+    f = tmp_path / "stops.json"
+    f.write_text(shape)
+    line = one_line_error(cli("stops", "import", str(f), "--db", str(tmp_path / "wh.duckdb"), timeout=60))
+    assert "stops.json" in line and "nested" in line

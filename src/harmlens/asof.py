@@ -72,12 +72,12 @@ def parse_as_of(value: Any, flag: str = "--as-of", error: type[HarmlensError] = 
     if isinstance(value, str):
         s = value.strip()
         if not _ISO.match(s):
-            raise error(f"{flag} {value!r} is not a date: use YYYY-MM-DD (words such as today or now are refused, "
-                        "so a rerun gives the same list)")
+            raise error(f"{flag} {value!r} is not a date: use an ISO date, YYYY-MM-DD (words such as today or now "
+                        "are refused, so a rerun gives the same list)")
         try:
             d = datetime.fromisoformat(s.replace("Z", "+00:00"))
         except ValueError:
-            raise error(f"{flag} {value!r} is not a valid date (use YYYY-MM-DD)") from None
+            raise error(f"{flag} {value!r} is not a date: no such day (use an ISO date, YYYY-MM-DD)") from None
         return check_window(_naive(d), flag, error)
     if hasattr(value, "dtype") and str(getattr(value, "dtype", "")).startswith("datetime64"):
         import pandas as pd

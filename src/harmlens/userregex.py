@@ -30,7 +30,7 @@ def compile_user_regex(pattern: str, *, ignore_case: bool = False, where: str = 
     except Exception as exc:  # re2.error and friends: any refusal is the same to the user
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UnsupportedPattern(
-            f"{where} {pattern!r} cannot be used: {detail} (patterns run on RE2: no backreferences or look-around)"
+            f"{where} {pattern!r} does not compile: {detail} (patterns run on RE2: no backreferences or look-around)"
         ) from None
 
 

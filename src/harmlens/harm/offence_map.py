@@ -189,7 +189,7 @@ def _user_rules(df: pd.DataFrame, source: str) -> tuple[dict[str, Rule], list[tu
         if isinstance(extra, str) and extra:
             try:
                 gravity = json.loads(extra).get("gravity")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 gravity = None
         if r.get("gravity") not in (None, "") and not (isinstance(r.get("gravity"), float) and math.isnan(r["gravity"])):
             gravity = r.get("gravity")
