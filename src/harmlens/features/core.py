@@ -66,6 +66,8 @@ def parse_as_of(as_of: object) -> datetime:
     One rule for every command: see :mod:`harmlens.asof` (words like ``today`` are refused)."""
     from harmlens.asof import parse_as_of as _parse
 
+    if not isinstance(as_of, (str, date, datetime, np.datetime64)):
+        raise FeaturesError(f"as_of must be a date or YYYY-MM-DD string, not {type(as_of).__name__}")
     return _parse(as_of, error=FeaturesError)
 
 
