@@ -139,3 +139,197 @@ def test_stops_import_of_deeply_nested_json_is_one_line(tmp_path, shape):
     f.write_text(shape)
     line = one_line_error(cli("stops", "import", str(f), "--db", str(tmp_path / "wh.duckdb"), timeout=60))
     assert "stops.json" in line and "nested" in line
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: whatever a file holds, a loader ends in exit 0 or one line, in time, and an error
+# leaves the warehouse as it was.
+
+import contextlib  # noqa: E402
+import gc  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import signal  # noqa: E402
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+TIME_LIMIT_S = 60
+
+HOSTILE_NAMES = [
+    'x" || (SELECT content FROM read_text(\'/etc/passwd\')) || "', "a\"b", "a'b", "; DROP TABLE events; --", "event_id",
+    "__hl_x", "__splink__y", "extra", "1", " ", "ⅰ", "=cmd|' /C calc'!A0", "a\nb", "a,b", "x\\", "%s", "{0}", "SELECT",
+    "CAST(", "/*", "--", "$1", "?", "é", "NULL", "null", "_line", "load_id",
+]
+HOSTILE_VALUES = [
+    "", " ", "today", "now", "0001-01-01", "9999-12-31", "2091-01-03", "1899-12-31", "2024-02-30", "2024-01-01T25:00",
+    "NaN", "inf", "-1", "1e309", "=1+1", "'", '"', "a" * 300, "\u202e", "1970-01-01T00:00:00+14:00", "2024-01-01",
+]
+names = st.one_of(st.sampled_from(HOSTILE_NAMES), st.text(min_size=1, max_size=12).filter(lambda s: "\x00" not in s))
+values = st.one_of(st.sampled_from(HOSTILE_VALUES), st.text(max_size=20).filter(lambda s: "\x00" not in s))
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.sampled_from(HOSTILE_VALUES))
+json_shapes = st.recursive(json_leaf, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.sampled_from(
+    ["datetime", "legislation", "location", "latitude", "longitude", "gender", "age_range", "outcome", "type", "stops", "data",
+     *HOSTILE_NAMES[:6]]), c, max_size=6)), max_leaves=20)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int):
+    def boom(signum, frame):
+        raise TimeoutError(f"past the {seconds}s time limit")
+
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def fingerprint(db: Path) -> str:
+    """Every table's rows, hashed: equal fingerprints mean an unchanged warehouse."""
+    import duckdb
+
+    if not db.exists():
+        return "absent"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        h = hashlib.sha256()
+        for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1").fetchall():
+            rows = con.execute(f'SELECT CAST(t AS VARCHAR) FROM "{t}" t ORDER BY 1').fetchall()
+            h.update(f"{t}:{len(rows)}:{rows!r}".encode())
+        return h.hexdigest()
+    finally:
+        con.close()
+
+
+def run_cli(args: list[str], db: Path | None = None) -> None:
+    """The command in-process; asserts exit 0 or one line (HarmlensError), in time, warehouse unchanged on error."""
+    from typer.testing import CliRunner
+
+    from harmlens.cli import app
+    from harmlens.errors import HarmlensError
+
+    before = fingerprint(db) if db else None
+    t0 = time.monotonic()
+    with time_limit(TIME_LIMIT_S):
+        r = CliRunner().invoke(app, args, catch_exceptions=True)
+    assert time.monotonic() - t0 < TIME_LIMIT_S
+    code, exc = r.exit_code, r.exception
+    del r
+    if exc is not None:
+        # the traceback holds the command's frames, and with them its open warehouse connection
+        exc.__traceback__ = None
+        gc.collect()
+    if code == 0:
+        return
+    assert isinstance(exc, HarmlensError), f"{type(exc).__name__}: {exc!s:.500}"
+    assert code == 1 and "\n" not in str(exc).strip(), str(exc)[:500]
+    if db is not None:
+        assert fingerprint(db) == before, "a failed load changed the warehouse"
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def base_wh(tmp_path_factory):
+    """A small warehouse with events, people, links and harm applied: what later loaders write into."""
+    path = tmp_path_factory.mktemp("prop") / "base.duckdb"
+    _offence_world(path, "stalking by ex-partner")
+    return path
+
+
+def _fresh(base: Path, tmp: Path) -> Path:
+    import shutil
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(dir=tmp))
+    shutil.copy(base, d / "wh.duckdb")
+    return d / "wh.duckdb"
+
+
+# A few examples each (the whole file runs in about two minutes on 2 shared cores); no shrinking,
+# which would rerun slow commands hundreds of times: the failing example is printed as found.
+PROP = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+                phases=[Phase.explicit, Phase.generate])
+
+
+@PROP
+@given(extra_cols=st.lists(names, max_size=3, unique=True), occurred=values, dob=values, outcome=values, drop=st.sampled_from(
+    [None, "event_id", "occurred_at", "mention_id", "role"]))
+def test_property_ingest(base_wh, tmp_path_factory, extra_cols, occurred, dob, outcome, drop):
+    tmp = tmp_path_factory.mktemp("ing")
+    db = _fresh(base_wh, tmp)
+    d = tmp / "extract"
+    d.mkdir()
+    eh = ["event_id", "source", "event_type", "occurred_at", "outcome"] + [c for c in extra_cols if c not in ("event_id",)]
+    ev = [["h1", "crime", "offence", occurred, outcome] + ["v"] * (len(eh) - 5), ["h2", "crime", "offence", "2024-01-01", "nfa"] + [occurred] * (len(eh) - 5)]
+    ph = ["mention_id", "event_id", "role", "date_of_birth"] + [c for c in extra_cols if c not in ("mention_id", "event_id", "role", "date_of_birth")]
+    pe = [["hm1", "h1", "suspect", dob] + [dob] * (len(ph) - 4), ["hm2", "h2", "victim", "1990-01-01"] + ["x"] * (len(ph) - 4)]
+    if drop in eh:
+        i = eh.index(drop)
+        eh, ev = eh[:i] + eh[i + 1:], [r[:i] + r[i + 1:] for r in ev]
+    if drop in ph:
+        i = ph.index(drop)
+        ph, pe = ph[:i] + ph[i + 1:], [r[:i] + r[i + 1:] for r in pe]
+    (d / "events.csv").write_text(_csv(eh, ev))
+    (d / "people.csv").write_text(_csv(ph, pe))
+    run_cli(["ingest", str(d), "--db", str(db)], db)
+
+
+@PROP
+@given(doc=st.one_of(json_shapes, st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
+                     st.lists(st.fixed_dictionaries({"datetime": values, "legislation": values, "gender": values,
+                                                     "location": st.one_of(st.none(), json_shapes)}), max_size=3)))
+def test_property_stops_import(base_wh, tmp_path_factory, doc):
+    tmp = tmp_path_factory.mktemp("stops")
+    db = _fresh(base_wh, tmp)
+    f = tmp / "stops.json"
+    f.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    run_cli(["stops", "import", str(f), "--db", str(db)], db)
+
+
+@PROP
+@given(rows=st.lists(st.tuples(st.sampled_from(["regex", "code", "REGEX", "", "x"]),
+                               st.one_of(st.sampled_from(["(a+)+$", "(a|a)*$", "(a)\\1", "(?<=a)b", "(?P<n>x)", "[", "\\", ".*",
+                                                          "(.*a){20}", "\\p{L}+", "(?i)stalk"]), values),
+                               st.one_of(st.sampled_from(["stalking", "rape", "harassment"]), values), values),
+                     min_size=1, max_size=4))
+def test_property_harm_apply_map(base_wh, tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("map")
+    db = _fresh(base_wh, tmp)
+    m = tmp / "map.csv"
+    m.write_text(_csv(["pattern_type", "pattern", "category", "harm_weight"], [list(r) for r in rows]))
+    run_cli(["harm", "apply", "--db", str(db), "--map", str(m)], db)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, phases=[Phase.explicit, Phase.generate])
+@given(cols=st.lists(names, min_size=2, max_size=2, unique=True), junk=values)
+def test_property_link_file(tmp_path_factory, cols, junk):
+    tmp = tmp_path_factory.mktemp("lf")
+    header = ["rid", *cols, "p"]
+    rows = [[f"r{i}", fn, sn if i % 7 else junk, pc] for i, (fn, sn, _d, pc) in enumerate(PEOPLE)]
+    f = tmp / "people.csv"
+    f.write_text(_csv(header, rows))
+    run_cli(["link-file", str(f), "--id", "rid", "--map", f"forename={cols[0]},surname={cols[1]},postcode=p"])
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, phases=[Phase.explicit, Phase.generate])
+@given(cols=st.lists(names, min_size=2, max_size=2, unique=True), junk=values)
+def test_property_risk_fit_table(tmp_path_factory, cols, junk):
+    tmp = tmp_path_factory.mktemp("ft")
+    header = ["y", *cols]
+    rows = [[str(i % 2), str(i % 5) if i % 9 else junk, str((i * 7) % 3)] for i in range(40)]
+    f = tmp / "t.csv"
+    f.write_text(_csv(header, rows))
+    run_cli(["risk", "fit-table", str(f), "--target", "y", "--folds", "2", "--n-boot", "0"])
