@@ -25,7 +25,7 @@ import math
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
