@@ -98,7 +98,9 @@ def register(app: typer.Typer) -> None:
 
         con = connect(db, create=False)
         names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY table_name").fetchall()]
-        rows = [{"table": n, "rows": con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]} for n in names]
+        from harmlens.sqlident import quote_ident
+
+        rows = [{"table": n, "rows": con.execute(f"SELECT count(*) FROM {quote_ident(n)}").fetchone()[0]} for n in names]
         df = pd.DataFrame(rows)
         _print_frame(df, format, title=f"warehouse {resolve_db_path(db)}")
         if format == "table":

@@ -28,6 +28,9 @@ def apply_cmd(
 
     if fmt not in ("table", "csv"):
         raise RetentionError(f"--format {fmt!r} is not one of table, csv")
+    from harmlens.asof import check_flags
+
+    check_flags(**{"--as-of": as_of})
     pol = RetentionPolicy.from_file(policy) if policy else RetentionPolicy()
     con = connect(db, create=False)
     try:

@@ -22,10 +22,9 @@ stops_app = typer.Typer(
 def _date(value: Optional[str], what: str) -> Optional[date]:
     if value is None:
         return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise HarmlensError(f"{what} {value!r} is not a date (want YYYY-MM-DD)") from None
+    from harmlens.asof import parse_as_of
+
+    return parse_as_of(value, what).date()
 
 
 def _place(value: Optional[str]) -> Optional[tuple[float, float]]:

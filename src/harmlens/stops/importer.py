@@ -211,6 +211,8 @@ def read_stop_file(path: str | Path) -> SourceRows:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UnparseableFileError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:  # a crafted file nested thousands deep exhausts the parser's stack
+            raise UnparseableFileError(f"{path}: JSON nested too deeply to be police.uk stop records") from None
         if isinstance(data, dict):
             data = data.get("stops", data.get("data"))
         if not isinstance(data, list):
