@@ -308,6 +308,7 @@ class VodResult:
     excluded: dict[str, int] = field(default_factory=dict)
     by_minute: pd.DataFrame | None = None  # minute bin x dark -> minority share, for the chart
     caveats: tuple[str, ...] = CAVEATS
+    tz: str | None = None
 
     def model(self, name: str) -> VodModel:
         for m in self.models:
@@ -321,7 +322,7 @@ class VodResult:
             "place": list(self.place) if self.place else None,
             "window_minutes": list(self.window) if self.window else None,
             "window_clock": [f"{w // 60:02d}:{w % 60:02d}" for w in self.window] if self.window else None,
-            "n_window": self.n_window, "n_light": self.n_light, "n_dark": self.n_dark,
+            "tz": self.tz, "n_window": self.n_window, "n_light": self.n_light, "n_dark": self.n_dark,
             "minority_share_light": self.share_light, "minority_share_dark": self.share_dark,
             "models": [m.to_dict() for m in self.models], "excluded": dict(self.excluded), "caveats": list(self.caveats),
         }
