@@ -141,7 +141,8 @@ def map_police_uk_csv(df: pd.DataFrame, force: str | None = None, source: str = 
     keys = ["\x1f".join(r) for r in df.astype(str).itertuples(index=False, name=None)]
     linked = g("Outcome linked to object of search")
     out = pd.DataFrame({
-        "stop_id": _stable_ids("policeuk-csv", keys),
+        # Two forces can publish identical rows: the force is part of the id (policeuk-csv:<force>:<hash>).
+        "stop_id": _stable_ids("policeuk-csv" + (f":{force}" if force else ""), keys),
         "occurred_at": police_uk_datetime(g("Date")),
         "legislation": g("Legislation"),
         "self_defined_ethnicity": g("Self-defined ethnicity"),
@@ -216,7 +217,7 @@ def map_police_uk_api(records: list[dict[str, Any]], force: str | None = None, s
         keys.append(json.dumps(r, sort_keys=True, ensure_ascii=False))
     df = pd.DataFrame(rows, dtype=str) if rows else pd.DataFrame(columns=list(STOP_COLUMNS), dtype=str)
     if len(df):
-        df.insert(0, "stop_id", _stable_ids("policeuk-api", keys))
+        df.insert(0, "stop_id", _stable_ids("policeuk-api" + (f":{force}" if force else ""), keys))
         from harmlens.stops.quirks import age_band
 
         df["age_range"] = age_band(df["age_range"])
