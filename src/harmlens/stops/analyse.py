@@ -128,6 +128,7 @@ class AnalyseSettings:
     cell_km: float | None = 5.0
     area_effects: str = "cells"  # veil-of-darkness fixed effects: 'cells' (cell_km), 'borough' or 'none'
     vod: bool = True
+    drop_boundary_minutes: bool = False  # veil of darkness: drop stops at exactly sunset/dusk (not Stanford's pipeline)
     n_boot: int = 2000
     random_state: int = 0
 
@@ -444,9 +445,12 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         res.notes.append("No population table given: counts only, no rates or disproportionality ratios.")
 
     # Agreement: self-defined x officer-perceived
-    ct = con.execute("SELECT self_group, officer_group, count(*) AS n FROM _s GROUP BY 1, 2").df()
-    ct = ct.pivot(index="self_group", columns="officer_group", values="n").fillna(0)
-    res.agreement, res.agreement_summary = agreement_table(ct)
+    # OPP race is one field (mostly the officer's record): there is nothing to compare it with.
+    ct = con.execute("SELECT self_group, officer_group, count(*) AS n FROM _s WHERE source IS NULL OR source NOT LIKE 'opp%' "
+                     "GROUP BY 1, 2").df()
+    if len(ct):
+        ct = ct.pivot(index="self_group", columns="officer_group", values="n").fillna(0)
+        res.agreement, res.agreement_summary = agreement_table(ct)
     nb = int(res.agreement_summary.get("n_both_recorded", 0))
     if nb:
         res.used["agreement"] = {"used": nb, "left_out": {"self-defined or officer-perceived group not recorded, not stated "
@@ -519,8 +523,8 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         }.items() if v}}
         res.caveats["outcome_test"] = HIT_RATE_CAVEATS
     elif h["searched"].sum() > 0:
-        res.notes.append(f"{int(h['searched'].sum()):,} searches, but none with a find recorded (police.uk leaves "
-                         "'outcome linked to object of search' blank): no outcome (hit-rate) test.")
+        res.notes.append(f"{int(h['searched'].sum()):,} searches, but none with a find recorded (police.uk: 'outcome linked "
+                         "to object of search' blank; OPP: no contraband_found column): no outcome (hit-rate) test.")
         res.used["outcome_test"] = {"used": 0, "left_out": {"find not recorded": int(h["searched"].sum())}}
     else:
         res.notes.append("No searches recorded: no outcome (hit-rate) test.")
@@ -612,7 +616,7 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
     outside_pre = int(total_timed - agg["total"].sum())
     try:
         v = veil_of_darkness(agg, latitude=lat0, longitude=lon0, tz=tz, minority=minority, reference=ref,
-                             cell_km=km, area_label=label)
+                             cell_km=km, area_label=label, drop_boundary_minutes=settings.drop_boundary_minutes)
     except VodError as exc:
         res.vod_skipped = str(exc)
         return

@@ -123,6 +123,7 @@ def analyse_cmd(
     borough_population: Optional[Path] = typer.Option(None, "--borough-population", help="Population by borough for borough rates (e.g. the local-authority census table)."),
     force: Optional[str] = typer.Option(None, "--force", help="Only this force (police.uk) or jurisdiction (OPP). Default: each one in turn."),
     no_vod: bool = typer.Option(False, "--no-vod", help="Skip the veil-of-darkness test."),
+    drop_boundary: bool = typer.Option(False, "--drop-boundary-minutes", help="Veil of darkness: also drop stops at exactly the sunset or dusk minute (Stanford's pipeline keeps them as light; this reproduces an earlier version of their code)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write stops_report.html and .pdf into this folder."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="With --report: also write the PDF."),
@@ -147,6 +148,7 @@ def analyse_cmd(
         raise HarmlensError("--area-effects must be cells, borough or none")
     settings = AnalyseSettings(ethnicity=ethnicity, reference=_group(reference), minority=_group(minority), areas=tuple(area),
                                place=_place(place), cell_km=cell_km if cell_km > 0 else None, vod=not no_vod,
+                               drop_boundary_minutes=drop_boundary,
                                area_effects="none" if (area_effects == "cells" and cell_km <= 0) else area_effects)
     con = connect(db, create=False)
     pop = read_population(population) if population else population_from_warehouse(con)

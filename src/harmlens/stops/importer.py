@@ -240,7 +240,7 @@ def read_stop_file(path: str | Path, *, force: str | None = None, jurisdiction: 
     ``jurisdiction`` and ``tz`` do the same for OPP files.
     """
     from harmlens.contract.read import read_csv, read_parquet
-    from harmlens.stops.opp import is_opp, map_opp
+    from harmlens.stops.opp import is_opp, map_opp, read_opp_csv
     from harmlens.stops.quirks import force_from_filename
 
     path = Path(path)
@@ -269,7 +269,7 @@ def read_stop_file(path: str | Path, *, force: str | None = None, jurisdiction: 
         return SourceRows(path, "police.uk api json", frame.reset_index(drop=True), pd.Series([i + 1 for i in good], dtype="int64"),
                           shape, raw_json)
     if suffix == ".csv":
-        raw = read_csv(path)
+        raw = read_opp_csv(path) if _looks_opp(path) else read_csv(path)
     elif suffix == ".parquet":
         raw = read_parquet(path)
     else:
@@ -462,6 +462,12 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
                     vals = [v for v in src.frame[key].unique() if v]
                     setattr(stats, key, ", ".join(sorted(vals)) or None)
             rows, problems = validate_stop_frame(src.frame, src.lines)
+            if src.fmt == "opp csv" and len(problems):
+                # OPP records no legislation at all: empty there is the source's shape, not a field left blank.
+                problems = problems[problems["column_name"] != "legislation"].reset_index(drop=True)
+            if len(problems):
+                nodate = (problems["column_name"] == "occurred_at") & problems["reason"].str.startswith("missing required")
+                problems.loc[nodate, "reason"] = "no date: cannot be a stop"
             rows, problems, stats.kept_field_not_read = keep_stops_with_unread_fields(rows, problems)
             # The same stop id in two files of one import: the first wins, later ones are quarantined.
             ids = rows["stop_id"]

@@ -184,3 +184,46 @@ def map_opp(df: pd.DataFrame, path: Path, *, jurisdiction: str | None = None, tz
     if unknown_race.any():
         out["race_not_read"] = _na(race_pub).where(unknown_race, "")
     return out
+
+
+def read_opp_csv(path: Path):
+    """Read a CSV written by R: an empty first header (``write.csv`` row names) is named ``row_name``.
+
+    Same guarantees as the contract reader (UTF-8, strict quoting, a row with the wrong number of
+    fields is a shape problem for its line, not a failed file)."""
+    import csv
+    import hashlib
+    import io
+
+    from harmlens.contract.read import RawTable
+    from harmlens.errors import UnparseableFileError
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnparseableFileError(f"{path}: not UTF-8 text (byte {exc.start}); re-export the file as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error) as exc:
+        raise UnparseableFileError(f"{path}: line 1: no readable header ({exc or 'empty file'})") from None
+    if header and header[0] == "":
+        header[0] = "row_name"
+    if len(set(header)) != len(header) or any(h == "" for h in header):
+        raise UnparseableFileError(f"{path}: line 1: header has empty or repeated column names")
+    records, lines, shape = [], [], []
+    start = reader.line_num + 1
+    try:
+        for rec in reader:
+            if rec:
+                if len(rec) != len(header):
+                    shape.append((start, f"row has {len(rec)} fields, header has {len(header)}"))
+                else:
+                    records.append(rec)
+                    lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise UnparseableFileError(f"{path}: line {reader.line_num}: {exc} (truncated or malformed CSV)") from None
+    frame = pd.DataFrame(records, columns=header, dtype=str) if records else pd.DataFrame(columns=header, dtype=str)
+    return RawTable(path, hashlib.sha256(data).hexdigest(), frame, pd.Series(lines, dtype="int64"), shape)

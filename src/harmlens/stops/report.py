@@ -50,6 +50,8 @@ def text_summary(a: StopAnalysis) -> str:
     """A plain-text summary for the terminal."""
     s = a.settings
     basis = "self-defined" if s.ethnicity == "self" else "officer-perceived"
+    if a.jurisdictions and not a.forces:
+        basis = "race as OPP records it (mostly the officer's record)"
     out = [f"stops analysed: {a.n_stops:,} ({a.filter.describe()}; {a.period[0]} to {a.period[1]}); ethnicity: {basis}"]
     out.append(f"{where_from(a)}; sources: {', '.join(a.sources) or 'not recorded'}")
     if a.jurisdictions:
