@@ -14,6 +14,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harmlens.errors import HarmlensError
 from harmlens.stops.analyse import AnalyseSettings, StopFilter, analyse_stops
@@ -232,3 +234,40 @@ def test_report_shows_jurisdiction_mapping_counts_and_vod_plot(warehouse, tmp_pa
         assert text in html, text
     assert "<svg" in html
     assert json.dumps(a.to_dict())  # serialisable
+
+
+OPP_COLUMNS = ["date", "time", "lat", "lng", "subject_race", "subject_sex", "subject_age", "type", "search_conducted",
+               "contraband_found", "outcome", "reason_for_stop"]
+OPP_VALUE = st.sampled_from(["", "NA", "2017-01-02", "2017-13-40", "18:30:00", "25:99", "black", "WHITE", "martian",
+                             "male", "F", "34", "-3", "vehicular", "pedestrian", "TRUE", "FALSE", "41.8", "-71.4", "citation",
+                             "x,y", '"'])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(OPP_COLUMNS), min_size=1, max_size=8, unique=True),
+       st.lists(st.lists(OPP_VALUE, min_size=8, max_size=8), min_size=1, max_size=10))
+def test_every_opp_row_kept_or_quarantined_with_a_reason(tmp_path_factory, cols, rows):
+    from harmlens.warehouse import connect
+
+    if "subject_race" not in cols:
+        cols = cols + ["subject_race"]
+    if "date" not in cols and "time" not in cols:  # a race column alone is not a stop file (refused, tested elsewhere)
+        cols = cols + ["time"]
+    d = tmp_path_factory.mktemp("o")
+    f = d / "wa_seattle_2020_04_01.csv"
+    with open(f, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(r[: len(cols)] + [""] * max(0, len(cols) - len(r)))
+    con = connect(":memory:")
+    rep = import_stops(con, [f])
+    s = rep.files[0]
+    assert s.read == len(rows) == s.loaded + s.quarantined
+    reasons = {r[0] for r in con.execute("SELECT reason FROM quarantine").fetchall()}
+    assert all(r for r in reasons)
+    # A stop is quarantined only when it has no date that parses.
+    dates = [r[cols.index("date")] if "date" in cols else "" for r in rows]
+    good = sum(1 for x in dates if x == "2017-01-02")
+    assert s.loaded == good
+    con.close()
