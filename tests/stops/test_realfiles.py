@@ -145,7 +145,17 @@ def test_two_force_folder_per_force_and_area_check(two_forces):
     black = next(x for x in a["disproportionality"] if x["group"] == "Black")
     assert round(black["ratio_vs_white"], 2) == 5.00
     assert a["used"]["rates"] == {"used": 90, "left_out": {}}
-    # Default: each force in turn.
+    # Default: each force in turn, each against its own population rows.
+    r = runner.invoke(app, ["stops", "analyse", "--db", db, "--population", pop, "--no-vod", "--json"])
+    out = json.loads(r.stdout)
+    assert [x["population_areas"] for x in out] == [["Cheshire"], ["Merseyside"]]
+    ratios = [next(g["ratio_vs_white"] for g in x["disproportionality"] if g["group"] == "Black") for x in out]
+    assert [round(v, 2) for v in ratios] == [5.00, round((10 / 1000) / (90 / 10000), 2)]
+    r = runner.invoke(app, ["stops", "analyse", "--db", db, "--population", pop, "--area", "all", "--no-vod"])
+    assert isinstance(r.exception, HarmlensError) and "--force all" in str(r.exception)
+    r = runner.invoke(app, ["stops", "analyse", "--db", db, "--population", pop, "--area", "all", "--force", "all", "--no-vod", "--json"])
+    assert json.loads(r.stdout)["n_stops"] == 190
+    # Default without a population: each force in turn.
     r = runner.invoke(app, ["stops", "analyse", "--db", db, "--no-vod", "--json"])
     out = json.loads(r.stdout)
     assert [x["forces"] for x in out] == [["cheshire"], ["merseyside"]] and [x["n_stops"] for x in out] == [90, 100]

@@ -121,7 +121,7 @@ def analyse_cmd(
     cell_km: float = typer.Option(5.0, "--cell-km", help="Location cell size (km) for the veil-of-darkness fixed effects; 0 for none."),
     area_effects: str = typer.Option("cells", "--area-effects", help="Veil-of-darkness fixed effects: cells (--cell-km), borough or none."),
     borough_population: Optional[Path] = typer.Option(None, "--borough-population", help="Population by borough for borough rates (e.g. the local-authority census table)."),
-    force: Optional[str] = typer.Option(None, "--force", help="Only this force (police.uk) or jurisdiction (OPP). Default: each one in turn."),
+    force: Optional[str] = typer.Option(None, "--force", help="Only this force (police.uk) or jurisdiction (OPP); 'all' pools every force. Default: each one in turn, each against its own population rows when the table names it."),
     no_vod: bool = typer.Option(False, "--no-vod", help="Skip the veil-of-darkness test."),
     drop_boundary: bool = typer.Option(False, "--drop-boundary-minutes", help="Veil of darkness: also drop stops at exactly the sunset or dusk minute (Stanford's pipeline keeps them as light; this reproduces an earlier version of their code)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
@@ -158,7 +158,17 @@ def analyse_cmd(
     results = []
     for unit in units:
         f = StopFilter(d0, d1, tuple(legislation), unit)
-        results.append(analyse_stops(con, f, settings, pop if len(pop) else None, bpop, detail if len(detail) else None))
+        s_unit = settings
+        if not area and unit and len(pop) and pop["area"].nunique() > 1:
+            # Per force by default: the force's own population rows, when the table names it.
+            from dataclasses import replace
+
+            from harmlens.stops.quirks import force_key
+
+            own = [a for a in pop["area"].unique() if force_key(a) == force_key(unit)]
+            if own:
+                s_unit = replace(settings, areas=(own[0],))
+        results.append(analyse_stops(con, f, s_unit, pop if len(pop) else None, bpop, detail if len(detail) else None))
     if as_json:
         out = [r.to_dict() for r in results]
         typer.echo(json.dumps(out[0] if len(out) == 1 else out, indent=1))
@@ -185,6 +195,11 @@ def forces_to_analyse(con, filt, force: Optional[str], areas: list[str]) -> list
     view = filt.where()
     present = [r[0] for r in con.execute(f"SELECT DISTINCT coalesce(force, jurisdiction) FROM stops{view} ORDER BY 1 NULLS LAST").fetchall()]
     named = [p for p in present if p is not None]
+    if force is not None and force.strip().lower() == "all":
+        return [None]  # every force pooled, asked for explicitly
+    if [a.strip().lower() for a in areas] == ["all"] and len(named) > 1:
+        raise HarmlensError(f"--area all sums every area's population, but the analysis runs per force ({', '.join(named)}): "
+                            "give --force all to pool every force's stops against it, or --force NAME with its --area")
     if force is not None:
         match = [p for p in named if force_key(p) == force_key(force)]
         if not match:
