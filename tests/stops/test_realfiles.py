@@ -176,3 +176,13 @@ def test_group_names_any_case_and_synonyms(two_forces):
                             "--no-vod", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["reference_group"] == "White"
+
+
+def test_synonyms_in_officer_groups_and_population_tables():
+    from harmlens.stops.codes import officer_defined, population_group
+
+    assert officer_defined("CAUCASIAN") == (None, "White") and officer_defined("African-American") == (None, "Black")
+    assert officer_defined("black") == (None, "Black") and officer_defined("WHITE") == (None, "White")
+    assert [population_group(v) for v in ("BLACK", "african american", "Caucasian", "white")] == ["Black", "Black", "White", "White"]
+    with pytest.raises(ValueError):
+        officer_defined("Martian")

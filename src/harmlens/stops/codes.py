@@ -227,6 +227,9 @@ def officer_defined(value: str | None) -> tuple[str | None, str | None]:
             return None, g
     if low in ("chinese",):
         return None, "Other"
+    syn = GROUP_SYNONYMS.get(low)
+    if syn in GROUPS:  # 'Caucasian', 'African-American' as other tools write the officer's group
+        return None, syn
     if low in ("unknown", "not stated", "not recorded"):
         return "IC9", None
     raise ValueError(f"unknown officer-defined ethnicity {raw!r} (want IC1-IC6, IC9 or White/Black/Asian/Mixed/Other)")
@@ -266,4 +269,6 @@ def population_group(label: str) -> str | None:
         return _GROUP_OF_LETTER[letter]
     if low == "chinese":
         return "Asian"
+    if GROUP_SYNONYMS.get(low) in GROUPS:
+        return GROUP_SYNONYMS[low]
     raise ValueError(f"unknown population ethnicity group {label!r}")
