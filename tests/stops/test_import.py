@@ -95,8 +95,8 @@ def test_police_uk_csv(warehouse, files):
     assert rows[3][8] == "Purple (P1)" and rows[4][7] is None
     assert all(r[2] is None for r in rows)
     assert [r[3] for r in rows] == ["Black", "White", "White", "White", "", "Asian"]
-    # Home Office find: NFA is never a find; with the link blank a positive outcome is 'not recorded'.
-    assert [r[5] for r in rows] == [False, None, None, False, False, None]
+    # Home Office find: linked AND not NFA; with the link blank (as here) the find is not recorded.
+    assert [r[5] for r in rows] == [None] * 6
     assert [r[9] for r in rows] == ["false", "true", "true", "false", "false", "false"]
     assert all(r[4] is True for r in rows) and rows[0][6] == "male"
     assert _q(warehouse) == []

@@ -117,9 +117,13 @@ def _found_from_outcome(outcome: pd.Series, linked: pd.Series) -> pd.Series:
     low = outcome.fillna("").astype(str).str.strip().str.lower()
     link = linked.fillna("").astype(str).str.strip().str.lower()
     nfa = low.isin(NFA_OUTCOMES) | low.str.contains("no further action")
-    found = np.where(nfa, "false",  # NFA is never a find, whatever the link says
-                     np.where(link.isin(("false", "f", "no", "0")), "false",
-                              np.where(link.isin(("true", "t", "yes", "1")) & (low != ""), "true", "")))
+    linked_true = link.isin(("true", "t", "yes", "1"))
+    linked_false = link.isin(("false", "f", "no", "0"))
+    # With the link blank the find is unknown even for NFA rows: keeping those as known non-finds
+    # while positive outcomes are unknown would drive the hit rate to zero.
+    found = np.where(linked_false, "false",
+                     np.where(linked_true & nfa, "false",  # NFA is never a find, whatever the link says
+                              np.where(linked_true & (low != ""), "true", "")))
     return pd.Series(found, index=outcome.index)
 
 
