@@ -382,12 +382,25 @@ def register(app: FastAPI) -> None:
     def stops_page(request: Request) -> Response:
         summ = wh.stops_summary()
         recorded = store.fetchone("SELECT count(*) AS n FROM recorded_stops")["n"]
-        return render(request, "stops.html.j2", s=summ, empty=NO_STOPS, charts=charts.stop_charts(summ) if summ else {}, recorded=recorded)
+        return render(request, "stops.html.j2", s=summ, empty=NO_STOPS, charts=charts.stop_charts(summ) if summ else {}, recorded=recorded,
+                      panels=_stop_panels() if summ else [])
+
+    def _stop_panels() -> list[dict[str, Any]]:
+        # Per force/jurisdiction: where, period, stops used and left out, veil of darkness (stops area).
+        from harmlens.errors import HarmlensError
+        from harmlens.stops.dashboard import stops_dashboard
+
+        try:
+            return stops_dashboard(wh.cur())
+        except HarmlensError as exc:
+            return [{"unit": "stops", "error": str(exc)}]
 
     def stops_api(request: Request) -> dict[str, Any]:
         summ = wh.stops_summary()
         recorded = store.fetchone("SELECT count(*) AS n FROM recorded_stops")["n"]
-        return {"available": summ is not None, "message": None if summ else NO_STOPS, "summary": summ, "recorded_in_app": recorded}
+        panels = [{k: v for k, v in p.items() if k != "vod_svg"} for p in _stop_panels()] if summ else []
+        return {"available": summ is not None, "message": None if summ else NO_STOPS, "summary": summ, "recorded_in_app": recorded,
+                "by_force": panels}
 
     def _record_stop(request: Request, record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         from harmlens.web.stopform import record_stop
