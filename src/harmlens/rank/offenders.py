@@ -47,6 +47,7 @@ SCORER_COLUMNS = [
     "person_id", "score", "risk", "expected_harm", "rfgv_score", "band", "top_factors", "last_event_at",
     "allegations", "charges", "convictions", "distinct_victims", "weight_table", "model_version",
     "at_large", "not_at_large_reason", "not_at_large_until",
+    "ev_charged", "ev_acquitted", "ev_nfa", "ev_withdrawn", "ev_ongoing", "ev_cautioned",
 ]
 
 
@@ -267,7 +268,8 @@ def score_people(
     Returns (frame of ``SCORER_COLUMNS`` plus ``at_large``/``not_at_large_reason``, sorted by
     expected harm), and context (bundle, registry record, features, category).
     """
-    from harmlens.features import build_features, evidence_summary, parse_as_of
+    from harmlens.features import build_features, parse_as_of
+    from harmlens.rank.evidence import ENTRY_STATUS_COLUMNS, entry_columns, evidence_table
     from harmlens.harm import at_large
     from harmlens.risk import load_bundle
 
@@ -294,7 +296,8 @@ def score_people(
     free = status["at_large"].fillna(True).astype(bool).to_numpy()
     order_all = np.lexsort((X.index.to_numpy(), -eh))
     shown = np.concatenate([order_all[free[order_all]][: settings.keep], order_all[~free[order_all]][: settings.keep]])
-    ev = evidence_summary(con, at, X.index[shown], category=ctx["category"]).reindex(X.index)
+    # one evidence definition for lists, profiles, packs and the API (rank/evidence.py)
+    ev = entry_columns(evidence_table(con, at, X.index[shown])).reindex(X.index.astype(str))
     df = pd.DataFrame({
         "person_id": X.index.astype(str),
         "score": eh,
@@ -308,6 +311,7 @@ def score_people(
         "charges": ev["charges"].astype("Int64").to_numpy(),
         "convictions": ev["convictions"].astype("Int64").to_numpy(),
         "distinct_victims": ev["distinct_victims"].astype("Int64").to_numpy(),
+        **{c: ev[c].astype("Int64").to_numpy() for c in ENTRY_STATUS_COLUMNS.values()},
         "weight_table": _weight_table(con),
         "model_version": rec["version"],
         "at_large": status["at_large"].fillna(True).astype(bool).to_numpy(),
