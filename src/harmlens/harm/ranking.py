@@ -142,7 +142,8 @@ class RankResult:
             v["why"] = v["top_factors"]
             return v
 
-        cols = ["rank", "person_id", "score", "band", "allegations", "charges", "convictions", "victims", "last_event", "evidence", "why"]
+        # the evidence column carries the counts with their outcomes (the method's own counts stay in csv/json)
+        cols = ["rank", "person_id", "score", "band", "victims", "last_event", "evidence", "why"]
         if self.priority["band"].isna().all():
             cols.remove("band")
         lines.append(_fmt_table(view(self.priority), cols) if len(self.priority) else "(nobody at large has an allegation in scope)")
@@ -152,7 +153,7 @@ class RankResult:
             v["status"] = v["not_at_large_reason"] + v["not_at_large_until"].map(
                 lambda u: "" if pd.isna(u) else f" until {pd.Timestamp(u).date().isoformat()}"
             )
-            lines.append(_fmt_table(v, ["person_id", "status", "score", "allegations", "charges", "convictions", "victims", "last_event", "evidence", "why"]))
+            lines.append(_fmt_table(v, ["person_id", "status", "score", "victims", "last_event", "evidence", "why"]))
         return "\n".join(lines)
 
     def to_json_dict(self) -> dict[str, Any]:

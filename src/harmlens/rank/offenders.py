@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from harmlens.features.catalogue import CATEGORIES, WINDOWS
+from harmlens.harm.policy import DEFAULT_POLICY, OutcomePolicy
 from harmlens.rank.lists import (
     RankError,
     StoredList,
@@ -65,6 +66,8 @@ class RiskRankSettings:
     """How many people at large are stored per list (churn is measured within them). Evidence is
     looked up for the top ``keep`` at large and the top ``keep`` not at large (blank below)."""
     expiry_days: int = 90
+    outcome_policy: OutcomePolicy = DEFAULT_POLICY
+    """How much of an allegation's harm counts by its outcome (harm/policy.py; docs/harm.md)."""
     save: bool = True
 
 
@@ -173,10 +176,13 @@ def _model_severity(bundle: Any, risk: np.ndarray, fallback: float) -> np.ndarra
     return means[b]
 
 
-def expected_harm_if_offending(bundle: Any, X: pd.DataFrame, risk: np.ndarray, history_weight: float) -> np.ndarray:
+def expected_harm_if_offending(
+    bundle: Any, X: pd.DataFrame, risk: np.ndarray, history_weight: float, discount: np.ndarray | None = None
+) -> np.ndarray:
     """The harm this person is expected to cause in the horizon if they offend (see the module docstring).
 
-    ``(own harm in the target category, ever + w x model severity) / (years of record + w)``: the
+    ``(own harm in the target category, ever - discount + w x model severity) / (years of record + w)``, where
+    ``discount`` is the harm the outcome policy does not count (harm/policy.py): the
     person's own yearly harm rate shrunk towards the model's severity (mean harm in the horizon of
     training people of similar risk who did offend) with ``w = history_weight`` pseudo-years.
     """
@@ -185,6 +191,8 @@ def expected_harm_if_offending(bundle: Any, X: pd.DataFrame, risk: np.ndarray, h
     years = np.clip(years, 0.0, None)
     if cat in ("vawg", "any") and f"harm_{cat}_ever" in X.columns:
         h = X[f"harm_{cat}_ever"].to_numpy(dtype=float)
+        if discount is not None:  # the harm the outcome policy does not count (e.g. acquittals)
+            h = np.clip(h - np.nan_to_num(np.asarray(discount, dtype=float)), 0.0, None)
     else:  # no per-category harm history among the features: the model's severity alone
         h = np.zeros(len(X))
         years = np.zeros(len(X))
@@ -288,7 +296,10 @@ def score_people(
     if X.empty:
         return _empty().assign(at_large=pd.Series(dtype=bool), not_at_large_reason=pd.Series(dtype=object)), ctx
     risk = bundle.predict_risk(X)
-    sev = expected_harm_if_offending(bundle, X, risk, settings.history_weight)
+    from harmlens.harm.policy import discounted_harm
+
+    cut = discounted_harm(con, at, settings.outcome_policy).reindex(X.index.astype(str)).fillna(0.0).to_numpy()
+    sev = expected_harm_if_offending(bundle, X, risk, settings.history_weight, discount=cut)
     eh = risk * sev
     status = at_large(con, at).assign(person_id=lambda d: d["person_id"].astype(str)).set_index("person_id")
     status = status.reindex(X.index.astype(str))
