@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         "stops", "analyse", "--area", "all", "--report", str(report / "stops"), "--db", db)
     run("   Model registry", "models", "list", "--db", db)
     _copy_model_cards(out, report)
+    check_layout(report)
     run("   Warehouse summary", "status", "--db", db)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s.")
     print(f"Report folder: {report}")
@@ -146,6 +147,22 @@ def check_evidence(db: str, top: int = 20) -> None:
         print("demo stopped: evidence disagrees between views:\n  " + "\n  ".join(bad or ["the list is empty"]), file=sys.stderr)
         sys.exit(1)
     print(f"list, profile and API agree for {len(items)} people; first: {items[0]['evidence']}", flush=True)
+
+
+def check_layout(report: Path) -> None:
+    """Every PDF the demo wrote: no page without body content, nothing wider than the page (stops the demo if not)."""
+    try:
+        from harmlens.reports.layout import problems
+    except ImportError:
+        print("layout check skipped: pdfplumber is not installed (pip install -e '.[test]')", flush=True)
+        return
+    print("\n=== Check: every PDF has body content on each page and nothing wider than the page", flush=True)
+    pdfs = sorted(report.rglob("*.pdf"))
+    bad = [f"{p.relative_to(report)}: {x}" for p in pdfs for x in problems(p)]
+    if bad:
+        print("demo stopped: report layout problems:\n  " + "\n  ".join(bad), file=sys.stderr)
+        sys.exit(1)
+    print(f"{len(pdfs)} PDFs lay out right", flush=True)
 
 
 def _copy_model_cards(out: Path, report: Path) -> None:
