@@ -179,7 +179,7 @@ FEATURES: dict[str, str] = _build()
 # :func:`label` / :func:`plain_columns`.
 # ---------------------------------------------------------------------------------------------
 
-HARM_UNIT = "days of custody equivalent (Cambridge Crime Harm Index)"
+HARM_UNIT = "days of custody equivalent, Cambridge Crime Harm Index"
 
 _CAT_SHORT = {"vawg": "VAWG", "sexual": "sexual", "domestic": "domestic abuse", "violent": "violent", "any": "all"}
 _WIN_SHORT = {"90d": "in the last 90 days", "365d": "in the last year", "3y": "in the last 3 years", "ever": "ever"}
