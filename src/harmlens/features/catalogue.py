@@ -363,3 +363,33 @@ def meaning(name: str) -> str:
 def plain_columns(df):  # noqa: ANN001 - a pandas DataFrame; pandas is not imported at module load
     """The frame with every column renamed to its plain label (for anything people read)."""
     return df.rename(columns={c: label(str(c)) for c in df.columns})
+
+
+def probability_text(p: float | None) -> str:
+    """A calibrated probability rounded to what validation supports.
+
+    Calibration on the holdout is good to a few percentage points at best (the card's calibration
+    error), so a chance is shown to the nearest 5 points from 10%, to the nearest point below, and
+    never as "99.0%": above 95% reads "over 95%", below 1% "under 1%".
+    """
+    import math
+
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    p = float(p)
+    if p > 0.95:
+        return "over 95%"
+    if p < 0.01:
+        return "under 1%"
+    if p >= 0.1:
+        return f"{5 * round(p * 20):.0f}%"
+    return f"{round(p * 100):.0f}%"
+
+
+def harm_text(v: float | None) -> str:
+    """Expected harm with its unit."""
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return f"{float(v):,.0f} days of custody equivalent"
