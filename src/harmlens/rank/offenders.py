@@ -75,62 +75,13 @@ DEFAULT = RiskRankSettings()
 
 _CAT_WORD = {"vawg": "VAWG", "sexual": "sexual", "domestic": "domestic abuse", "violent": "violent", "any": "all"}
 _WIN_WORD = {"90d": "in 90 days", "365d": "in past year", "3y": "in 3 years", "ever": "ever"}
-_LABELS = {
-    "days_since_last_offence": "days since last allegation",
-    "days_since_last_vawg": "days since last VAWG allegation",
-    "harm_any_365d": "harm of all allegations in past year",
-    "harm_any_ever": "harm of all allegations ever",
-    "harm_vawg_prev_365d": "VAWG harm the year before",
-    "escalation_vawg_harm": "escalation in VAWG harm",
-    "max_harm_365d": "gravest allegation in past year (harm)",
-    "max_harm_before_365d": "gravest earlier allegation (harm)",
-    "escalating_severity": "escalating severity",
-    "distinct_victims_ever": "distinct victims",
-    "distinct_victims_3y": "distinct victims in 3 years",
-    "distinct_partner_victims_ever": "partner/ex-partner victims",
-    "distinct_child_victims_ever": "child victims",
-    "max_offences_same_victim": "most allegations against one victim",
-    "repeat_victims": "repeat victims",
-    "dash_high_victims": "DASH high-risk victims",
-    "max_dash_score": "highest victim DASH score",
-    "n_breach_365d": "order breaches in past year",
-    "n_breach_ever": "order breaches",
-    "n_orders_ever": "orders made",
-    "active_orders": "orders in force",
-    "days_in_custody_365d": "days in custody in past year",
-    "days_in_custody_ever": "days in custody",
-    "in_custody_now": "in custody now",
-    "days_to_sentence_release": "days to release from a prison sentence",
-    "recorded_dead": "recorded as dead",
-    "n_arrests_365d": "arrests in past year",
-    "n_arrests_ever": "arrests",
-    "charges_ever": "charges",
-    "charges_vawg_ever": "VAWG charges",
-    "convictions_ever": "convictions",
-    "convictions_vawg_ever": "VAWG convictions",
-    "charge_ratio": "share of allegations charged",
-    "n_intel_365d": "intelligence reports in past year",
-    "times_victim_ever": "times recorded as a victim",
-    "age": "age",
-    "age_at_first_record": "age at first record",
-    "dob_unknown": "date of birth unknown",
-    "years_since_first_record": "years since first record",
-    "n_co_suspects": "co-suspects",
-    "co_suspects_vawg_allegations": "co-suspects' VAWG allegations",
-    "n_shared_victim_suspects": "other suspects sharing victims",
-}
 
 
 def short_label(feature: str) -> str:
-    """A few words for a feature, for list columns (the full description is in FEATURES)."""
-    if feature in _LABELS:
-        return _LABELS[feature]
-    parts = feature.split("_")
-    if len(parts) == 3 and parts[0] == "n" and parts[1] in CATEGORIES and parts[2] in WINDOWS:
-        return f"{_CAT_WORD[parts[1]]} allegations {_WIN_WORD[parts[2]]}"
-    if len(parts) == 3 and parts[0] == "harm" and parts[1] == "vawg" and parts[2] in WINDOWS:
-        return f"VAWG harm {_WIN_WORD[parts[2]]}"
-    return feature.replace("_", " ")
+    """A few words for a feature, from the plain-words catalogue (the full description is in FEATURES)."""
+    from harmlens.features.catalogue import label
+
+    return label(feature)
 
 
 def _fmt_value(v: float) -> str:
@@ -142,8 +93,35 @@ def _fmt_value(v: float) -> str:
     return f"{v:,.1f}"
 
 
-def factor_texts(model: Any, X: pd.DataFrame, *, top: int = 3) -> list[str]:
-    """Per row, the factors that raised the risk most, with the person's values, in words."""
+def value_text(feature: str, v: float) -> str:
+    """A feature's value in its unit, as a reviewer would say it (days as weeks, months or years)."""
+    from harmlens.features.catalogue import HARM_UNIT, unit
+    from harmlens.harm.custody import span_words
+
+    if pd.isna(v):
+        return "not recorded"
+    v = float(v)
+    u = unit(feature)
+    if u == "days":
+        return span_words(v) if v < 3650 else "10 years or more (none recorded)"
+    if u == "yes/no":
+        return "yes" if v >= 0.5 else "no"
+    if u == "share":
+        return f"{100 * v:.0f}%"
+    if u == HARM_UNIT:
+        return f"{v:,.0f} days of custody equivalent"
+    if u == "years":
+        return f"{v:.0f}"
+    return _fmt_value(v) + (f" {u}" if u and u not in ("allegations", "victims", "people", "times") and not u.startswith("DASH") else "")
+
+
+def factor_texts(model: Any, X: pd.DataFrame, *, top: int = 3, custody: dict[str, str] | None = None) -> list[str]:
+    """Per row, the factors that raised the risk most, with the person's values, in words.
+
+    A custody factor is said as what it is (``custody``: words per person id, e.g. "released 3 months
+    ago after 4 years in prison (sentence)"), never as a count of days in custody.
+    """
+    from harmlens.harm.custody import CUSTODY_FEATURES
     from harmlens.risk.explain import contributions
 
     if not len(X):
@@ -153,9 +131,19 @@ def factor_texts(model: Any, X: pd.DataFrame, *, top: int = 3) -> list[str]:
     M = c.to_numpy()
     V = X[list(names)].to_numpy(dtype=float)
     out = []
+    ids = [str(p) for p in X.index]
     for i in range(len(X)):
         order = np.argsort(-M[i], kind="stable")[:top]
-        parts = [f"{short_label(names[j])}: {_fmt_value(V[i, j])}" for j in order if M[i, j] > 0]
+        parts: list[str] = []
+        for j in order:
+            if M[i, j] <= 0:
+                continue
+            if names[j] in CUSTODY_FEATURES:
+                words = (custody or {}).get(ids[i], "custody history")
+                if words not in parts:
+                    parts.append(words)
+            else:
+                parts.append(f"{short_label(names[j])}: {value_text(names[j], V[i, j])}")
         out.append("; ".join(parts) if parts else "no factor above typical")
     return out
 
@@ -333,8 +321,11 @@ def score_people(
     df = df.iloc[order].reset_index(drop=True)
     n_explain = min(max(0, settings.explain_top), len(df))
     if n_explain:
+        from harmlens.harm.custody import custody_words
+
         Xe = X.loc[df["person_id"].iloc[:n_explain].to_numpy(), bundle.features]
-        df.loc[: n_explain - 1, "top_factors"] = factor_texts(bundle.model, Xe)
+        held = custody_words(con, at, [str(p) for p in Xe.index])
+        df.loc[: n_explain - 1, "top_factors"] = factor_texts(bundle.model, Xe, custody=held)
     if n_explain < len(df):
         df.loc[n_explain:, "top_factors"] = "not explained (below the top by expected harm)"
     return df, ctx
