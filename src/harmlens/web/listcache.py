@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from harmlens.features.catalogue import harm_text, probability_text
 from harmlens.rank.evidence import STATUS_WORDS, breakdown, summary_text
 from harmlens.web.fmt import factor_text, parse_factors
 
@@ -47,6 +48,9 @@ class CachedList:
             it["evidence"] = summary_text(r) if r.get("allegations") is not None else None
             it["outcomes"] = breakdown(r) if r.get("allegations") is not None else None
             it["outcome_text"] = [f"{n} {STATUS_WORDS[k]}" for k, n in (it["outcomes"] or {}).items()]
+            # the chance rounded to what validation supports and harm with its unit (features/catalogue.py)
+            it["risk_text"] = probability_text(r.get("risk"))
+            it["expected_harm_text"] = harm_text(r.get("expected_harm"))
             items.append(it)
         return cls(items=items, raw={r["person_id"]: r for r in rows}, boroughs=boroughs)
 
