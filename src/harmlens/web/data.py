@@ -305,6 +305,11 @@ class Warehouse:
                 out.setdefault("as_of", lst["as_of"])
                 if not out.get("factors"):
                     out["factors"] = [factor_text(f) for f in parse_factors(row.get("top_factors"))]
+        if out is not None:
+            from harmlens.features.catalogue import harm_text, probability_text
+
+            out["risk_text"] = probability_text(out.get("risk"))
+            out["expected_harm_text"] = harm_text(out.get("expected_harm"))
         return out
 
     def network(self, person_id: str, limit: int = 60) -> dict[str, Any]:
