@@ -111,7 +111,7 @@ def value_text(feature: str, v: float) -> str:
     if u == HARM_UNIT:
         return f"{v:,.0f} days of custody equivalent"
     if u == "years":
-        return f"{v:.0f}"
+        return f"{v:.0f}" if feature.startswith("age") else f"{v:.0f} years"
     return _fmt_value(v) + (f" {u}" if u and u not in ("allegations", "victims", "people", "times") and not u.startswith("DASH") else "")
 
 
