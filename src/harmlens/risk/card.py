@@ -132,6 +132,12 @@ def _dropped_k(df: pd.DataFrame | None, n: int, column: str = "metric") -> list[
     return sorted({str(m) for m in df[column] if _k_of(m) is not None and not (n > 0 and _k_of(m) <= K_FRACTION * n)})
 
 
+def _param_words(k: str) -> str:
+    from harmlens.features.catalogue import label
+
+    return {"n_boot": "bootstrap resamples", "freq_months": "months between snapshots"}.get(k, label(k))
+
+
 def _features_view(features: Mapping[str, str]) -> pd.DataFrame:
     from harmlens.features.catalogue import label, unit
 
@@ -169,14 +175,14 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
         "table (odds ratio per one unit of each factor, 95% CI, p-value; standard errors clustered by person). "
         f"CalibratedBoosting: gradient-boosted trees with {ci.params.get('calibration', 'isotonic')} calibration on a held-out fifth of the people. "
         "TimeToOffenceCox: Cox proportional hazards for the time to the next offence, read as the probability "
-        "within the horizon. Parameters: `" + ", ".join(f"{k}={v}" for k, v in ci.params.items()) + "`."), None))
+        "within the horizon. Settings: " + "; ".join(f"{_param_words(k)} {v}" for k, v in ci.params.items()) + "."), None))
     out.append(("Harm policy by outcome", _harm_policy_text(), None))
     if ci.validation_wide is not None:
         dropped = _dropped_k(ci.validation_wide, ci.validation_n)
         out.append(("Validation on the holdout date", (
             f"Each figure with its 95% bootstrap interval ({ci.n_boot} resamples of people), every score on the same people and "
             "date. V100 ranks by summed harm of VAWG allegations in the previous year; RFH by recency, frequency and "
-            "harm. ECE is the expected calibration error over 10 equal-count bins. harm_share@k is the share of the "
+            "harm. The calibration error is the expected calibration error over 10 equal-count bins. Harm caught in the top k is the share of the "
             "next horizon's harm caused by the top k."
             + (f" Measures at k are shown only for k up to {K_FRACTION:.0%} of the {ci.validation_n:,} people validated "
                f"(left out: {', '.join(dropped)}, where any ranking catches nearly everyone)." if dropped else "")),
@@ -192,9 +198,9 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
             "(other factors held fixed), 95% confidence interval and p-value. Associations, not causes."), _inference_view(ci.inference)))
     for attr, tab in ci.groups.items():
         out.append((f"Error rates by {attr}", (
-            f"Measured on the holdout date; {attr} is never a model input. Flag rule: {ci.flag_rule}. fpr: share of those "
-            "with no later offence who were flagged; fnr: share of those with a later offence who were not; "
-            "calibration_ratio: observed rate / mean predicted (1 = calibrated)."), tab))
+            f"Measured on the holdout date; {attr} is never a model input. Flag rule: {ci.flag_rule}. False positive rate: share of those "
+            "with no later offence who were flagged; false negative rate: share of those with a later offence who were not; "
+            "observed / predicted: observed rate / mean predicted (1 = calibrated)."), tab))
     out.append(("Features", "Every factor the model reads, in plain words, with its unit.", _features_view(ci.features)))
     out.append(("Known limitations", "\n".join(f"- {x}" for x in LIMITATIONS + list(ci.notes)), None))
     return out
