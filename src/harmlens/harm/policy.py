@@ -88,12 +88,12 @@ def discounted_harm(con: Any, as_of: Any, policy: OutcomePolicy = DEFAULT_POLICY
     that the policy does not count, i.e. sum of harm x (1 - share of its status)."""
     import pandas as pd
 
-    from harmlens.rank.evidence import _as_of, _harm_relation, allegations_sql
+    from harmlens.rank.evidence import allegations_sql, as_of_ts, harm_relation
 
     cut = {s: 1.0 - policy.share(s) for s in STATUSES if policy.share(s) < 1.0}
     if not cut:
         return pd.Series(dtype=float)
-    harm, frame = _harm_relation(con)
+    harm, frame = harm_relation(con)
     if frame is not None:
         con.register(harm, frame)
     try:
@@ -101,7 +101,7 @@ def discounted_harm(con: Any, as_of: Any, policy: OutcomePolicy = DEFAULT_POLICY
         df = con.execute(
             f"WITH a AS ({allegations_sql(con, window_days=None, harm=harm)}) "
             f"SELECT person_id, sum(coalesce(harm_weight, 0) * CASE status {case} ELSE 0 END) AS h FROM a GROUP BY 1",
-            {"as_of": _as_of(as_of)},
+            {"as_of": as_of_ts(as_of)},
         ).df()
     finally:
         if frame is not None:

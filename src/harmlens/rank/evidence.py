@@ -111,13 +111,13 @@ def allegations_sql(con: Any, *, window_days: int | None = WINDOW_DAYS, harm: st
     """
 
 
-def _as_of(as_of: Any) -> datetime:
+def as_of_ts(as_of: Any) -> datetime:
     from harmlens.harm.baselines import as_of_timestamp
 
     return as_of_timestamp(as_of)
 
 
-def _harm_relation(con: Any) -> tuple[str, Any]:
+def harm_relation(con: Any) -> tuple[str, Any]:
     """``event_harm`` when it covers every offence, else the built-in map computed on the fly (CCHI)."""
     if _has_table(con, "event_harm"):
         from harmlens.harm.offence_map import stale_offences
@@ -132,12 +132,12 @@ def _harm_relation(con: Any) -> tuple[str, Any]:
 
 def allegation_statuses(con: Any, as_of: Any, person_ids: Iterable[object], *, window_days: int | None = WINDOW_DAYS) -> pd.DataFrame:
     """One row per counted allegation: ``person_id, event_id, occurred_at, harm_weight, charged, status``."""
-    at = _as_of(as_of)
+    at = as_of_ts(as_of)
     ids = [str(p) for p in person_ids]
     cols = ["person_id", "event_id", "occurred_at", "harm_weight", "charged", "status"]
     if not ids or not _has_table(con, "links"):
         return pd.DataFrame(columns=cols)
-    harm, frame = _harm_relation(con)
+    harm, frame = harm_relation(con)
     params: dict[str, Any] = {"as_of": at, "ids": ids}
     if window_days is not None:
         params["start"] = at - pd.Timedelta(days=window_days)
@@ -172,8 +172,8 @@ def evidence_table(con: Any, as_of: Any, person_ids: Iterable[object]) -> pd.Dat
 
 
 def _victims(con: Any, as_of: Any, ids: list[str]) -> pd.Series:
-    at = _as_of(as_of)
-    harm, frame = _harm_relation(con)
+    at = as_of_ts(as_of)
+    harm, frame = harm_relation(con)
     if frame is not None:
         con.register(harm, frame)
     try:
@@ -225,7 +225,7 @@ def as_dict(row: Any, as_of: Any) -> dict[str, Any]:
     n = row.get("allegations")
     return {
         "label": LABEL,
-        "as_of": _as_of(as_of).date().isoformat(),
+        "as_of": as_of_ts(as_of).date().isoformat(),
         "allegations": int(n) if n is not None and not pd.isna(n) else 0,
         "outcomes": breakdown(row),
         "outcome_words": {s: STATUS_WORDS[s] for s in breakdown(row)},
