@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     run("   A supervisor promotes the validated model for scoring", "models", "promote", "v1", "--db", db)
     run(f"8. Priority offenders at large as of {CUT}: expected harm = P(offend) x expected harm",
         "rank", "--as-of", CUT, "--top", "20", "--db", db)
+    check_evidence(db)
     run("   ...and the V100 baseline beside it", "rank", "--method", "v100", "--as-of", CUT, "--top", "100", "--format", "csv",
         "--out", str(report / "v100_baseline.csv"), "--db", db)
     run("9. Women and children most at risk of being victimised again", "victims", "--as-of", CUT, "--top", "20", "--db", db)
@@ -110,12 +111,58 @@ def main(argv: list[str] | None = None) -> None:
         "stops", "analyse", "--area", "all", "--report", str(report / "stops"), "--db", db)
     run("   Model registry", "models", "list", "--db", db)
     _copy_model_cards(out, report)
+    check_layout(report)
     run("   Warehouse summary", "status", "--db", db)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s.")
     print(f"Report folder: {report}")
     for p in sorted(report.rglob("*")):
         if p.is_file() and p.suffix in (".html", ".csv", ".pdf", ".graphml", ".md"):
             print(f"  {p.relative_to(report)}")
+
+
+def check_evidence(db: str, top: int = 20) -> None:
+    """The list, the profile and the API show the same evidence for every top-``top`` person (stops the demo if not)."""
+    import duckdb
+
+    from harmlens.rank.evidence import check_agreement
+    from harmlens.web.data import Warehouse
+
+    print(f"\n=== Check: evidence on the list, the profile and the API agree for the top {top}", flush=True)
+    con = duckdb.connect(db, read_only=True)
+    try:
+        lid = con.execute("SELECT list_id FROM priority_lists WHERE kind = 'offenders' ORDER BY as_of DESC, refreshed_at DESC LIMIT 1").fetchone()
+        bad = check_agreement(con, lid[0], top=top) if lid else ["no offenders list stored"]
+    finally:
+        con.close()
+    wh = Warehouse(db, read_only=True)
+    try:
+        items = (wh.priority_list(size=top) or {"items": []})["items"][:top]
+        for it in items:
+            ev = (wh.person(it["person_id"]) or {}).get("evidence") or {}
+            if (ev.get("allegations"), ev.get("outcomes")) != (it["allegations"], it["outcomes"]):
+                bad.append(f"{it['person_id']}: list {it['evidence']}; profile {ev}")
+    finally:
+        wh.close()
+    if bad or not items:
+        print("demo stopped: evidence disagrees between views:\n  " + "\n  ".join(bad or ["the list is empty"]), file=sys.stderr)
+        sys.exit(1)
+    print(f"list, profile and API agree for {len(items)} people; first: {items[0]['evidence']}", flush=True)
+
+
+def check_layout(report: Path) -> None:
+    """Every PDF the demo wrote: no page without body content, nothing wider than the page (stops the demo if not)."""
+    try:
+        from harmlens.reports.layout import problems
+    except ImportError:
+        print("layout check skipped: pdfplumber is not installed (pip install -e '.[test]')", flush=True)
+        return
+    print("\n=== Check: every PDF has body content on each page and nothing wider than the page", flush=True)
+    pdfs = sorted(report.rglob("*.pdf"))
+    bad = [f"{p.relative_to(report)}: {x}" for p in pdfs for x in problems(p)]
+    if bad:
+        print("demo stopped: report layout problems:\n  " + "\n  ".join(bad), file=sys.stderr)
+        sys.exit(1)
+    print(f"{len(pdfs)} PDFs lay out right", flush=True)
 
 
 def _copy_model_cards(out: Path, report: Path) -> None:

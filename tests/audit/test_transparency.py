@@ -28,8 +28,11 @@ def test_record_from_card_facts_and_audit():
     rec = build_record(MODEL, _Audit(), organisation={"organisation": "Example Police"})
     spec = rec["tool_specification"]
     assert spec["model_version"] == "v7" and spec["training_data_sha256"] == "abc123"
-    assert spec["model_inputs"] == ["n_vawg_365d", "harm_vawg_365d"]
-    assert "auc 0.810" in spec["model_performance"]
+    # in plain words with their units: the public reads this record
+    assert spec["model_inputs"] == ["VAWG allegations in the last year (allegations)",
+                                    "harm of VAWG allegations in the last year (days of custody equivalent, Cambridge Crime Harm Index)"]
+    assert "ranking accuracy (AUC): 0.81" in spec["model_performance"] and "calibration error: 0.02" in spec["model_performance"]
+    assert "counts nothing when acquitted" in rec["decision_making_process"]["harm_policy_by_outcome"]
     assert "vawg offence (allegation) within 365 days" in rec["description_and_rationale"]["detailed_description"]
     from harmlens.risk.card import INTENDED_USE, LIMITATIONS
 
@@ -40,6 +43,7 @@ def test_record_from_card_facts_and_audit():
     assert rec["owner_and_responsibility"]["senior_responsible_owner"] == TO_COMPLETE
     md = record_markdown(rec)
     assert "## Tool specification" in md and "abc123" in md
+    assert "train_start" not in md and "n_vawg_365d" not in md and "train start: 2020-01-01" in md
     assert "<em>to be completed" in record_html(rec)
     json.dumps(rec)
 

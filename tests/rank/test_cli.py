@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 
 import pytest
@@ -49,8 +51,11 @@ def test_rank_defaults_to_risk_and_lists_record_changes(db):
     assert (out / "offenders.csv").read_text().splitlines()[1].startswith("1,B,")
     page = (out / "offenders.html").read_text()
     assert "Priority offenders at large" in page
-    # Every list names its transparency record, or how to make one when none exists yet.
-    assert "transparency record" in page and "harmlens transparency --model" in page
+    # Every list names its transparency record, or says none is published: never a command for the reader.
+    assert "transparency record" in page and "no transparency record has been published" in page and "run 'harmlens" not in page
+    # plain words: the evidence count with its outcomes, rounded chances, harm with its unit, no raw names
+    assert "VAWG allegations in the last 3 years" in page and "charged, awaiting trial" in page
+    assert "days of custody equivalent" in page and "expected_harm" not in page and "person_id" not in page
     assert "new" in (out / "offenders_changes.csv").read_text()
 
 
@@ -71,3 +76,6 @@ def test_victims_command(tmp_path):
     r = runner.invoke(app, ["lists", "export", "--out", str(tmp_path / "rep"), "--db", str(path)])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rep" / "victims.csv").read_text().splitlines()[1].split(",")[1] == "V1"
+    page = (tmp_path / "rep" / "victims.html").read_text()
+    heads = re.findall(r"<th>(.*?)</th>", page)
+    assert len(heads) == len(set(heads)) and "run '" not in page

@@ -75,7 +75,7 @@ def test_bands_evidence_factors_and_model_version(con):
     assert e.loc["A", "distinct_victims"] == 2
     assert e.loc["A", "last_event_at"] == pd.Timestamp("2023-09-01")
     assert e.loc["A", "model_version"] == "v1"
-    assert "VAWG allegations in past year: 3" in e.loc["A", "top_factors"]
+    assert "VAWG allegations in the last year: 3" in e.loc["A", "top_factors"]
 
 
 def test_custom_bands(con):
@@ -142,14 +142,32 @@ def test_no_model_is_a_clear_error(warehouse):
 
 
 def test_short_labels_cover_every_feature():
+    """Every feature has a plain label and a unit in the catalogue: no raw name reaches a reader."""
     from harmlens.features import FEATURES
-
-    from harmlens.rank.offenders import _LABELS
+    from harmlens.features.catalogue import unit
 
     for f in FEATURES:
         words = short_label(f)
-        assert f in _LABELS or "allegations" in words or "harm" in words, f
-    assert short_label("n_vawg_365d") == "VAWG allegations in past year"
+        assert "_" not in words and unit(f), f
+    assert short_label("n_vawg_365d") == "VAWG allegations in the last year"
+
+
+def test_custody_is_worded_as_what_it_is(warehouse):
+    """Someone at large with time in custody reads "released ... ago after ...", never "days in custody: 1,457.7"."""
+    from harmlens.harm.custody import custody_words
+    from harmlens.rank.offenders import value_text
+
+    w = make_world()
+    w.event("custody", "2019-10-01", ["A"], ends="2023-10-01", custody_type="prison")
+    w.event("custody", "2022-01-01", ["B"], ends="2022-01-15", custody_type="remand")
+    w.load(warehouse)
+    got = custody_words(warehouse, AS_OF, ["A", "B", "C", "D"])
+    assert got["A"] == "released 3 months ago after 4 years in prison (sentence)"
+    assert got["B"] == "released 2 years ago after 2 weeks on remand"
+    assert got["C"] == "in custody since 2023-12-01 (custody)"
+    assert got["D"] == "no time in custody recorded"
+    assert value_text("days_since_last_vawg", 922.1) == "2.5 years" and value_text("charge_ratio", 0.25) == "25%"
+    assert value_text("max_harm_365d", 2555) == "2,555 days of custody equivalent"
 
 
 def test_severity_without_history_is_the_models():

@@ -27,7 +27,9 @@ def test_priority_list_filter_sort_paginate(app, client):
     assert d["list_id"] == "offenders:risk:2024-07-01" and d["model_version"] == "v1"
     p1 = d["items"][0]
     assert p1["factors"] == ["3 VAWG allegations in 12 months", "charged ABH 2024-03", "2 victims"]
-    assert p1["evidence"] == "2 allegations, 1 charges, 1 convictions" and p1["borough"] == "Camden"
+    assert p1["allegations"] == 2 and p1["borough"] == "Camden"
+    assert p1["outcomes"] == {"convicted": 0, "charged": 1, "acquitted": 0, "nfa": 1, "withdrawn": 0, "ongoing": 0}
+    assert p1["evidence"].startswith("2 VAWG allegations in the last 3 years (0 convicted; 1 charged, awaiting trial; 0 acquitted; 1 no further action")
     assert [i["person_id"] for i in client.get("/api/v1/priority?borough=Hackney").json()["items"]] == ["P4", "P5"]
     assert [i["person_id"] for i in client.get("/api/v1/priority?band=medium").json()["items"]] == ["P4"]
     assert [i["person_id"] for i in client.get("/api/v1/priority?sort=last_event").json()["items"]] == ["P1", "P4", "P5"]
@@ -84,7 +86,9 @@ def test_person_api_network_truth(app, client):
     assert client.get("/api/v1/persons/P1?purpose=curiosity").json()["error"]["code"] == "purpose_unknown"
     prof = client.get("/api/v1/persons/P1?purpose=investigation").json()
     assert {(e["target"], e["events"]) for e in prof["network"]["edges"]} == {("P2", 2), ("P3", 1)}
-    assert prof["evidence_counts"] == {"conviction": 1, "charge": 1, "allegation": 1}
+    # E1 (nfa) and E2 (charged) are VAWG allegations; E3 is a conviction event with no crime reference
+    assert prof["evidence"]["label"] == "VAWG allegations in the last 3 years" and prof["evidence"]["as_of"] == "2024-07-01"
+    assert prof["evidence"]["allegations"] == 2 and prof["evidence"]["outcomes"]["nfa"] == 1 and prof["evidence"]["outcomes"]["charged"] == 1
     assert prof["risk"]["version"] == "v1" and prof["risk"]["list_rank"] == 1
     r = client.get("/api/v1/persons/NOPE?purpose=investigation")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
@@ -238,3 +242,14 @@ def test_every_list_links_its_model_card_and_transparency_record(app, client):
     assert 'id="transparency"' in card
     # The fixture warehouse has no transparency record: the page says how to make one, nothing invented.
     assert "harmlens transparency --model v1" in card
+
+
+def test_list_profile_and_api_evidence_agree(app, client):
+    """Every listed person's count and outcome breakdown is the same on the list API, the profile API and both pages."""
+    api_login(client, "ana")
+    items = client.get("/api/v1/priority").json()["items"]
+    html = client.get("/priority").text
+    assert "VAWG allegations in the last 3 years" in html and "charged, awaiting trial" in html
+    for it in items:
+        ev = client.get(f"/api/v1/persons/{it['person_id']}?purpose=investigation").json()["evidence"]
+        assert (ev["allegations"], ev["outcomes"]) == (it["allegations"], it["outcomes"]), it["person_id"]

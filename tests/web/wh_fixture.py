@@ -42,11 +42,12 @@ def build_warehouse(path: Path, *, stops: bool = True, lists: bool = True) -> Pa
             ('offenders:risk:2024-07-01','offenders','risk','2024-07-01',now(),now(),now() + INTERVAL 90 DAY,'v1',NULL,3,'{}'),
             ('victims:risk:2024-07-01','victims','risk','2024-07-01',now(),now(),now() + INTERVAL 90 DAY,'v1',NULL,1,'{}')""")
         con.execute("""INSERT INTO priority_entries (list_id, rank, person_id, score, risk, expected_harm, band, top_factors, allegations,
-            charges, convictions, distinct_victims, last_event_at, linked_suspects, model_version) VALUES
-            ('offenders:risk:2024-07-01',1,'P1',412.5,0.62,412.5,'high','3 VAWG allegations in 12 months; charged ABH 2024-03; 2 victims',2,1,1,2,'2024-06-01',NULL,'v1'),
-            ('offenders:risk:2024-07-01',2,'P4',55.0,0.31,55.0,'medium','prior stalking allegation',1,0,0,1,'2024-05-01',NULL,'v1'),
-            ('offenders:risk:2024-07-01',3,'P5',2.0,0.05,2.0,'low',NULL,0,0,0,0,'2024-05-01',NULL,'v1'),
-            ('victims:risk:2024-07-01',1,'P2',0.44,0.44,NULL,NULL,'repeat victim; suspect charged',NULL,NULL,NULL,NULL,'2024-03-10','P1','v1')""")
+            charges, convictions, distinct_victims, last_event_at, linked_suspects, model_version,
+            ev_charged, ev_acquitted, ev_nfa, ev_withdrawn, ev_ongoing, ev_cautioned) VALUES
+            ('offenders:risk:2024-07-01',1,'P1',412.5,0.62,412.5,'high','3 VAWG allegations in 12 months; charged ABH 2024-03; 2 victims',2,1,0,1,'2024-06-01',NULL,'v1',1,0,1,0,0,0),
+            ('offenders:risk:2024-07-01',2,'P4',55.0,0.31,55.0,'medium','prior stalking allegation',1,0,0,1,'2024-05-01',NULL,'v1',0,0,0,0,1,0),
+            ('offenders:risk:2024-07-01',3,'P5',2.0,0.05,2.0,'low',NULL,0,0,0,0,'2024-05-01',NULL,'v1',0,0,0,0,0,0),
+            ('victims:risk:2024-07-01',1,'P2',0.44,0.44,NULL,NULL,'repeat victim; suspect charged',NULL,NULL,NULL,NULL,'2024-03-10','P1','v1',NULL,NULL,NULL,NULL,NULL,NULL)""")
         import hashlib
 
         for pack, partner, person in (("R1", "Probation", "P1"), ("R2", "Housing", "P2")):

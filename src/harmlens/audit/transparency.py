@@ -58,7 +58,7 @@ def build_record(model: dict[str, Any] | None, audit: Any = None, *,
     val = (metrics.get("validation") or {}).get(primary or "", {})
     version = (model or {}).get("version")
     name = f"harmlens VAWG priority list (risk model {version})" if version else "harmlens VAWG priority list (V100 rule)"
-    perf = ", ".join(f"{k} {v:.3f}" for k, v in val.items() if isinstance(v, (int, float))) if val else ""
+    perf = _performance_words(val, int(metrics.get("validation_n") or (metrics.get("validation") or {}).get("n") or 0))
     flags = [f["text"] for f in getattr(audit, "flags", [])] if audit is not None else []
     rec: dict[str, Any] = {
         "standard": ATRS_VERSION,
@@ -93,7 +93,11 @@ def build_record(model: dict[str, Any] | None, audit: Any = None, *,
         },
         "decision_making_process": {
             "process_integration": "The list is an input to a human tasking meeting (e.g. MATAC); it triggers nothing.",
-            "information_provided": "Rank, risk, expected harm, top factors, evidence counts by type, last event date.",
+            "information_provided": ("Rank, chance of a VAWG allegation within a year, expected harm (days of custody "
+                                     "equivalent), the main factors in words, the VAWG allegations of the last 3 years with "
+                                     "what became of each (convicted, charged and awaiting trial, acquitted, no further action, "
+                                     "victim withdrew, ongoing), last allegation date."),
+            "harm_policy_by_outcome": _harm_policy(),
             "human_decisions_and_review": "An analyst checks each entry against the records before any action; "
                                           "entries expire and are re-made each cycle.",
             "appeals_and_review": org.get("appeals", TO_COMPLETE),
@@ -102,7 +106,8 @@ def build_record(model: dict[str, Any] | None, audit: Any = None, *,
             "model_name": name,
             "model_version": version or "v100 rule",
             "model_task": "binary risk prediction and ranking" if version else "ranking by recorded harm",
-            "model_inputs": feats if feats else ["VAWG allegations in the last 365 days and their CCHI harm weights"],
+            "model_inputs": ([_input_words(f) for f in feats] if feats
+                             else ["VAWG allegations in the last 365 days and their harm weights (Cambridge Crime Harm Index)"]),
             "model_output": "probability within the horizon; expected harm; rank" if version else "harm sum; rank",
             "model_architecture": primary or "rule",
             "model_performance": perf or "not validated (rule)",
@@ -123,7 +128,7 @@ def build_record(model: dict[str, Any] | None, audit: Any = None, *,
             "mitigations": [
                 "Bias audit of every list (harmlens audit): error rates, calibration and list composition by "
                 "ethnicity, age band, sex and borough with 95% intervals; proxy scan; label bias; outcome monitoring.",
-                "Human review of every entry; entries show their evidence type (allegation/charge/conviction).",
+                "Human review of every entry; every count of allegations is shown with what became of each.",
                 "Every view and export is recorded in a tamper-evident access log.",
             ],
             "latest_audit": ({"list": getattr(audit, "list_id", None), "as_of": getattr(audit, "as_of", None),
@@ -133,11 +138,48 @@ def build_record(model: dict[str, Any] | None, audit: Any = None, *,
     return rec
 
 
+def _harm_policy() -> str:
+    try:
+        from harmlens.harm.policy import DEFAULT_POLICY
+    except ImportError:
+        return "every allegation counts (V100 definition)"
+    return DEFAULT_POLICY.describe()
+
+
+def _input_words(feature: str) -> str:
+    """A model input in plain words with its unit, for the public record."""
+    from harmlens.features.catalogue import label, unit
+
+    u = unit(feature)
+    return f"{label(feature)} ({u})" if u and u not in ("yes/no",) else label(feature)
+
+
+def _performance_words(val: dict[str, Any], n: int) -> str:
+    """Validation figures in plain words; measures "at k" only where k is at most a fifth of the people validated."""
+    from harmlens.features.catalogue import label
+
+    parts = []
+    for k, v in (val or {}).items():
+        if not isinstance(v, (int, float)):
+            continue
+        _, at, kk = str(k).partition("@")
+        if at and kk.isdigit() and not (n and int(kk) <= 0.2 * n):
+            continue
+        parts.append(f"{label(str(k))}: {v:.2f}")
+    return "; ".join(parts) + (f" (on {n:,} people at the holdout date)" if n and parts else "")
+
+
+def _key(k: Any) -> str:
+    from harmlens.features.catalogue import label
+
+    return label(str(k))
+
+
 def _fmt_value(v: Any) -> str:
     if isinstance(v, list):
         return "\n".join(f"- {x}" for x in v) if v else "(none)"
     if isinstance(v, dict):
-        return "\n".join(f"- {k}: {json.dumps(x) if isinstance(x, (dict, list)) else x}" for k, x in v.items())
+        return "\n".join(f"- {_key(k)}: {json.dumps(x) if isinstance(x, (dict, list)) else x}" for k, x in v.items())
     return "" if v is None else str(v)
 
 
@@ -167,7 +209,7 @@ def record_html(rec: dict[str, Any]) -> str:
             if isinstance(v, list):
                 val = "<ul>" + "".join(f"<li>{esc(str(x))}</li>" for x in v) + "</ul>"
             elif isinstance(v, dict):
-                val = "<ul>" + "".join(f"<li>{esc(str(a))}: {esc(_fmt_value(b))}</li>" for a, b in v.items()) + "</ul>"
+                val = "<ul>" + "".join(f"<li>{esc(_key(a))}: {esc(_fmt_value(b))}</li>" for a, b in v.items()) + "</ul>"
             else:
                 val = esc("" if v is None else str(v))
                 if TO_COMPLETE in str(v):

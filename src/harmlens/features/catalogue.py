@@ -120,8 +120,8 @@ def _build() -> dict[str, str]:
     f["charge_ratio"] = "Share of the person's allegations that led to a charge (charges / allegations; 0 if none)"
     f["n_intel_365d"] = "Intelligence reports about the person in the year before the as-of date"
     f["times_victim_ever"] = "Times the person was themself recorded as a victim, ever"
-    f["age"] = "Age in years on the as-of date (0 when the date of birth is unknown; see dob_unknown)"
-    f["age_at_first_record"] = "Age in years when first recorded as a suspect (0 when unknown; see dob_unknown)"
+    f["age"] = "Age in years on the as-of date (0 when the date of birth is unknown; see 'date of birth unknown')"
+    f["age_at_first_record"] = "Age in years when first recorded as a suspect (0 when unknown; see 'date of birth unknown')"
     f["dob_unknown"] = "1 if no plausible date of birth is recorded for the person, else 0"
     f["years_since_first_record"] = "Years since the person was first recorded as a suspect or offender"
     f["n_co_suspects"] = "Number of different people named as co-suspects with the person on the same offences"
@@ -144,10 +144,11 @@ def _build() -> dict[str, str]:
     )
     f["expected_vawg_allegations_per_year"] = (
         "VAWG allegations per year since the first record (plus half an allegation, so a first-time offender is "
-        "not zero) times p_still_offending_given_allegations"
+        "not zero) times the chance the person is still offending (from the gaps between allegations)"
     )
     f["expected_allegations_per_year"] = (
-        "Allegations of any offence per year since the first record (plus half an allegation) times p_still_offending_given_allegations"
+        "Allegations of any offence per year since the first record (plus half an allegation) times the chance the "
+        "person is still offending (from the gaps between allegations)"
     )
     f["p_still_offending_given_allegations_and_intel"] = (
         "Chance the person is still offending, weighing how long they have been silent (no allegation and no "
@@ -156,14 +157,239 @@ def _build() -> dict[str, str]:
     )
     f["expected_vawg_allegations_per_year_shrunk"] = (
         "Expected VAWG allegations per year: the person's VAWG allegations per year at large since the first "
-        "record (shrunk towards a weak prior) times p_still_offending_given_allegations_and_intel"
+        "record (shrunk towards a weak prior) times the chance the person is still offending (from allegations and "
+        "intelligence)"
     )
     f["expected_allegations_and_intel_per_year"] = (
         "Expected allegations and intelligence reports per year: their number per year at large since the first "
-        "record (shrunk towards a weak prior) times p_still_offending_given_allegations_and_intel"
+        "record (shrunk towards a weak prior) times the chance the person is still offending (from allegations and "
+        "intelligence)"
     )
     return f
 
 
 FEATURES: dict[str, str] = _build()
 """Feature name -> plain-English description, in column order."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain words: one catalogue of labels, units and one-line meanings for every feature, metric
+# and column that a partner or the public reads (web app, reports, model card, transparency
+# record). Raw names stay in CSV/JSON for analysts; anything rendered for people goes through
+# :func:`label` / :func:`plain_columns`.
+# ---------------------------------------------------------------------------------------------
+
+HARM_UNIT = "days of custody equivalent, Cambridge Crime Harm Index"
+
+_CAT_SHORT = {"vawg": "VAWG", "sexual": "sexual", "domestic": "domestic abuse", "violent": "violent", "any": "all"}
+_WIN_SHORT = {"90d": "in the last 90 days", "365d": "in the last year", "3y": "in the last 3 years", "ever": "ever"}
+
+# feature -> (short label, unit)
+_FEATURE_WORDS: dict[str, tuple[str, str]] = {
+    "days_since_last_offence": ("time since last allegation", "days"),
+    "days_since_last_vawg": ("time since last VAWG allegation", "days"),
+    "harm_any_365d": ("harm of all allegations in the last year", HARM_UNIT),
+    "harm_any_ever": ("harm of all allegations ever", HARM_UNIT),
+    "harm_vawg_prev_365d": ("VAWG harm in the year before last", HARM_UNIT),
+    "escalation_vawg_harm": ("rise in VAWG harm on the year before", HARM_UNIT),
+    "max_harm_365d": ("gravest allegation in the last year", HARM_UNIT),
+    "max_harm_before_365d": ("gravest earlier allegation", HARM_UNIT),
+    "escalating_severity": ("allegations getting more serious", "yes/no"),
+    "distinct_victims_ever": ("different victims named", "victims"),
+    "distinct_victims_3y": ("different victims named in the last 3 years", "victims"),
+    "distinct_partner_victims_ever": ("partner or ex-partner victims", "victims"),
+    "distinct_child_victims_ever": ("child victims", "victims"),
+    "max_offences_same_victim": ("most allegations against one victim", "allegations"),
+    "repeat_victims": ("victims named more than once", "victims"),
+    "dash_high_victims": ("victims assessed high risk (DASH)", "victims"),
+    "max_dash_score": ("highest DASH score of a victim", "DASH score (0-27)"),
+    "n_breach_365d": ("order breaches in the last year", "breaches"),
+    "n_breach_ever": ("order breaches ever", "breaches"),
+    "n_orders_ever": ("protective orders made", "orders"),
+    "active_orders": ("protective orders in force", "orders"),
+    "days_in_custody_365d": ("time in custody in the last year", "days"),
+    "days_in_custody_ever": ("time in custody ever", "days"),
+    "in_custody_now": ("in custody on the date", "yes/no"),
+    "days_to_sentence_release": ("time to release from a prison sentence", "days"),
+    "recorded_dead": ("recorded as dead", "yes/no"),
+    "n_arrests_365d": ("arrests in the last year", "arrests"),
+    "n_arrests_ever": ("arrests ever", "arrests"),
+    "charges_ever": ("crimes charged ever", "charges"),
+    "charges_vawg_ever": ("VAWG crimes charged ever", "charges"),
+    "convictions_ever": ("convictions ever", "convictions"),
+    "convictions_vawg_ever": ("VAWG convictions ever", "convictions"),
+    "charge_ratio": ("share of allegations charged", "share"),
+    "n_intel_365d": ("intelligence reports in the last year", "reports"),
+    "times_victim_ever": ("times recorded as a victim", "times"),
+    "age": ("age", "years"),
+    "age_at_first_record": ("age when first recorded as a suspect", "years"),
+    "dob_unknown": ("date of birth unknown", "yes/no"),
+    "years_since_first_record": ("time since first recorded as a suspect", "years"),
+    "n_co_suspects": ("co-suspects", "people"),
+    "co_suspects_vawg_allegations": ("co-suspects' VAWG allegations", "allegations"),
+    "n_shared_victim_suspects": ("other suspects of the same victims", "people"),
+    "vawg_allegations_per_year_at_large_3y": ("VAWG allegations a year while at large (last 3 years)", "allegations a year"),
+    "vawg_share_of_allegations": ("share of allegations that are VAWG", "share"),
+    "days_at_large_without_allegations": ("time at large since the last allegation", "days"),
+    "recency_weighted_vawg_allegations_90d": ("recent VAWG allegations (the latest weigh most)", "allegations"),
+    "recency_weighted_vawg_allegations_365d": ("VAWG allegations, the recent weighing most", "allegations"),
+    "p_still_offending_given_allegations": ("chance still offending, from the gaps between allegations", "share"),
+    "expected_vawg_allegations_per_year": ("expected VAWG allegations a year", "allegations a year"),
+    "expected_allegations_per_year": ("expected allegations a year", "allegations a year"),
+    "p_still_offending_given_allegations_and_intel": ("chance still offending, from allegations and intelligence", "share"),
+    "expected_vawg_allegations_per_year_shrunk": ("expected VAWG allegations a year (steadied)", "allegations a year"),
+    "expected_allegations_and_intel_per_year": ("expected allegations and intelligence reports a year", "reports a year"),
+}
+for _c in CATEGORIES:
+    for _w in WINDOWS:
+        _FEATURE_WORDS.setdefault(f"n_{_c}_{_w}", (f"{_CAT_SHORT[_c]} allegations {_WIN_SHORT[_w]}", "allegations"))
+for _w in WINDOWS:
+    _FEATURE_WORDS.setdefault(f"harm_vawg_{_w}", (f"harm of VAWG allegations {_WIN_SHORT[_w]}", HARM_UNIT))
+
+# metric -> (label, unit, meaning); "@k" metrics are matched by prefix
+METRICS: dict[str, tuple[str, str, str]] = {
+    "auc": ("ranking accuracy (AUC)", "0.5 = chance, 1 = perfect",
+            "the chance that a person who went on to offend is ranked above one who did not"),
+    "pr_auc": ("precision-recall area", "0-1", "how well the highest scores pick out the people who went on to offend"),
+    "brier": ("Brier score", "lower is better", "mean squared gap between the predicted chance and what happened"),
+    "ece": ("calibration error", "percentage points", "average gap between predicted and observed rates over ten bins"),
+    "precision": ("precision in the top {k}", "share", "of the top {k} people, the share who went on to offend"),
+    "recall": ("recall in the top {k}", "share", "of everyone who went on to offend, the share in the top {k}"),
+    "harm_share": ("harm caught in the top {k}", "share", "the share of the next year's harm caused by the top {k} people"),
+}
+
+# column -> (label, unit, meaning)
+COLUMNS: dict[str, tuple[str, str, str]] = {
+    "rank": ("rank", "", "position on the list (1 = first to review)"),
+    "person_id": ("person reference", "", "the linked person's reference (no names are shown)"),
+    "score": ("score", "", "the number the list is ordered by"),
+    "risk": ("chance of a VAWG allegation within a year", "%", "calibrated probability from the forecast model"),
+    "expected_harm": ("expected harm in the next year", HARM_UNIT, "chance of offending times the harm expected if they do"),
+    "band": ("risk band", "", "band of the calibrated chance (thresholds in docs/rank.md)"),
+    "top_factors": ("why (main factors)", "", "the factors that raised this person's risk most"),
+    "allegations": ("VAWG allegations in the last 3 years", "allegations", "offences naming the person as suspect; not findings of guilt"),
+    "charges": ("of which charged", "allegations", "allegations that reached a charge (awaiting trial, convicted or acquitted)"),
+    "convictions": ("of which convicted", "allegations", "allegations that ended in a conviction"),
+    "ev_charged": ("charged, awaiting trial", "allegations", ""),
+    "ev_acquitted": ("acquitted", "allegations", ""),
+    "ev_nfa": ("no further action", "allegations", ""),
+    "ev_withdrawn": ("victim withdrew", "allegations", ""),
+    "ev_ongoing": ("ongoing", "allegations", "under investigation or no outcome recorded"),
+    "ev_cautioned": ("cautioned", "allegations", ""),
+    "distinct_victims": ("different victims", "victims", ""),
+    "last_event_at": ("last allegation", "date", ""),
+    "linked_suspects": ("linked suspects", "", ""),
+    "linked_high_risk_suspects": ("linked high-risk suspects", "", ""),
+    "model_version": ("model version", "", ""),
+    "change": ("change", "", "new, left, up, down or unchanged since the previous list"),
+    "previous_rank": ("previous rank", "", ""),
+    "new_rank": ("new rank", "", ""),
+    "reason": ("why", "", ""),
+    "stops": ("stops", "stops", ""),
+    "population": ("residents", "people", "census population"),
+    "rate_per_1000": ("stops per 1,000 residents", "per 1,000", ""),
+    "stops_per_1000": ("stops per 1,000 residents", "per 1,000", ""),
+    "rate_low": ("rate, 95% interval from", "per 1,000", ""),
+    "rate_high": ("rate, 95% interval to", "per 1,000", ""),
+    "ratio": ("ratio", "", "1 = the same as the comparison"),
+    "ratio_vs_white": ("rate relative to White", "times", "1 = the same rate as White residents"),
+    "ratio_low": ("ratio, 95% interval from", "times", ""),
+    "ratio_high": ("ratio, 95% interval to", "times", ""),
+    "ci_low": ("95% interval from", "", ""),
+    "ci_high": ("95% interval to", "", ""),
+    "too_few": ("too few to judge", "yes/no", "fewer than 10 events: treat as unreliable"),
+    "odds_ratio": ("odds ratio", "times", "change in the odds per one unit of the factor"),
+    "p_value": ("p-value", "", "chance of a link this strong if there were none"),
+    "fpr": ("false positive rate", "share", "of those who did not go on to offend, the share listed"),
+    "fnr": ("false negative rate", "share", "of those who went on to offend, the share not listed"),
+    "calibration_ratio": ("observed / predicted", "times", "1 = calibrated"),
+    "mean_predicted": ("mean predicted chance", "share", ""),
+    "observed": ("observed rate", "share", ""),
+    "n": ("people", "people", ""),
+    "feature": ("factor", "", ""),
+    "meaning": ("meaning", "", ""),
+    "metric": ("measure", "", ""),
+    "group": ("group", "", ""),
+    "borough": ("borough", "", ""),
+    "reference": ("model", "", ""),
+    "other": ("compared with", "", ""),
+    "reference_value": ("model's value", "", ""),
+    "other_value": ("comparison's value", "", ""),
+    "difference": ("difference", "", ""),
+}
+
+_GROUP_SUFFIX = {
+    "_per_1000": "per 1,000 residents", "_stops": "stops", "_population": "residents", "_ratio": "ratio",
+    "_share": "share", "_n": "people",
+}
+
+
+def _metric(name: str) -> tuple[str, str, str] | None:
+    base, _, k = name.partition("@")
+    if base in METRICS:
+        lab, unit, mean = METRICS[base]
+        return lab.format(k=k), unit, mean.format(k=k)
+    return None
+
+
+def words(name: str) -> tuple[str, str, str]:
+    """(label, unit, one-line meaning) of a feature, metric or column; a readable fallback otherwise."""
+    if name in _FEATURE_WORDS:
+        lab, unit = _FEATURE_WORDS[name]
+        return lab, unit, FEATURES.get(name, "")
+    if name in COLUMNS:
+        return COLUMNS[name]
+    m = _metric(name)
+    if m is not None:
+        return m
+    for suf, word in _GROUP_SUFFIX.items():  # per-group columns of the audit and stops tables: Black_per_1000
+        if name.endswith(suf) and len(name) > len(suf):
+            return f"{name[: -len(suf)].replace('_', ' ')}: {word}", "", ""
+    return name.replace("_", " "), "", ""
+
+
+def label(name: str) -> str:
+    return words(name)[0]
+
+
+def unit(name: str) -> str:
+    return words(name)[1]
+
+
+def meaning(name: str) -> str:
+    return words(name)[2]
+
+
+def plain_columns(df):  # noqa: ANN001 - a pandas DataFrame; pandas is not imported at module load
+    """The frame with every column renamed to its plain label (for anything people read)."""
+    return df.rename(columns={c: label(str(c)) for c in df.columns})
+
+
+def probability_text(p: float | None) -> str:
+    """A calibrated probability rounded to what validation supports.
+
+    Calibration on the holdout is good to a few percentage points at best (the card's calibration
+    error), so a chance is shown to the nearest 5 points from 10%, to the nearest point below, and
+    never as "99.0%": above 95% reads "over 95%", below 1% "under 1%".
+    """
+    import math
+
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    p = float(p)
+    if p > 0.95:
+        return "over 95%"
+    if p < 0.01:
+        return "under 1%"
+    if p >= 0.1:
+        return f"{5 * round(p * 20):.0f}%"
+    return f"{round(p * 100):.0f}%"
+
+
+def harm_text(v: float | None) -> str:
+    """Expected harm with its unit."""
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return f"{float(v):,.0f} days of custody equivalent"

@@ -67,3 +67,73 @@ def at_large(
         out["at_large"] = out["at_large"].astype("boolean").fillna(True)
     out["at_large"] = out["at_large"].astype(bool)
     return out[AT_LARGE_COLUMNS]
+
+
+CUSTODY_FEATURES = ("days_in_custody_365d", "days_in_custody_ever", "in_custody_now", "days_to_sentence_release")
+"""Features about time in custody: a reason for someone at large is worded as what it is (a release)."""
+
+
+def span_words(days: float, *, adjective: bool = False) -> str:
+    """``"3 months"`` / ``"a 4-year"`` style wording of a number of days."""
+    d = max(0.0, float(days))
+    if d < 14:
+        n, unit = round(d), "day"
+    elif d < 61:
+        n, unit = round(d / 7), "week"
+    elif d < 548:
+        n, unit = round(d / 30.44), "month"
+    else:  # half years up to 5 years (2.5 years), whole years beyond
+        y = d / 365.25
+        n, unit = (round(2 * y) / 2 if y < 5 else round(y)), "year"
+    n = max(1, n) if d >= 1 else n
+    txt = f"{n:g}"
+    if adjective:
+        return f"{txt}-{unit}"
+    return f"{txt} {unit}{'s' if n != 1 else ''}"
+
+
+def custody_words(
+    con: duckdb.DuckDBPyConnection, as_of: str | date | datetime, person_ids: Iterable[str]
+) -> dict[str, str]:
+    """Per person, their custody as a reviewer would say it, as of a date.
+
+    ``"released 3 months ago after 4 years in prison (sentence)"``, ``"released 1 year ago after 2 weeks
+    on remand"``, ``"in custody since 2024-03-01 (prison sentence, release due 2026-01-01)"`` or
+    ``"no time in custody recorded"``: never a count of days for someone at large.
+    """
+    ids = [str(p) for p in person_ids]
+    if not ids:
+        return {}
+    ts = as_of_timestamp(as_of)
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'events'").fetchall()}
+    ctype = "e.custody_type" if "custody_type" in cols else "json_extract_string(e.extra, '$.custody_type')"
+    rows = con.execute(
+        f"""
+        SELECT CAST(l.person_id AS VARCHAR) AS person_id, e.occurred_at AS since, e.ends_at AS until,
+               lower(coalesce({ctype}, '')) AS kind
+        FROM events e JOIN people p ON p.event_id = e.event_id JOIN links l ON l.mention_id = p.mention_id
+        WHERE e.event_type = 'custody' AND p.role NOT IN ('victim', 'witness') AND e.occurred_at < $t
+          AND list_contains($ids, CAST(l.person_id AS VARCHAR))
+        ORDER BY person_id, coalesce(e.ends_at, TIMESTAMP '9999-01-01') DESC, e.occurred_at DESC
+        """,
+        {"t": ts, "ids": ids},
+    ).fetchall()
+    out = {pid: "no time in custody recorded" for pid in ids}
+    seen: set[str] = set()
+    for pid, since, until, kind in rows:
+        if pid in seen:
+            continue
+        seen.add(pid)
+        what = ("prison sentence" if kind in ("prison", "sentence", "custodial_sentence") else
+                "remand" if kind == "remand" else "hospital order" if "hospital" in kind else "custody")
+        if until is None or pd.Timestamp(until) > pd.Timestamp(ts):
+            due = f", release due {pd.Timestamp(until):%Y-%m-%d}" if until is not None and what == "prison sentence" else ""
+            out[pid] = f"in custody since {pd.Timestamp(since):%Y-%m-%d} ({what}{due})"
+            continue
+        length = (pd.Timestamp(until) - pd.Timestamp(since)).days
+        ago = (pd.Timestamp(ts) - pd.Timestamp(until)).days
+        when = "this week" if ago < 7 else f"{span_words(ago)} ago"
+        # the custody event spans the time actually held (a sentence's release date, not its length)
+        where = {"prison sentence": "in prison (sentence)", "remand": "on remand"}.get(what, f"in {what}")
+        out[pid] = f"released {when} after {span_words(length)} {where}"
+    return out

@@ -35,7 +35,8 @@ from harmlens.harm.errors import HarmError
 Scorer = Callable[..., pd.DataFrame]
 
 RANK_COLUMNS = ["rank", "person_id", "risk", "expected_harm", "rfgv_score", "band", "at_large", "top_factors", "last_event_at"]
-EVIDENCE_COLUMNS = ["allegations", "charges", "convictions", "distinct_victims", "weight_table", "as_of"]
+EVIDENCE_COLUMNS = ["allegations", "charges", "convictions", "distinct_victims", "weight_table", "as_of", "evidence",
+                    "evidence_allegations", "convicted", "charged_awaiting_trial", "acquitted", "nfa", "withdrawn", "ongoing", "cautioned"]
 EXTRA_COLUMNS = ["method", "score", "not_at_large_reason", "not_at_large_until"]
 OUTPUT_COLUMNS = RANK_COLUMNS + EVIDENCE_COLUMNS + EXTRA_COLUMNS
 
@@ -141,7 +142,8 @@ class RankResult:
             v["why"] = v["top_factors"]
             return v
 
-        cols = ["rank", "person_id", "score", "band", "allegations", "charges", "convictions", "victims", "last_event", "why"]
+        # the evidence column carries the counts with their outcomes (the method's own counts stay in csv/json)
+        cols = ["rank", "person_id", "score", "band", "victims", "last_event", "evidence", "why"]
         if self.priority["band"].isna().all():
             cols.remove("band")
         lines.append(_fmt_table(view(self.priority), cols) if len(self.priority) else "(nobody at large has an allegation in scope)")
@@ -151,7 +153,7 @@ class RankResult:
             v["status"] = v["not_at_large_reason"] + v["not_at_large_until"].map(
                 lambda u: "" if pd.isna(u) else f" until {pd.Timestamp(u).date().isoformat()}"
             )
-            lines.append(_fmt_table(v, ["person_id", "status", "score", "allegations", "charges", "convictions", "victims", "last_event", "why"]))
+            lines.append(_fmt_table(v, ["person_id", "status", "score", "victims", "last_event", "evidence", "why"]))
         return "\n".join(lines)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -187,7 +189,7 @@ def _fmt_table(df: pd.DataFrame, columns: list[str]) -> str:
     if not len(df):
         return "(none)"
     fmts = {}
-    for c in ("why", "status", "top_factors"):
+    for c in ("why", "status", "top_factors", "evidence"):
         if c in columns:
             width = int(df[c].astype(str).str.len().max())
             fmts[c] = (lambda w: (lambda v: f"{v!s:<{w}}"))(width)
@@ -254,4 +256,27 @@ def rank(
         cut = off["score"].rank(method="min", ascending=False)
         off = off[cut <= top]
         notes.append(f"{int((~df['at_large']).sum())} scored people are not at large (custody or dead) and are listed separately")
+    pri, off = _with_evidence(con, ts, pri), _with_evidence(con, ts, off)
+    if method == "v100":
+        notes.append(
+            "V100 keeps its published definition: every VAWG allegation in 365 days adds its harm whatever its outcome "
+            "(acquitted, no further action and withdrawn included); the evidence column shows what became of them"
+        )
     return RankResult(method, ts, table_name, top, pri[OUTPUT_COLUMNS].reset_index(drop=True), off[OUTPUT_COLUMNS].reset_index(drop=True), len(df), notes)
+
+
+def _with_evidence(con: duckdb.DuckDBPyConnection, ts: datetime, df: pd.DataFrame) -> pd.DataFrame:
+    """The one evidence definition (rank/evidence.py) beside every listed person, whatever the method."""
+    from harmlens.rank.evidence import evidence_table, summary_text
+
+    if not len(df):
+        return df
+    ev = evidence_table(con, ts, df["person_id"])
+    df = df.copy()
+    df["evidence"] = [summary_text(ev.loc[str(p)]) for p in df["person_id"]]
+    rows = ev.loc[df["person_id"].astype(str)]
+    df["evidence_allegations"] = rows["allegations"].to_numpy()
+    for s in ("convicted", "acquitted", "nfa", "withdrawn", "ongoing", "cautioned"):
+        df[s] = rows[s].to_numpy()
+    df["charged_awaiting_trial"] = rows["charged"].to_numpy()
+    return df

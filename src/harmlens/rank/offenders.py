@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from harmlens.features.catalogue import CATEGORIES, WINDOWS
+from harmlens.harm.policy import DEFAULT_POLICY, OutcomePolicy
 from harmlens.rank.lists import (
     RankError,
     StoredList,
@@ -47,6 +48,7 @@ SCORER_COLUMNS = [
     "person_id", "score", "risk", "expected_harm", "rfgv_score", "band", "top_factors", "last_event_at",
     "allegations", "charges", "convictions", "distinct_victims", "weight_table", "model_version",
     "at_large", "not_at_large_reason", "not_at_large_until",
+    "ev_charged", "ev_acquitted", "ev_nfa", "ev_withdrawn", "ev_ongoing", "ev_cautioned",
 ]
 
 
@@ -64,6 +66,8 @@ class RiskRankSettings:
     """How many people at large are stored per list (churn is measured within them). Evidence is
     looked up for the top ``keep`` at large and the top ``keep`` not at large (blank below)."""
     expiry_days: int = 90
+    outcome_policy: OutcomePolicy = DEFAULT_POLICY
+    """How much of an allegation's harm counts by its outcome (harm/policy.py; docs/harm.md)."""
     save: bool = True
 
 
@@ -71,62 +75,13 @@ DEFAULT = RiskRankSettings()
 
 _CAT_WORD = {"vawg": "VAWG", "sexual": "sexual", "domestic": "domestic abuse", "violent": "violent", "any": "all"}
 _WIN_WORD = {"90d": "in 90 days", "365d": "in past year", "3y": "in 3 years", "ever": "ever"}
-_LABELS = {
-    "days_since_last_offence": "days since last allegation",
-    "days_since_last_vawg": "days since last VAWG allegation",
-    "harm_any_365d": "harm of all allegations in past year",
-    "harm_any_ever": "harm of all allegations ever",
-    "harm_vawg_prev_365d": "VAWG harm the year before",
-    "escalation_vawg_harm": "escalation in VAWG harm",
-    "max_harm_365d": "gravest allegation in past year (harm)",
-    "max_harm_before_365d": "gravest earlier allegation (harm)",
-    "escalating_severity": "escalating severity",
-    "distinct_victims_ever": "distinct victims",
-    "distinct_victims_3y": "distinct victims in 3 years",
-    "distinct_partner_victims_ever": "partner/ex-partner victims",
-    "distinct_child_victims_ever": "child victims",
-    "max_offences_same_victim": "most allegations against one victim",
-    "repeat_victims": "repeat victims",
-    "dash_high_victims": "DASH high-risk victims",
-    "max_dash_score": "highest victim DASH score",
-    "n_breach_365d": "order breaches in past year",
-    "n_breach_ever": "order breaches",
-    "n_orders_ever": "orders made",
-    "active_orders": "orders in force",
-    "days_in_custody_365d": "days in custody in past year",
-    "days_in_custody_ever": "days in custody",
-    "in_custody_now": "in custody now",
-    "days_to_sentence_release": "days to release from a prison sentence",
-    "recorded_dead": "recorded as dead",
-    "n_arrests_365d": "arrests in past year",
-    "n_arrests_ever": "arrests",
-    "charges_ever": "charges",
-    "charges_vawg_ever": "VAWG charges",
-    "convictions_ever": "convictions",
-    "convictions_vawg_ever": "VAWG convictions",
-    "charge_ratio": "share of allegations charged",
-    "n_intel_365d": "intelligence reports in past year",
-    "times_victim_ever": "times recorded as a victim",
-    "age": "age",
-    "age_at_first_record": "age at first record",
-    "dob_unknown": "date of birth unknown",
-    "years_since_first_record": "years since first record",
-    "n_co_suspects": "co-suspects",
-    "co_suspects_vawg_allegations": "co-suspects' VAWG allegations",
-    "n_shared_victim_suspects": "other suspects sharing victims",
-}
 
 
 def short_label(feature: str) -> str:
-    """A few words for a feature, for list columns (the full description is in FEATURES)."""
-    if feature in _LABELS:
-        return _LABELS[feature]
-    parts = feature.split("_")
-    if len(parts) == 3 and parts[0] == "n" and parts[1] in CATEGORIES and parts[2] in WINDOWS:
-        return f"{_CAT_WORD[parts[1]]} allegations {_WIN_WORD[parts[2]]}"
-    if len(parts) == 3 and parts[0] == "harm" and parts[1] == "vawg" and parts[2] in WINDOWS:
-        return f"VAWG harm {_WIN_WORD[parts[2]]}"
-    return feature.replace("_", " ")
+    """A few words for a feature, from the plain-words catalogue (the full description is in FEATURES)."""
+    from harmlens.features.catalogue import label
+
+    return label(feature)
 
 
 def _fmt_value(v: float) -> str:
@@ -138,8 +93,35 @@ def _fmt_value(v: float) -> str:
     return f"{v:,.1f}"
 
 
-def factor_texts(model: Any, X: pd.DataFrame, *, top: int = 3) -> list[str]:
-    """Per row, the factors that raised the risk most, with the person's values, in words."""
+def value_text(feature: str, v: float) -> str:
+    """A feature's value in its unit, as a reviewer would say it (days as weeks, months or years)."""
+    from harmlens.features.catalogue import HARM_UNIT, unit
+    from harmlens.harm.custody import span_words
+
+    if pd.isna(v):
+        return "not recorded"
+    v = float(v)
+    u = unit(feature)
+    if u == "days":
+        return span_words(v) if v < 3650 else "10 years or more (none recorded)"
+    if u == "yes/no":
+        return "yes" if v >= 0.5 else "no"
+    if u == "share":
+        return f"{100 * v:.0f}%"
+    if u == HARM_UNIT:
+        return f"{v:,.0f} days of custody equivalent"
+    if u == "years":
+        return f"{v:.0f}" if feature.startswith("age") else f"{v:.0f} years"
+    return _fmt_value(v) + (f" {u}" if u and u not in ("allegations", "victims", "people", "times") and not u.startswith("DASH") else "")
+
+
+def factor_texts(model: Any, X: pd.DataFrame, *, top: int = 3, custody: dict[str, str] | None = None) -> list[str]:
+    """Per row, the factors that raised the risk most, with the person's values, in words.
+
+    A custody factor is said as what it is (``custody``: words per person id, e.g. "released 3 months
+    ago after 4 years in prison (sentence)"), never as a count of days in custody.
+    """
+    from harmlens.harm.custody import CUSTODY_FEATURES
     from harmlens.risk.explain import contributions
 
     if not len(X):
@@ -149,9 +131,19 @@ def factor_texts(model: Any, X: pd.DataFrame, *, top: int = 3) -> list[str]:
     M = c.to_numpy()
     V = X[list(names)].to_numpy(dtype=float)
     out = []
+    ids = [str(p) for p in X.index]
     for i in range(len(X)):
         order = np.argsort(-M[i], kind="stable")[:top]
-        parts = [f"{short_label(names[j])}: {_fmt_value(V[i, j])}" for j in order if M[i, j] > 0]
+        parts: list[str] = []
+        for j in order:
+            if M[i, j] <= 0:
+                continue
+            if names[j] in CUSTODY_FEATURES:
+                words = (custody or {}).get(ids[i], "custody history")
+                if words not in parts:
+                    parts.append(words)
+            else:
+                parts.append(f"{short_label(names[j])}: {value_text(names[j], V[i, j])}")
         out.append("; ".join(parts) if parts else "no factor above typical")
     return out
 
@@ -172,10 +164,13 @@ def _model_severity(bundle: Any, risk: np.ndarray, fallback: float) -> np.ndarra
     return means[b]
 
 
-def expected_harm_if_offending(bundle: Any, X: pd.DataFrame, risk: np.ndarray, history_weight: float) -> np.ndarray:
+def expected_harm_if_offending(
+    bundle: Any, X: pd.DataFrame, risk: np.ndarray, history_weight: float, discount: np.ndarray | None = None
+) -> np.ndarray:
     """The harm this person is expected to cause in the horizon if they offend (see the module docstring).
 
-    ``(own harm in the target category, ever + w x model severity) / (years of record + w)``: the
+    ``(own harm in the target category, ever - discount + w x model severity) / (years of record + w)``, where
+    ``discount`` is the harm the outcome policy does not count (harm/policy.py): the
     person's own yearly harm rate shrunk towards the model's severity (mean harm in the horizon of
     training people of similar risk who did offend) with ``w = history_weight`` pseudo-years.
     """
@@ -184,6 +179,8 @@ def expected_harm_if_offending(bundle: Any, X: pd.DataFrame, risk: np.ndarray, h
     years = np.clip(years, 0.0, None)
     if cat in ("vawg", "any") and f"harm_{cat}_ever" in X.columns:
         h = X[f"harm_{cat}_ever"].to_numpy(dtype=float)
+        if discount is not None:  # the harm the outcome policy does not count (e.g. acquittals)
+            h = np.clip(h - np.nan_to_num(np.asarray(discount, dtype=float)), 0.0, None)
     else:  # no per-category harm history among the features: the model's severity alone
         h = np.zeros(len(X))
         years = np.zeros(len(X))
@@ -267,7 +264,8 @@ def score_people(
     Returns (frame of ``SCORER_COLUMNS`` plus ``at_large``/``not_at_large_reason``, sorted by
     expected harm), and context (bundle, registry record, features, category).
     """
-    from harmlens.features import build_features, evidence_summary, parse_as_of
+    from harmlens.features import build_features, parse_as_of
+    from harmlens.rank.evidence import ENTRY_STATUS_COLUMNS, entry_columns, evidence_table
     from harmlens.harm import at_large
     from harmlens.risk import load_bundle
 
@@ -286,7 +284,10 @@ def score_people(
     if X.empty:
         return _empty().assign(at_large=pd.Series(dtype=bool), not_at_large_reason=pd.Series(dtype=object)), ctx
     risk = bundle.predict_risk(X)
-    sev = expected_harm_if_offending(bundle, X, risk, settings.history_weight)
+    from harmlens.harm.policy import discounted_harm
+
+    cut = discounted_harm(con, at, settings.outcome_policy).reindex(X.index.astype(str)).fillna(0.0).to_numpy()
+    sev = expected_harm_if_offending(bundle, X, risk, settings.history_weight, discount=cut)
     eh = risk * sev
     status = at_large(con, at).assign(person_id=lambda d: d["person_id"].astype(str)).set_index("person_id")
     status = status.reindex(X.index.astype(str))
@@ -294,7 +295,8 @@ def score_people(
     free = status["at_large"].fillna(True).astype(bool).to_numpy()
     order_all = np.lexsort((X.index.to_numpy(), -eh))
     shown = np.concatenate([order_all[free[order_all]][: settings.keep], order_all[~free[order_all]][: settings.keep]])
-    ev = evidence_summary(con, at, X.index[shown], category=ctx["category"]).reindex(X.index)
+    # one evidence definition for lists, profiles, packs and the API (rank/evidence.py)
+    ev = entry_columns(evidence_table(con, at, X.index[shown])).reindex(X.index.astype(str))
     df = pd.DataFrame({
         "person_id": X.index.astype(str),
         "score": eh,
@@ -308,6 +310,7 @@ def score_people(
         "charges": ev["charges"].astype("Int64").to_numpy(),
         "convictions": ev["convictions"].astype("Int64").to_numpy(),
         "distinct_victims": ev["distinct_victims"].astype("Int64").to_numpy(),
+        **{c: ev[c].astype("Int64").to_numpy() for c in ENTRY_STATUS_COLUMNS.values()},
         "weight_table": _weight_table(con),
         "model_version": rec["version"],
         "at_large": status["at_large"].fillna(True).astype(bool).to_numpy(),
@@ -318,8 +321,11 @@ def score_people(
     df = df.iloc[order].reset_index(drop=True)
     n_explain = min(max(0, settings.explain_top), len(df))
     if n_explain:
+        from harmlens.harm.custody import custody_words
+
         Xe = X.loc[df["person_id"].iloc[:n_explain].to_numpy(), bundle.features]
-        df.loc[: n_explain - 1, "top_factors"] = factor_texts(bundle.model, Xe)
+        held = custody_words(con, at, [str(p) for p in Xe.index])
+        df.loc[: n_explain - 1, "top_factors"] = factor_texts(bundle.model, Xe, custody=held)
     if n_explain < len(df):
         df.loc[n_explain:, "top_factors"] = "not explained (below the top by expected harm)"
     return df, ctx

@@ -12,8 +12,33 @@ from harmlens.csvsafe import write_csv
 from harmlens.rank.lists import RankError, list_changes, list_entries, stored_lists, summarise_changes
 
 OFFENDER_COLUMNS = ["rank", "person_id", "risk", "expected_harm", "band", "allegations", "charges", "convictions",
+                    "ev_charged", "ev_acquitted", "ev_nfa", "ev_withdrawn", "ev_ongoing", "ev_cautioned",
                     "distinct_victims", "last_event_at", "model_version", "top_factors"]
 VICTIM_COLUMNS = ["rank", "person_id", "risk", "score", "linked_high_risk_suspects", "last_event_at", "top_factors"]
+
+
+def _readable(kind: str, e: pd.DataFrame) -> pd.DataFrame:
+    """The list as people read it: plain columns, rounded chances, harm with its unit, the evidence
+    count with what became of each allegation, and no column that repeats another."""
+    from harmlens.features.catalogue import harm_text, probability_text
+    from harmlens.rank.evidence import LABEL, summary_text
+
+    v = pd.DataFrame({"rank": e["rank"], "person reference": e["person_id"]})
+    v["chance of a VAWG allegation within a year" if kind == "offenders" else "chance of being victimised again"] = \
+        [probability_text(x) for x in e["risk"]]
+    if kind == "offenders":
+        v["expected harm in the next year"] = [harm_text(x) for x in e["expected_harm"]]
+        v["risk band"] = e["band"]
+        v[LABEL] = [summary_text(r) for r in e.to_dict("records")]
+        v["different victims"] = e["distinct_victims"]
+    elif "score" in e.columns and not e["score"].equals(e["risk"]):
+        v["score"] = e["score"]
+    if "linked_high_risk_suspects" in e.columns:
+        v["linked high-risk suspects"] = e["linked_high_risk_suspects"]
+    v["last allegation" if kind == "offenders" else "last offence against them"] = \
+        pd.to_datetime(e["last_event_at"]).dt.strftime("%Y-%m-%d").fillna("")
+    v["why (main factors)"] = e["top_factors"]
+    return v
 
 
 def _latest(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Series | None:
@@ -28,7 +53,7 @@ def _transparency_link(con: duckdb.DuckDBPyConnection, version: str) -> str:
         rows = con.execute("SELECT html_path FROM transparency_records WHERE model_version = ?", [version]).fetchall()
         if rows and rows[0][0]:
             return str(rows[0][0])
-    return f"not generated yet for {version}: run 'harmlens transparency --model {version}'"
+    return "no transparency record has been published for this list yet"
 
 
 def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: int = 100, pdf: bool = False) -> dict[str, Path]:
@@ -36,6 +61,7 @@ def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: in
 
     Returns the written paths by name. Raises when no list is stored.
     """
+    from harmlens.csvsafe import write_csv
     from harmlens.reports import render_html, table_html, write_report
 
     out = Path(out_dir)
@@ -58,8 +84,10 @@ def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: in
         if isinstance(row["model_version"], str):
             meta["model version"] = row["model_version"]
         meta["transparency record"] = _transparency_link(con, row["model_version"] if isinstance(row["model_version"], str) else row["method"])
-        body = ["<p>Allegations are not findings of guilt: every entry shows its evidence and the factors behind it.</p>",
-                table_html(e)]
+        body = ["<p>Allegations are not findings of guilt: every entry shows its evidence, what became of each "
+                "allegation, and the factors behind it. Chances are rounded to what the model's validation supports; "
+                "expected harm is in days of custody equivalent (Cambridge Crime Harm Index).</p>",
+                table_html(_readable(kind, e), plain=False)]
         ch = list_changes(con, row["list_id"])
         if len(ch):
             s = summarise_changes(ch)

@@ -54,4 +54,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # The outcome of each counted allegation beside the count (see rank/evidence.py); convicted
+        # is the existing ``convictions`` column.
+        "rank_evidence_001",
+        """
+        ALTER TABLE priority_entries ADD COLUMN ev_charged BIGINT;
+        ALTER TABLE priority_entries ADD COLUMN ev_acquitted BIGINT;
+        ALTER TABLE priority_entries ADD COLUMN ev_nfa BIGINT;
+        ALTER TABLE priority_entries ADD COLUMN ev_withdrawn BIGINT;
+        ALTER TABLE priority_entries ADD COLUMN ev_ongoing BIGINT;
+        ALTER TABLE priority_entries ADD COLUMN ev_cautioned BIGINT;
+        """,
+    ),
 ]

@@ -103,12 +103,16 @@ def person_facts(con: duckdb.DuckDBPyConnection, person_id: str, as_of: str | da
     sus = rows[(rows["side"] == "suspect") & rows["vawg"].astype(bool)]
     vic = rows[rows["side"] == "victim"]
     me, me365 = evs[LOOKBACK_DAYS], evs[365]
-    facts["suspect_allegations"] = int(len(sus))
+    # the counts every screen shows (rank/evidence.py), with what became of each allegation
+    from harmlens.rank.evidence import evidence_table, summary_text
+
+    mine = evidence_table(con, t, [person_id]).loc[str(person_id)]
+    facts["suspect_allegations"] = summary_text(mine)
     facts["suspect_last_offence"] = _d(sus["occurred_at"].max()) if len(sus) else "none"
     facts["suspect_categories"] = ", ".join(f"{c} ({k})" for c, k in sus["category"].value_counts().sort_index().items()) or "none"
-    facts["suspect_charges"] = int(me["charges"].iloc[0]) if len(me) else 0
-    facts["suspect_convictions"] = int(me["convictions"].iloc[0]) if len(me) else 0
-    facts["distinct_victims"] = int(me["distinct_victims"].iloc[0]) if len(me) else 0
+    facts["suspect_charges"] = int(mine["charges"])
+    facts["suspect_convictions"] = int(mine["convictions"])
+    facts["distinct_victims"] = int(mine["distinct_victims"])
     facts["harm_sum_365d"] = float(me365["harm_sum"].iloc[0]) if len(me365) else 0.0
     facts["domestic_incidents"] = int(rows[rows["domestic"].astype(bool)]["event_id"].nunique())
     facts["victim_offences"] = int(vic["event_id"].nunique())

@@ -21,12 +21,20 @@ def chart_svg(chart: Any) -> str:
     return vlc.vegalite_to_svg(spec)
 
 
-def table_html(df: Any, *, max_rows: int = 500, float_format: str = "{:,.3f}") -> str:
-    """A pandas DataFrame as an escaped HTML table in the report style."""
+def table_html(df: Any, *, max_rows: int = 500, float_format: str = "{:,.3f}", plain: bool = True) -> str:
+    """A pandas DataFrame as an escaped HTML table in the report style.
+
+    With ``plain`` (the default) column names are shown in plain words from the catalogue
+    (``harmlens.features.catalogue.label``): reports are read by partners and the public.
+    """
     import pandas as pd
 
     if len(df) > max_rows:
         df = df.head(max_rows)
+    if plain:
+        from harmlens.features.catalogue import plain_columns
+
+        df = plain_columns(df)
     fmt = {c: (lambda v, f=float_format: "" if pd.isna(v) else f.format(v)) for c in df.columns if pd.api.types.is_float_dtype(df[c])}
     return df.to_html(index=False, classes="data", border=0, escape=True, formatters=fmt, na_rep="")
 

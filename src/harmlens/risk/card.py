@@ -76,6 +76,9 @@ def _label_words(target: Mapping[str, Any]) -> str:
 def _md_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     if df is None or df.empty:
         return "_none_\n"
+    from harmlens.features.catalogue import plain_columns
+
+    df = plain_columns(df)
     cols = list(df.columns)
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
@@ -93,9 +96,53 @@ def _md_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
 def _inference_view(inf: pd.DataFrame | None, n: int = 20) -> pd.DataFrame | None:
     if inf is None:
         return None
+    from harmlens.features.catalogue import label
+
     v = inf.head(n)[["feature", "odds_ratio", "ci_low", "ci_high", "p_value"]].copy()
+    v["feature"] = [label(str(f)) for f in v["feature"]]
     v["p_value"] = v["p_value"].map(lambda p: "<0.001" if p < 0.001 else f"{p:.3f}")
     return v
+
+
+K_FRACTION = 0.2
+"""A metric "at k" is shown only where k is at most this share of the people validated: at k near
+n every score catches everyone (precision@1000 on 673 people is 1.000 for any ranking)."""
+
+
+def _k_of(metric: str) -> int | None:
+    _, at, k = str(metric).partition("@")
+    return int(k) if at and k.isdigit() else None
+
+
+def metrics_view(df: pd.DataFrame | None, n: int, column: str = "metric") -> pd.DataFrame | None:
+    """Metric rows in plain words, without the "at k" rows where k is not well below ``n``."""
+    from harmlens.features.catalogue import label
+
+    if df is None or column not in df.columns:
+        return df
+    keep = [(_k_of(m) is None) or (n > 0 and _k_of(m) <= K_FRACTION * n) for m in df[column]]
+    out = df[keep].copy()
+    out[column] = [label(str(m)) for m in out[column]]
+    return out
+
+
+def _dropped_k(df: pd.DataFrame | None, n: int, column: str = "metric") -> list[str]:
+    if df is None or column not in df.columns:
+        return []
+    return sorted({str(m) for m in df[column] if _k_of(m) is not None and not (n > 0 and _k_of(m) <= K_FRACTION * n)})
+
+
+def _param_words(k: str) -> str:
+    from harmlens.features.catalogue import label
+
+    return {"n_boot": "bootstrap resamples", "freq_months": "months between snapshots"}.get(k, label(k))
+
+
+def _features_view(features: Mapping[str, str]) -> pd.DataFrame:
+    from harmlens.features.catalogue import label, unit
+
+    return pd.DataFrame({"factor": [label(f) for f in features], "unit": [unit(f) for f in features],
+                         "meaning": list(features.values())})
 
 
 def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
@@ -128,15 +175,21 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
         "table (odds ratio per one unit of each factor, 95% CI, p-value; standard errors clustered by person). "
         f"CalibratedBoosting: gradient-boosted trees with {ci.params.get('calibration', 'isotonic')} calibration on a held-out fifth of the people. "
         "TimeToOffenceCox: Cox proportional hazards for the time to the next offence, read as the probability "
-        "within the horizon. Parameters: `" + ", ".join(f"{k}={v}" for k, v in ci.params.items()) + "`."), None))
+        "within the horizon. Settings: " + "; ".join(f"{_param_words(k)} {v}" for k, v in ci.params.items()) + "."), None))
+    out.append(("Harm policy by outcome", _harm_policy_text(), None))
     if ci.validation_wide is not None:
+        dropped = _dropped_k(ci.validation_wide, ci.validation_n)
         out.append(("Validation on the holdout date", (
             f"Each figure with its 95% bootstrap interval ({ci.n_boot} resamples of people), every score on the same people and "
             "date. V100 ranks by summed harm of VAWG allegations in the previous year; RFH by recency, frequency and "
-            "harm. ECE is the expected calibration error over 10 equal-count bins. harm_share@k is the share of the "
-            "next horizon's harm caused by the top k."), ci.validation_wide))
+            "harm. The calibration error is the expected calibration error over 10 equal-count bins. Harm caught in the top k is the share of the "
+            "next horizon's harm caused by the top k."
+            + (f" Measures at k are shown only for k up to {K_FRACTION:.0%} of the {ci.validation_n:,} people validated "
+               f"(left out: {', '.join(dropped)}, where any ranking catches nearly everyone)." if dropped else "")),
+            metrics_view(ci.validation_wide, ci.validation_n)))
     if ci.differences is not None and not ci.differences.empty:
-        out.append(("Model minus baseline (paired bootstrap)", "Difference of the primary model and each baseline on the same resamples; ratio = model / baseline.", ci.differences))
+        out.append(("Model minus baseline (paired bootstrap)", "Difference of the primary model and each baseline on the same resamples; ratio = model / baseline.",
+                    metrics_view(ci.differences, ci.validation_n)))
     if ci.calibration is not None:
         out.append(("Calibration", "Predicted probability against the observed rate, by tenth of predicted risk (holdout date).", ci.calibration))
     if ci.inference is not None:
@@ -145,12 +198,18 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
             "(other factors held fixed), 95% confidence interval and p-value. Associations, not causes."), _inference_view(ci.inference)))
     for attr, tab in ci.groups.items():
         out.append((f"Error rates by {attr}", (
-            f"Measured on the holdout date; {attr} is never a model input. Flag rule: {ci.flag_rule}. fpr: share of those "
-            "with no later offence who were flagged; fnr: share of those with a later offence who were not; "
-            "calibration_ratio: observed rate / mean predicted (1 = calibrated)."), tab))
-    out.append(("Features", "", pd.DataFrame({"feature": list(ci.features), "meaning": list(ci.features.values())})))
+            f"Measured on the holdout date; {attr} is never a model input. Flag rule: {ci.flag_rule}. False positive rate: share of those "
+            "with no later offence who were flagged; false negative rate: share of those with a later offence who were not; "
+            "observed / predicted: observed rate / mean predicted (1 = calibrated)."), tab))
+    out.append(("Features", "Every factor the model reads, in plain words, with its unit.", _features_view(ci.features)))
     out.append(("Known limitations", "\n".join(f"- {x}" for x in LIMITATIONS + list(ci.notes)), None))
     return out
+
+
+def _harm_policy_text() -> str:
+    from harmlens.harm.policy import DEFAULT_POLICY
+
+    return DEFAULT_POLICY.describe() + " (The setting a list was built with is stored with the list.)"
 
 
 def card_markdown(ci: CardInputs) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harmlens.errors import WarehouseError
-from harmlens.web.fmt import evidence_counts, evidential_status, factor_text, jsonable, network_graph, parse_factors
+from harmlens.web.fmt import evidential_status, factor_text, jsonable, network_graph, parse_factors
 from harmlens.web.listcache import PRIORITY_SORTS, CachedList
 
 PAGE_SIZES = (25, 50, 100)
@@ -240,7 +240,7 @@ class Warehouse:
             "person_id": person_id,
             "names": [" ".join(x for x in (n["forename"], n["surname"]) if x) or "(no name recorded)" for n in names],
             "events": events,
-            "evidence_counts": evidence_counts(events),
+            "evidence": self.evidence(person_id),
             "risk": self.person_risk(person_id),
             "network": self.network(person_id),
         }
@@ -259,10 +259,24 @@ class Warehouse:
             "person_id": person_id,
             "names": [" ".join(x for x in k if x) or "(no name recorded)" for k, _ in top],
             "events": rows,
-            "evidence_counts": evidence_counts(rows),
+            "evidence": self.evidence(person_id),
             "risk": self.person_risk(person_id),
             "network": network_graph(person_id, self._ix.network(person_id)),
         }
+
+    def evidence(self, person_id: str) -> dict[str, Any] | None:
+        """The person's evidence by the one definition lists and packs use (rank/evidence.py), as of
+        the current offenders list's date (today when there is none), so profile and list agree."""
+        if not self.has("links", "person_id") or not self.has("people", "event_id") or not self.has("events", "event_id"):
+            return None
+        from datetime import date
+
+        from harmlens.rank.evidence import as_dict, evidence_table
+
+        lst = self._current_list("offenders", None)
+        as_of = lst["as_of"] if lst else date.today()
+        ev = evidence_table(self.cur(), as_of, [person_id])
+        return as_dict(ev.loc[str(person_id)], as_of)
 
     def person_risk(self, person_id: str) -> dict[str, Any] | None:
         """The person's latest stored risk score, its factors and the model version that made it."""
@@ -291,6 +305,11 @@ class Warehouse:
                 out.setdefault("as_of", lst["as_of"])
                 if not out.get("factors"):
                     out["factors"] = [factor_text(f) for f in parse_factors(row.get("top_factors"))]
+        if out is not None:
+            from harmlens.features.catalogue import harm_text, probability_text
+
+            out["risk_text"] = probability_text(out.get("risk"))
+            out["expected_harm_text"] = harm_text(out.get("expected_harm"))
         return out
 
     def network(self, person_id: str, limit: int = 60) -> dict[str, Any]:
