@@ -36,7 +36,7 @@ class DedupeResult:
 
 
 def score_pairs(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float | None, *,
-                refine_n: int | None = None) -> int:
+                refine_n: int | None = None, refine_total: float | None = None) -> int:
     """Score candidate pairs into table ``out`` (unique_id_l, unique_id_r, match_weight, match_probability).
 
     With ``refine_n`` (the number of records), every candidate is scored once, the prior is
@@ -46,7 +46,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, linker, out: str, min_probabilit
     sdf = linker.inference.predict(threshold_match_probability=None if refine_n else min_probability, warning_mode="never")
     shift = 0.0
     if refine_n:
-        _, shift = refine_prior(con, sdf.physical_name, linker, refine_n)
+        _, shift = refine_prior(con, sdf.physical_name, linker, refine_n, total_pairs=refine_total)
     n = con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0]
     where = "" if min_probability is None else f"WHERE match_probability >= {float(min_probability)!r}"
     con.execute(
