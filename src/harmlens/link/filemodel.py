@@ -45,6 +45,15 @@ class ModelNotes:
     messages: list[str] = field(default_factory=list)
 
 
+GIVEN_NAME_HINTS = ("middle", "forename", "given", "second", "first")
+"""An extra whose key holds one of these is a further given name: unrelated on both sides, two people."""
+
+
+def is_given_name(key: str) -> bool:
+    k = key.lower()
+    return any(h in k for h in GIVEN_NAME_HINTS)
+
+
 def is_name_part(key: str) -> bool:
     k = key.lower()
     return any(h in k for h in NAME_PART_HINTS)
@@ -90,7 +99,11 @@ def _name_part(e: str) -> dict[str, Any]:
 def file_comparisons(extras: list[str], present: set[str], *, strict: bool, tolerant: bool) -> list[dict[str, Any]]:
     """The standard comparisons for the fields present, name-like extras compared as names."""
     need = {"forename": "fn", "surname": "sn_key", "date_of_birth": "dob_y", "sex": "sex", "postcode": "pc"}
-    base = [c for c in comparisons([], strict, tolerant) if need.get(c["output_column_name"], "") in present]
+    # Relatives at one address look like duplicates to EM (same surname, postcode, birthplace), so
+    # EM learns that true matches often have unrelated forenames or birth years far apart and then
+    # merges brothers, fathers and sons. The m of those two conflict levels is fixed small instead,
+    # as in the police-records model (docs/link.md, "relatives kept apart").
+    base = [c for c in comparisons([], True, tolerant) if need.get(c["output_column_name"], "") in present]
     out = []
     for e in extras:
         if f"x_{e}" not in present:

@@ -20,7 +20,7 @@ from harmlens.errors import HarmlensError
 from harmlens.link.average import average_linkage
 from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, DedupeResult, distinctive_extras, dob_map, drop_splink_tables, score_pairs
 from harmlens.link.evaluate import PairwiseScores, cross_source_scores, pairwise_scores
-from harmlens.link.filemodel import ModelNotes, make_file_linker, present_fields, train_file_model
+from harmlens.link.filemodel import ModelNotes, is_given_name, make_file_linker, present_fields, train_file_model
 from harmlens.link.fileshape import SHAPE_KEYS, DobShape, dob_shape
 from harmlens.link.model import WIDE_RULE_KEYS, affordable_rules, blocking_rules_for, extra_rule_keys, model_json
 from harmlens.sqlident import quote_ident
@@ -161,6 +161,21 @@ def _mapped_select(mapping: dict[str, str], cols: list[str], shape: DobShape) ->
     return sel, extras
 
 
+def conflict_sql(con: duckdb.DuckDBPyConnection, pairs: str, extras: list[str] = ()) -> str:
+    """SQL true for a pair that must not join: forenames both known and unrelated (not equal, a
+    nickname, fuzzy, phonetic, an initial, swapped or a single name), or dates of birth both known
+    and apart beyond a typo, a day/month swap or two years. Such a pair in a register is a brother,
+    a sister, a father or a son far more often than one person, however much else agrees (surname,
+    address, birthplace); the model's fixed small m for these levels is not enough on its own when
+    every other field agrees. A second forename or middle name (``is_given_name``) that is known
+    on both sides and unrelated (not equal, an initial of the other, or fuzzy) counts the same way.
+    The pair is kept and scored (for explanation), not used to join."""
+    have = {r[0] for r in con.execute(f"DESCRIBE {pairs}").fetchall()}
+    cols = ["gamma_forename", "gamma_date_of_birth"] + [f"gamma_x_{e}" for e in extras if is_given_name(e)]
+    parts = [f"coalesce({quote_ident(c)} = 0, false)" for c in cols if c in have]
+    return " OR ".join(parts) if parts else "false"
+
+
 def _one_to_one(edges: list[tuple[str, str, float]], ids: list[str]) -> dict[str, str]:
     """Each record joins at most one record of the other source: pairs taken best first (greedy
     by match probability), a pair skipped when either record is already taken."""
@@ -272,14 +287,15 @@ def link_file(
     t["train_s"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     n_cand = score_pairs(con, linker, "__hl_pairs", None if truth is not None else min(REVIEW_BAND[0], threshold),
-                         refine_n=n, refine_total=total)
+                         refine_n=n, refine_total=total, keep=("gamma_forename", "gamma_date_of_birth") + tuple(f"gamma_x_{e}" for e in extras if is_given_name(e)))
     notes.prior = linker._settings_obj._probability_two_random_records_match
     model = json.loads(model_json(linker))
     t["predict_s"] = time.perf_counter() - t3
     t4 = time.perf_counter()
     ids = [r[0] for r in con.execute("SELECT unique_id FROM __hl_prep ORDER BY unique_id").fetchall()]
     # Only pairs that are stored whether or not --truth is given, so the result does not depend on it.
-    edges = con.execute("SELECT unique_id_l, unique_id_r, match_probability FROM __hl_pairs WHERE match_probability >= ? "
+    veto = conflict_sql(con, "__hl_pairs", extras)
+    edges = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM __hl_pairs WHERE match_probability >= ? AND NOT ({veto}) "
                         "ORDER BY unique_id_l, unique_id_r", [min(REVIEW_BAND[0], threshold)]).fetchall()  # ordered: same input, same sums
     blocked: list = []
     if one_to_one:
