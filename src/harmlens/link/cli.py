@@ -87,6 +87,7 @@ def register(app: typer.Typer) -> None:
         truth_pattern: Optional[str] = typer.Option(None, "--truth-pattern", help="Regex whose first group, applied to --truth, is the entity (e.g. 'rec-(\\d+)')."),
         threshold: Optional[float] = typer.Option(None, help="Match probability a pair needs to join two groups (default 0.5 with average linkage, 0.95 with --strict)."),
         max_pairs: int = typer.Option(5_000_000, "--max-pairs", help="Most comparisons one blocking rule may make (counted first); a rule over it is tightened or dropped."),
+        relatives: str = typer.Option("auto", "--relatives", help="Keep relatives apart (unrelated forenames, birth dates far apart never join): auto (when the file holds households), on or off."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the links here (.csv or .parquet); default stdout."),
         strict: bool = typer.Option(False, "--strict", help="Police-records model: unrelated forenames and conflicting dates of birth weigh heavily and never chain (what 'harmlens link' uses)."),
     ) -> None:
@@ -106,7 +107,7 @@ def register(app: typer.Typer) -> None:
             raise LinkFileError(f"--link-only takes exactly two files (the two sources), not {len(files)}")
         a, b = (list(files[:1]), list(files[1:])) if link_only else (list(files), None)
         r = link_file(a, id, parse_mapping(map), files_b=b, one_to_one=one_to_one, truth=truth, truth_pattern=truth_pattern,
-                      threshold=threshold, strict=strict, max_pairs=max_pairs)
+                      threshold=threshold, strict=strict, max_pairs=max_pairs, relatives=relatives)
         if link_only:
             rows = [(str(files[int(m[0])]), m[2:], p) for m, p in r.assignments]
             df = pd.DataFrame(rows, columns=["source", "mention_id", "person_id"])

@@ -96,19 +96,19 @@ def _name_part(e: str) -> dict[str, Any]:
     }
 
 
-def file_comparisons(extras: list[str], present: set[str], *, strict: bool, tolerant: bool) -> list[dict[str, Any]]:
-    """The standard comparisons for the fields present, name-like extras compared as names."""
+def file_comparisons(extras: list[str], present: set[str], *, strict: bool, tolerant: bool, relatives: bool = False) -> list[dict[str, Any]]:
+    """The standard comparisons for the fields present, further given names compared as names."""
     need = {"forename": "fn", "surname": "sn_key", "date_of_birth": "dob_y", "sex": "sex", "postcode": "pc"}
     # Relatives at one address look like duplicates to EM (same surname, postcode, birthplace), so
     # EM learns that true matches often have unrelated forenames or birth years far apart and then
     # merges brothers, fathers and sons. The m of those two conflict levels is fixed small instead,
     # as in the police-records model (docs/link.md, "relatives kept apart").
-    base = [c for c in comparisons([], True, tolerant) if need.get(c["output_column_name"], "") in present]
+    base = [c for c in comparisons([], strict or relatives, tolerant) if need.get(c["output_column_name"], "") in present]
     out = []
     for e in extras:
         if f"x_{e}" not in present:
             continue
-        out.append(_name_part(e) if is_name_part(e) else _extras([e])[0])
+        out.append(_name_part(e) if is_given_name(e) else _extras([e])[0])
     return base + out
 
 
@@ -236,12 +236,13 @@ def train_file_model(linker, sdfs, present: set[str], extras: list[str], *, link
         notes.messages.append("no EM session was possible (too few fields or pairs): m probabilities are Splink's defaults")
 
 
-def file_settings(extras: list[str], present: set[str], rules: list[str], *, link_type: str, strict: bool, tolerant: bool) -> dict[str, Any]:
+def file_settings(extras: list[str], present: set[str], rules: list[str], *, link_type: str, strict: bool, tolerant: bool,
+                  relatives: bool = False) -> dict[str, Any]:
     return {
         "link_type": link_type,
         "unique_id_column_name": "unique_id",
         "blocking_rules_to_generate_predictions": [{"blocking_rule": b, "sql_dialect": "duckdb"} for b in rules],
-        "comparisons": file_comparisons(extras, present, strict=strict, tolerant=tolerant),
+        "comparisons": file_comparisons(extras, present, strict=strict, tolerant=tolerant, relatives=relatives),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
         "em_convergence": 0.001,
@@ -250,7 +251,7 @@ def file_settings(extras: list[str], present: set[str], rules: list[str], *, lin
 
 
 def make_file_linker(con: duckdb.DuckDBPyConnection, tables: list[str], extras: list[str], present: set[str], candidate_rules: list[str], *,
-                     link_type: str, strict: bool, tolerant: bool, max_pairs: int, notes: ModelNotes):
+                     link_type: str, strict: bool, tolerant: bool, max_pairs: int, notes: ModelNotes, relatives: bool = False):
     """An untrained Splink linker over ``tables`` (one for dedupe, two for link-only) whose blocking
     rules are the usable ``candidate_rules`` within ``max_pairs`` comparisons each.
     Returns (linker, the registered input(s), number of records)."""
@@ -269,7 +270,7 @@ def make_file_linker(con: duckdb.DuckDBPyConnection, tables: list[str], extras: 
 
         raise HarmlensError("this map cannot link: no blocking rule is usable with its fields within the comparison limit "
                             "(map more fields, e.g. forename and surname, or raise --max-pairs)")
-    settings = file_settings(extras, present, rules, link_type=link_type, strict=strict, tolerant=tolerant)
+    settings = file_settings(extras, present, rules, link_type=link_type, strict=strict, tolerant=tolerant, relatives=relatives)
     if not settings["comparisons"] or len(settings["comparisons"]) < 2:
         from harmlens.errors import HarmlensError
 

@@ -161,6 +161,27 @@ def _mapped_select(mapping: dict[str, str], cols: list[str], shape: DobShape) ->
     return sel, extras
 
 
+RELATIVES_MIN_SHARE = 0.2
+"""``relatives="auto"`` keeps relatives apart when a file holds at least this many pairs per record
+that share a surname and an address with unrelated forenames (households). Registers of families
+give 0.77-0.95; FEBRL3/4, historical_50k and fake_1000, lists of individuals whose duplicates
+sometimes carry a wholly different forename or date, give 0-0.075 (docs/link.md)."""
+
+
+def household_share(con: duckdb.DuckDBPyConnection, table: str) -> float:
+    """Pairs of records sharing a surname and a postcode whose forenames are unrelated (not equal, a
+    nickname, fuzzy, phonetic or the same initial), per record: how much the file looks like households."""
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    if not n:
+        return 0.0
+    k = con.execute(
+        f"""SELECT count(*) FROM {table} l JOIN {table} r ON l.sn = r.sn AND l.pc = r.pc AND l.unique_id < r.unique_id
+            WHERE l.fn IS NOT NULL AND r.fn IS NOT NULL AND l.fn_canon <> r.fn_canon AND NOT list_has_any(l.fn_alts, r.fn_alts)
+              AND jaro_winkler_similarity(l.fn, r.fn) < 0.8 AND l.fn_ph IS DISTINCT FROM r.fn_ph AND left(l.fn, 1) <> left(r.fn, 1)"""
+    ).fetchall()[0][0]
+    return k / n
+
+
 def conflict_sql(con: duckdb.DuckDBPyConnection, pairs: str, extras: list[str] = ()) -> str:
     """SQL true for a pair that must not join: forenames both known and unrelated (not equal, a
     nickname, fuzzy, phonetic, an initial, swapped or a single name), or dates of birth both known
@@ -205,6 +226,7 @@ def link_file(
     wide: bool = True,
     min_mean: float | None = DEFAULT_MIN_MEAN,
     max_pairs: int = DEFAULT_MAX_PAIRS,
+    relatives: str = "auto",
 ) -> LinkFileResult:
     """Deduplicate the rows of ``files``, or with ``files_b`` link them to the rows of ``files_b``
     (Splink link_only: no pairs within a source); with ``truth`` also score the result.
@@ -216,7 +238,9 @@ def link_file(
     ``min_mean`` clusters by average linkage (``average.average_linkage``); None, or ``strict``,
     joins every pair at the threshold (with ``strict``, subject to the date-of-birth constraint).
     ``threshold`` None is ``AVERAGE_THRESHOLD`` with average linkage, else ``DEFAULT_THRESHOLD``.
-    ``max_pairs``: most comparisons one blocking rule may generate.
+    ``max_pairs``: most comparisons one blocking rule may generate. ``relatives`` ("auto", "on",
+    "off"): keep relatives apart (``conflict_sql``; fixed small m for unrelated forenames and
+    conflicting dates); "auto" when the file holds households (``household_share``).
     """
     from harmlens.link.cluster import cluster
     from harmlens.link.prepare import prepare
@@ -225,6 +249,8 @@ def link_file(
         raise LinkFileError(f"min_mean must be in (0, 1], not {min_mean}")
     if one_to_one and not files_b:
         raise LinkFileError("--one-to-one needs two sources (link-file A.csv B.csv --link-only)")
+    if relatives not in ("auto", "on", "off"):
+        raise LinkFileError(f"--relatives must be auto, on or off, not {relatives!r}")
     if max_pairs < 1:
         raise LinkFileError(f"--max-pairs must be at least 1, not {max_pairs}")
     link_only = bool(files_b)
@@ -268,6 +294,11 @@ def link_file(
     t["prepare_s"] = time.perf_counter() - t1
     candidates = wide_rules(con, "__hl_prep", extras) if wide else blocking_rules_for(distinctive_extras(con, "__hl_prep", extras))
     notes = ModelNotes()
+    share = (household_share(con, "__hl_prep") if {"fn", "sn", "pc"} <= present else 0.0) if relatives == "auto" else None
+    keep_apart = relatives == "on" or (share is not None and share >= RELATIVES_MIN_SHARE)
+    if relatives == "auto":
+        notes.messages.append(f"relatives {'kept apart' if keep_apart else 'not treated specially'}: {share:.2f} pairs per record share a "
+                              f"surname and an address with unrelated forenames (households from {RELATIVES_MIN_SHARE})")
     if link_only:
         for s in (0, 1):
             con.execute(f"""CREATE OR REPLACE TABLE __hl_prep_{s} AS SELECT p.* FROM __hl_prep p
@@ -281,7 +312,7 @@ def link_file(
         tables, total, expected = ["__hl_prep"], n * (n - 1) / 2, 0.1 * n
     t2 = time.perf_counter()
     linker, sdfs, n_rec = make_file_linker(con, tables, extras, present, candidates, link_type="link_only" if link_only else "dedupe_only",
-                                           strict=strict, tolerant=wide, max_pairs=max_pairs, notes=notes)
+                                           strict=strict, tolerant=wide, max_pairs=max_pairs, notes=notes, relatives=keep_apart)
     train_file_model(linker, sdfs, present, extras, link_type="link_only" if link_only else "dedupe_only", n_records=n_rec,
                      total_pairs=total, expected_matches=expected, max_pairs=max_pairs, notes=notes)
     t["train_s"] = time.perf_counter() - t2
@@ -294,7 +325,7 @@ def link_file(
     t4 = time.perf_counter()
     ids = [r[0] for r in con.execute("SELECT unique_id FROM __hl_prep ORDER BY unique_id").fetchall()]
     # Only pairs that are stored whether or not --truth is given, so the result does not depend on it.
-    veto = conflict_sql(con, "__hl_pairs", extras)
+    veto = conflict_sql(con, "__hl_pairs", extras) if keep_apart else "false"
     edges = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM __hl_pairs WHERE match_probability >= ? AND NOT ({veto}) "
                         "ORDER BY unique_id_l, unique_id_r", [min(REVIEW_BAND[0], threshold)]).fetchall()  # ordered: same input, same sums
     blocked: list = []
