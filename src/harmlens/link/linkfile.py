@@ -285,8 +285,11 @@ def link_file(
     if nd != n or con.execute(f"SELECT count(*) FROM __hl_raw WHERE {qid} IS NULL").fetchall()[0][0]:
         raise LinkFileError(f"--id column '{id_col}' must be present and unique on every row" + (" of each source" if link_only else ""))
     sel, extras = _mapped_select(mapping, cols, shape)
-    uid = f"CAST(__hl_source AS VARCHAR) || ':' || {qid}" if link_only else qid
-    con.execute(f"CREATE OR REPLACE TABLE __hl_src AS SELECT {uid} AS unique_id, {', '.join(sel)} FROM __hl_raw")
+    def uid(alias: str) -> str:
+        # with two sources an id need only be unique within its source: the source number prefixes it
+        return f"CAST({alias}.__hl_source AS VARCHAR) || ':' || {alias}.{qid}" if link_only else f"{alias}.{qid}"
+
+    con.execute(f"CREATE OR REPLACE TABLE __hl_src AS SELECT {uid('w')} AS unique_id, {', '.join(sel)} FROM __hl_raw w")
     t = {"load_s": time.perf_counter() - t0}
     t1 = time.perf_counter()
     info = prepare(con, "__hl_src", "__hl_prep", extras=extras, detect=True)
@@ -357,15 +360,15 @@ def link_file(
                 re.compile(truth_pattern)
             except re.error as exc:
                 raise LinkFileError(f"--truth-pattern is not a valid regular expression: {exc}") from exc
-            texpr = f"regexp_extract({quote_ident(truth)}, ?, 1)"
+            texpr = f"regexp_extract(r.{quote_ident(truth)}, ?, 1)"
             params = [truth_pattern]
         else:
-            texpr, params = quote_ident(truth), []
+            texpr, params = "r." + quote_ident(truth), []
         df = pd.DataFrame(assignments, columns=["unique_id", "pred"])
         con.register("__hl_assign_df", df)
         con.execute(
             f"""CREATE OR REPLACE TABLE __hl_assign AS SELECT a.unique_id, a.pred, nullif({texpr}, '') AS truth, r.__hl_source AS src
-                FROM __hl_assign_df a JOIN __hl_raw r ON CAST({uid.replace(qid, 'r.' + qid).replace('__hl_source', 'r.__hl_source')} AS VARCHAR) = a.unique_id""",
+                FROM __hl_assign_df a JOIN __hl_raw r ON CAST({uid('r')} AS VARCHAR) = a.unique_id""",
             params,
         )
         con.unregister("__hl_assign_df")
