@@ -131,3 +131,15 @@ def test_cli_link_only_writes_source_mention_person(regs, tmp_path):
     df = pd.read_csv(out, dtype=str)
     assert list(df.columns) == ["source", "mention_id", "person_id"]
     assert set(df["source"]) == {str(p["A"]), str(p["B"])}
+
+
+def test_a_record_matching_two_people_kept_apart_about_equally_stays_alone():
+    from harmlens.link.linkfile import drop_ambiguous
+
+    # x (no date, no middle name) matches father f and son s alike; f and s must stay apart
+    edges = [("f", "x", 0.97), ("s", "x", 0.96), ("f", "s", 0.9), ("y", "f", 0.99)]
+    kept = drop_ambiguous(edges, [("f", "s")], threshold=0.5)
+    assert ("f", "x", 0.97) not in kept and ("s", "x", 0.96) not in kept and ("y", "f", 0.99) in kept
+    # one match clearly better (0.9999 against 0.6): only the weaker edge goes
+    kept = drop_ambiguous([("f", "x", 0.9999), ("s", "x", 0.6)], [("f", "s")], threshold=0.5)
+    assert kept == [("f", "x", 0.9999)]

@@ -197,6 +197,45 @@ def conflict_sql(con: duckdb.DuckDBPyConnection, pairs: str, extras: list[str] =
     return " OR ".join(parts) if parts else "false"
 
 
+AMBIGUOUS_BITS = 3.0
+"""A record whose match weights with two people kept apart differ by less than this (8 to 1 odds) is
+ambiguous between them (see ``drop_ambiguous``)."""
+
+
+def drop_ambiguous(edges: list[tuple[str, str, float]], conflicts: list[tuple[str, str]], threshold: float) -> list[tuple[str, str, float]]:
+    """Edges without those of a record that matches two records which must stay apart about equally
+    well: a father's record with no date of birth and no middle name matches his own and his
+    son's records alike, and whichever group took it first would be a coin toss. It stays alone
+    instead (a false split is cheaper than a false merge here). With one match clearly better, the
+    weaker edge alone is dropped."""
+    import math
+
+    def w(p: float) -> float:
+        p = min(max(p, 1e-12), 1 - 1e-12)
+        return math.log2(p / (1 - p))
+
+    bad = {(a, b) for a, b in conflicts} | {(b, a) for a, b in conflicts}
+    nbr: dict[str, dict[str, float]] = {}
+    for a, b, p in edges:
+        if p >= threshold:
+            nbr.setdefault(a, {})[b] = p
+            nbr.setdefault(b, {})[a] = p
+    drop: set[tuple[str, str]] = set()
+    for r, d in nbr.items():
+        ks = sorted(d)
+        for i, a in enumerate(ks):
+            for b in ks[i + 1:]:
+                if (a, b) not in bad:
+                    continue
+                wa, wb = w(d[a]), w(d[b])
+                if abs(wa - wb) < AMBIGUOUS_BITS:
+                    drop.update({(r, a), (a, r), (r, b), (b, r)})
+                else:
+                    x = b if wa > wb else a
+                    drop.update({(r, x), (x, r)})
+    return [e for e in edges if (e[0], e[1]) not in drop]
+
+
 def _one_to_one(edges: list[tuple[str, str, float]], ids: list[str]) -> dict[str, str]:
     """Each record joins at most one record of the other source: pairs taken best first (greedy
     by match probability), a pair skipped when either record is already taken."""
@@ -331,6 +370,8 @@ def link_file(
     veto = conflict_sql(con, "__hl_pairs", extras) if keep_apart else "false"
     edges = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM __hl_pairs WHERE match_probability >= ? AND NOT ({veto}) "
                         "ORDER BY unique_id_l, unique_id_r", [min(REVIEW_BAND[0], threshold)]).fetchall()  # ordered: same input, same sums
+    if keep_apart and not link_only:
+        edges = drop_ambiguous(edges, con.execute(f"SELECT unique_id_l, unique_id_r FROM __hl_pairs WHERE {veto}").fetchall(), threshold)
     blocked: list = []
     if one_to_one:
         rep = _one_to_one([e for e in edges if e[2] >= threshold], ids)
