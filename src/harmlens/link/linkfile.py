@@ -8,9 +8,9 @@ The model is built from the fields the file has (``filemodel``): a date of birth
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
