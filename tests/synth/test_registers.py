@@ -46,3 +46,19 @@ def test_each_shape_is_written_and_deterministic(tmp_path, dob):
     cols = pd.read_csv(p1["A"], dtype=str).columns
     for kv in link_map(dob).split(","):
         assert kv.split("=")[1] in cols
+
+
+def test_synth_registers_command_writes_files_and_prints_the_link_command(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from harmlens.synth.cli import register
+
+    app = typer.Typer(pretty_exceptions_enable=False)
+    register(app)
+    res = CliRunner().invoke(app, ["synth-registers", "--out", str(tmp_path), "--people", "50", "--dob", "split"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "A.csv").exists() and (tmp_path / "B.csv").exists()
+    assert "--link-only --one-to-one" in res.output and "dob_year=dob_year" in res.output
+    bad = CliRunner().invoke(app, ["synth-registers", "--out", str(tmp_path), "--dob", "month"])
+    assert bad.exit_code != 0 and "--dob must be one of" in str(bad.exception)
