@@ -370,13 +370,15 @@ def link_file(
     veto = conflict_sql(con, "__hl_pairs", extras) if keep_apart else "false"
     edges = con.execute(f"SELECT unique_id_l, unique_id_r, match_probability FROM __hl_pairs WHERE match_probability >= ? AND NOT ({veto}) "
                         "ORDER BY unique_id_l, unique_id_r", [min(REVIEW_BAND[0], threshold)]).fetchall()  # ordered: same input, same sums
+    conflicts = con.execute(f"SELECT unique_id_l, unique_id_r FROM __hl_pairs WHERE {veto}").fetchall() if keep_apart else []
     if keep_apart and not link_only:
-        edges = drop_ambiguous(edges, con.execute(f"SELECT unique_id_l, unique_id_r FROM __hl_pairs WHERE {veto}").fetchall(), threshold)
+        edges = drop_ambiguous(edges, conflicts, threshold)
     blocked: list = []
     if one_to_one:
         rep = _one_to_one([e for e in edges if e[2] >= threshold], ids)
     elif average:
-        rep = average_linkage(ids, edges, min_mean=min_mean, threshold=threshold, attach=max(threshold, DEFAULT_THRESHOLD))
+        rep = average_linkage(ids, edges, min_mean=min_mean, threshold=threshold, attach=max(threshold, DEFAULT_THRESHOLD),
+                              cannot_link=conflicts)
     else:
         rep, blocked = cluster(ids, [e for e in edges if e[2] >= threshold], threshold=threshold,
                                dobs=dob_map(con, "__hl_prep") if strict else None)
