@@ -143,3 +143,40 @@ def test_a_record_matching_two_people_kept_apart_about_equally_stays_alone():
     # one match clearly better (0.9999 against 0.6): only the weaker edge goes
     kept = drop_ambiguous([("f", "x", 0.9999), ("s", "x", 0.6)], [("f", "s")], threshold=0.5)
     assert kept == [("f", "x", 0.9999)]
+
+
+def test_one_to_one_invariants():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from harmlens.link.linkfile import _one_to_one
+
+    ids = [f"0:{i}" for i in range(6)] + [f"1:{i}" for i in range(6)]
+
+    @settings(max_examples=80, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.floats(0.5, 1.0)), max_size=25, unique_by=lambda e: (e[0], e[1])))
+    def check(raw):
+        edges = [(f"0:{a}", f"1:{b}", p) for a, b, p in raw]
+        rep = _one_to_one(edges, ids)
+        groups: dict[str, list[str]] = {}
+        for m, r in rep.items():
+            groups.setdefault(r, []).append(m)
+        assert all(len(g) <= 2 for g in groups.values())
+        pairs = {tuple(sorted(g)) for g in groups.values() if len(g) == 2}
+        assert pairs <= {tuple(sorted((a, b))) for a, b, _ in edges}
+        # greedy: the best edge overall is always taken
+        if edges:
+            best = max(p for _, _, p in edges)
+            top = [e for e in edges if e[2] == best]
+            assert any(rep[x] == rep[y] for x, y, _ in top)
+
+    check()
+
+
+def test_one_to_one_needs_two_sources(tmp_path):
+    from harmlens.link.linkfile import LinkFileError
+
+    p = tmp_path / "x.csv"
+    pd.DataFrame({"id": ["1", "2"], "f": ["a", "b"], "s": ["c", "d"]}).to_csv(p, index=False)
+    with pytest.raises(LinkFileError, match="two sources"):
+        link_file([p], "id", {"forename": "f", "surname": "s"}, one_to_one=True)
