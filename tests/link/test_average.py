@@ -78,3 +78,14 @@ def test_average_linkage_refines_single_linkage(raw, min_mean):
     for g in _groups(rep):
         if len(g) == 2:
             assert best.get(g, 0.0) >= 0.9 and sum(p for a, b, p in edges if frozenset((a, b)) == g) >= min_mean
+
+
+def test_cannot_link_keeps_two_groups_apart_whatever_their_mean():
+    from harmlens.link.average import average_linkage
+
+    # f1-f2 and s1-s2 are two people; x matches both sides strongly; f1 and s1 must stay apart
+    edges = [("f1", "f2", 0.99), ("s1", "s2", 0.99), ("f1", "x", 0.97), ("s1", "x", 0.96), ("f2", "s2", 0.9), ("f2", "s1", 0.9)]
+    free = average_linkage(["f1", "f2", "s1", "s2", "x"], edges, min_mean=0.2, threshold=0.5)
+    assert len(set(free.values())) == 1  # without the constraint everything chains
+    kept = average_linkage(["f1", "f2", "s1", "s2", "x"], edges, min_mean=0.2, threshold=0.5, cannot_link=[("f1", "s1")])
+    assert kept["f1"] == kept["f2"] and kept["s1"] == kept["s2"] and kept["f1"] != kept["s1"]

@@ -3,7 +3,7 @@
 Public interface (what other stages and the CLI use):
 
 - ``link_warehouse(con, ...)``: link the warehouse's ``people`` mentions and write ``links``.
-- ``link_file(files, id_col, mapping, ...)``: deduplicate any CSV/Parquet list.
+- ``link_file(files, id_col, mapping, ...)``: deduplicate any CSV/Parquet list, or link two (``files_b``).
 - ``decide(con, a, b, decision, by)``: a reviewer's decision that later runs respect.
 - ``explain_link(con, a, b)``: match weight per field for a pair.
 

@@ -22,11 +22,14 @@ from collections.abc import Iterable
 
 
 def average_linkage(ids: Iterable[str], edges: Iterable[tuple[str, str, float]], *, min_mean: float,
-                    threshold: float = 0.0, attach: float | None = None) -> dict[str, str]:
+                    threshold: float = 0.0, attach: float | None = None,
+                    cannot_link: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """Group ``ids`` by average linkage over ``edges`` (a, b, match probability; each pair once): two groups are
     joined when the mean over all pairs between them is at least ``min_mean`` and at least one of
     those pairs reaches ``threshold`` (so nothing is joined without one strong pair). ``attach``:
-    see the module docstring.
+    see the module docstring. ``cannot_link``: pairs of records never put in one group (two groups
+    holding such a pair are not joined, whatever their mean; a lone record does not attach to a
+    group holding its pair).
 
     Returns record -> representative (the smallest id of its group), like ``cluster.cluster``.
     """
@@ -42,6 +45,13 @@ def average_linkage(ids: Iterable[str], edges: Iterable[tuple[str, str, float]],
     # nb[g][h]: (sum, max) of probabilities of pairs between groups g and h (groups with a scored pair)
     nb: dict[str, dict[str, tuple[float, float]]] = {i: {} for i in parent}
     edges = list(edges)
+    cannot: dict[str, set[str]] = {}
+    for a, b in cannot_link:
+        cannot.setdefault(a, set()).add(b)
+        cannot.setdefault(b, set()).add(a)
+
+    def clash(g: str, h: str) -> bool:
+        return any(parent.get(c) == h for m in members[g] for c in cannot.get(m, ()))
     for a, b, p in edges:
         if a == b or a not in parent or b not in parent or p <= 0:
             continue
@@ -58,6 +68,8 @@ def average_linkage(ids: Iterable[str], edges: Iterable[tuple[str, str, float]],
         neg, a, b, va, vb = heapq.heappop(heap)
         if version.get(a) != va or version.get(b) != vb:
             continue  # a group changed since this score was computed
+        if cannot and clash(b if size[a] >= size[b] else a, a if size[a] >= size[b] else b):
+            continue  # the groups hold two records that must stay apart
         # merge the smaller group into the larger
         if size[a] < size[b]:
             a, b = b, a
@@ -88,7 +100,8 @@ def average_linkage(ids: Iterable[str], edges: Iterable[tuple[str, str, float]],
                 continue
             for x, y in ((a, b), (b, a)):
                 # groups as average linkage left them: attached records do not chain among themselves
-                if size[parent[x]] == 1 and size[parent[y]] > 1 and (p, parent[y]) > best.get(x, (0.0, "")):
+                if (size[parent[x]] == 1 and size[parent[y]] > 1 and (p, parent[y]) > best.get(x, (0.0, ""))
+                        and not (cannot and clash(x, parent[y]))):
                     best[x] = (p, parent[y])
         for x, (_, g) in best.items():
             members[g].append(x)

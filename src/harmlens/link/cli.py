@@ -44,6 +44,13 @@ def _export_group(app: typer.Typer) -> typer.Typer:
     return export_app
 
 
+MAP_HELP = ("Which column holds which field, as KEY=COLUMN pairs separated by commas, e.g. "
+            "forename=first, surname=last, dob=born. Keys: forename, surname, sex, postcode; a date of birth as "
+            "dob (a date or a year), or dob_year with dob_month and dob_day, or age with age_at; "
+            "any other key (middle_name, forename2, birthplace ...) is an extra comparison.")
+"""--map help, written in short words so the help screen wraps it between words."""
+
+
 def register(app: typer.Typer) -> None:
     @app.command("link")
     def link_cmd(
@@ -73,16 +80,21 @@ def register(app: typer.Typer) -> None:
 
     @app.command("link-file")
     def link_file_cmd(
-        files: List[Path] = typer.Argument(..., help="CSV or Parquet file(s) with the same columns (deduplicated together)."),
-        id: str = typer.Option(..., "--id", help="Column with a unique id per row."),
-        map: str = typer.Option(..., "--map", help="forename=COL,surname=COL,dob=COL,sex=COL,postcode=COL; other KEY=COL pairs are extra comparison columns."),
+        files: List[Path] = typer.Argument(..., help="CSV or Parquet file(s) with the same columns: deduplicated together, or with --link-only two sources linked to each other."),
+        id: str = typer.Option(..., "--id", help="Column with a unique id per row (per source with --link-only)."),
+        map: str = typer.Option(..., "--map", help=MAP_HELP),
+        link_only: bool = typer.Option(False, "--link-only", help="Two files are two sources: link records across them, never within one."),
+        one_to_one: bool = typer.Option(False, "--one-to-one", help="With --link-only: each record matches at most one record of the other source (best pairs first)."),
         truth: Optional[str] = typer.Option(None, "--truth", help="Column with the true entity: prints precision, recall, F1 and blocking recall."),
         truth_pattern: Optional[str] = typer.Option(None, "--truth-pattern", help="Regex whose first group, applied to --truth, is the entity (e.g. 'rec-(\\d+)')."),
         threshold: Optional[float] = typer.Option(None, help="Match probability a pair needs to join two groups (default 0.5 with average linkage, 0.95 with --strict)."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write mention_id,person_id here (.csv or .parquet); default stdout."),
+        max_pairs: int = typer.Option(5_000_000, "--max-pairs", help="Most comparisons one blocking rule may make (counted first); a rule over it is tightened or dropped."),
+        relatives: str = typer.Option("auto", "--relatives", help="Keep relatives apart (unrelated forenames, birth dates far apart never join): auto (when the file holds households), on or off."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the links here (.csv or .parquet); default stdout."),
         strict: bool = typer.Option(False, "--strict", help="Police-records model: unrelated forenames and conflicting dates of birth weigh heavily and never chain (what 'harmlens link' uses)."),
     ) -> None:
-        """Deduplicate any list of people with a column mapping; writes mention_id,person_id."""
+        """Deduplicate a list of people, or link two lists, with a column mapping; writes mention_id,person_id
+        (source,mention_id,person_id with --link-only)."""
         import json
 
         import pandas as pd
@@ -92,8 +104,17 @@ def register(app: typer.Typer) -> None:
 
         if threshold is not None and not 0.0 < threshold < 1.0:
             raise LinkFileError(f"--threshold must be between 0 and 1, got {threshold}")
-        r = link_file(list(files), id, parse_mapping(map), truth=truth, truth_pattern=truth_pattern, threshold=threshold, strict=strict)
-        df = pd.DataFrame(r.assignments, columns=["mention_id", "person_id"])
+        link_only = link_only or one_to_one
+        if link_only and len(files) != 2:
+            raise LinkFileError(f"--link-only takes exactly two files (the two sources), not {len(files)}")
+        a, b = (list(files[:1]), list(files[1:])) if link_only else (list(files), None)
+        r = link_file(a, id, parse_mapping(map), files_b=b, one_to_one=one_to_one, truth=truth, truth_pattern=truth_pattern,
+                      threshold=threshold, strict=strict, max_pairs=max_pairs, relatives=relatives)
+        if link_only:
+            rows = [(str(files[int(m[0])]), m[2:], p) for m, p in r.assignments]
+            df = pd.DataFrame(rows, columns=["source", "mention_id", "person_id"])
+        else:
+            df = pd.DataFrame(r.assignments, columns=["mention_id", "person_id"])
         if out is None:
             write_csv(df, sys.stdout)
         elif out.suffix.lower() == ".parquet":
@@ -101,7 +122,10 @@ def register(app: typer.Typer) -> None:
         else:
             write_csv(df, out)
         stream_err = out is None
-        msg = (f"{len(df)} rows -> {df['person_id'].nunique()} persons; {r.result.n_candidates} candidate pairs; "
+        for line in r.summary_lines():
+            typer.echo(line, err=True)
+        what = "links across the sources" if link_only else "linked pairs"
+        msg = (f"{len(df)} rows -> {df['person_id'].nunique()} persons; {r.n_links} {what}; {r.result.n_candidates} candidate pairs; "
                f"{r.result.timings['total_s']:.1f} s")
         typer.echo(msg, err=stream_err)
         if r.scores is not None:

@@ -14,6 +14,7 @@ import duckdb
 from harmlens.link.cluster import cluster
 from harmlens.link.model import make_linker, model_json, refine_prior, settings_dict, train
 from harmlens.link.prepare import Placeholders, PreparedInfo, prepare
+from harmlens.sqlident import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +37,26 @@ class DedupeResult:
 
 
 def score_pairs(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float | None, *,
-                refine_n: int | None = None) -> int:
+                refine_n: int | None = None, refine_total: float | None = None, keep: tuple[str, ...] = ()) -> int:
     """Score candidate pairs into table ``out`` (unique_id_l, unique_id_r, match_weight, match_probability).
 
     With ``refine_n`` (the number of records), every candidate is scored once, the prior is
     re-estimated from those scores (``model.refine_prior``) and the weights shifted accordingly
-    before the ``min_probability`` filter. Returns the number of candidate pairs scored.
+    before the ``min_probability`` filter. ``keep``: more columns of Splink's output to keep (those
+    that exist, e.g. comparison levels). Returns the number of candidate pairs scored.
     """
     sdf = linker.inference.predict(threshold_match_probability=None if refine_n else min_probability, warning_mode="never")
     shift = 0.0
     if refine_n:
-        _, shift = refine_prior(con, sdf.physical_name, linker, refine_n)
+        _, shift = refine_prior(con, sdf.physical_name, linker, refine_n, total_pairs=refine_total)
     n = con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0]
+    have = {r[0] for r in con.execute(f"DESCRIBE {sdf.physical_name}").fetchall()}
+    kept = "".join(f", {quote_ident(c)}" for c in keep if c in have)
     where = "" if min_probability is None else f"WHERE match_probability >= {float(min_probability)!r}"
     con.execute(
         f"""CREATE OR REPLACE TABLE {out} AS
             SELECT * FROM (SELECT CAST(unique_id_l AS VARCHAR) unique_id_l, CAST(unique_id_r AS VARCHAR) unique_id_r,
-                   match_weight + {shift!r} AS match_weight, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS match_probability
+                   match_weight + {shift!r} AS match_weight, 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS match_probability{kept}
             FROM {sdf.physical_name}) {where}"""
     )
     sdf.drop_table_from_database_and_remove_from_cache()

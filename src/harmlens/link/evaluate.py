@@ -61,3 +61,32 @@ def pairwise_scores(con: duckdb.DuckDBPyConnection, assignments: str, candidates
         ).fetchall()[0][0]
         br = hit / t if t else 1.0
     return PairwiseScores(t, p, tp, prec, rec, f1, p - tp, t - tp, fm, fs, br)
+
+
+def cross_source_scores(con: duckdb.DuckDBPyConnection, assignments: str, candidates: str | None = None) -> PairwiseScores:
+    """Scores for two sources linked to each other: ``assignments(unique_id, pred, truth, src)``
+    with ``src`` 0 or 1; only pairs across the sources count (a pair within one source is not
+    something link-only mode looks for)."""
+    row = con.execute(
+        f"""WITH a AS (SELECT * FROM {assignments} WHERE truth IS NOT NULL),
+        pc AS (SELECT count_if(src = 0) * count_if(src = 1) n FROM a GROUP BY pred),
+        tc AS (SELECT count_if(src = 0) * count_if(src = 1) n FROM a GROUP BY truth),
+        bc AS (SELECT count_if(src = 0) * count_if(src = 1) n FROM a GROUP BY pred, truth),
+        fm AS (SELECT count(*) n FROM (SELECT pred FROM a GROUP BY pred HAVING count(DISTINCT truth) > 1)),
+        fs AS (SELECT count(*) n FROM (SELECT truth FROM a GROUP BY truth HAVING count(DISTINCT pred) > 1))
+        SELECT (SELECT coalesce(sum(n), 0) FROM tc), (SELECT coalesce(sum(n), 0) FROM pc),
+               (SELECT coalesce(sum(n), 0) FROM bc), (SELECT n FROM fm), (SELECT n FROM fs)"""
+    ).fetchall()[0]
+    t, p, tp, fm, fs = (int(x) for x in row)
+    prec = tp / p if p else 1.0
+    rec = tp / t if t else 1.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    br = None
+    if candidates is not None:
+        hit = con.execute(
+            f"""SELECT count(*) FROM (SELECT DISTINCT c.unique_id_l, c.unique_id_r FROM {candidates} c
+                JOIN {assignments} a ON a.unique_id = c.unique_id_l JOIN {assignments} b ON b.unique_id = c.unique_id_r
+                WHERE a.truth = b.truth AND a.src <> b.src)"""
+        ).fetchall()[0][0]
+        br = hit / t if t else 1.0
+    return PairwiseScores(t, p, tp, prec, rec, f1, p - tp, t - tp, fm, fs, br)

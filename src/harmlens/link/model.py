@@ -331,7 +331,8 @@ def _logit2(p: float) -> float:
     return math.log2(p / (1 - p))
 
 
-def refine_prior(con: duckdb.DuckDBPyConnection, scored: str, linker, n_records: int, iterations: int = 20) -> tuple[float, float]:
+def refine_prior(con: duckdb.DuckDBPyConnection, scored: str, linker, n_records: int, iterations: int = 20,
+                 total_pairs: float | None = None) -> tuple[float, float]:
     """Re-estimate the prior (probability that two random records match) from scored candidates.
 
     The deterministic-rule estimate assumes a recall for exact agreement that messy data do not
@@ -341,9 +342,10 @@ def refine_prior(con: duckdb.DuckDBPyConnection, scored: str, linker, n_records:
     weight is the prior's log-odds plus the field weights, so a new prior only shifts every weight
     by the same amount and the iteration runs on the scored table ``scored`` (column
     ``match_weight``) without re-scoring. Sets the linker's prior and returns (new prior, shift in
-    bits) for the caller to apply to ``scored``.
+    bits) for the caller to apply to ``scored``. ``total_pairs`` overrides the number of pairs (for
+    two sources linked to each other it is the product of their sizes).
     """
-    total = n_records * (n_records - 1) / 2
+    total = total_pairs if total_pairs is not None else n_records * (n_records - 1) / 2
     lam0 = linker._settings_obj._probability_two_random_records_match
     if total <= 0:
         return lam0, 0.0

@@ -177,7 +177,9 @@ def prepare(
                CASE WHEN lower(trim(CAST({col('sex')} AS VARCHAR))) IN ('m', 'male', 'man') THEN 'm'
                     WHEN lower(trim(CAST({col('sex')} AS VARCHAR))) IN ('f', 'female', 'woman') THEN 'f'
                     ELSE NULL END AS sex,
-               CASE WHEN pc1 IN {_in_list(ph.postcodes)} OR length(pc1) < 2 THEN NULL ELSE pc1 END AS pc
+               CASE WHEN pc1 IN {_in_list(ph.postcodes)} OR length(pc1) < 2 THEN NULL ELSE pc1 END AS pc,
+               -- a year of birth known without the whole date (a year column, an age at a date)
+               TRY_CAST({col('birth_year')} AS INTEGER) AS birth_year_in
                {extra_sql}
         FROM (SELECT *, {fn_raw} AS fn1, {sn_raw} AS sn1, {dob} AS d, {dob_txt} AS dt,
                      nullif(upper(regexp_replace(CAST({col('postcode')} AS VARCHAR), '[^A-Za-z0-9]', '', 'g')), '') AS pc1
@@ -185,7 +187,7 @@ def prepare(
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE __hl_stage2 AS SELECT * EXCLUDE (dob_bad), coalesce(strftime(dob, '%Y-%m-%d'), dob_bad) AS dob_s,
-                  CAST(substr(coalesce(strftime(dob, '%Y-%m-%d'), dob_bad), 1, 4) AS INTEGER) AS dob_y0,
+                  coalesce(CAST(substr(coalesce(strftime(dob, '%Y-%m-%d'), dob_bad), 1, 4) AS INTEGER), birth_year_in) AS dob_y0,
                   CAST(substr(coalesce(strftime(dob, '%Y-%m-%d'), dob_bad), 6, 2) AS INTEGER) AS dob_m0,
                   CAST(substr(coalesce(strftime(dob, '%Y-%m-%d'), dob_bad), 9, 2) AS INTEGER) AS dob_d0
            FROM __hl_stage"""

@@ -41,3 +41,28 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{name}\t{n}")
         typer.echo(f"seconds\t{sum(summary.timings.values()):.1f}")
         typer.echo(f"written\t{summary.out_dir}")
+
+    @app.command("synth-registers")
+    def synth_registers(
+        out: Path = typer.Option(..., "--out", help="Output folder (created; existing files are overwritten)."),
+        people: int = typer.Option(5000, "--people", help="People to generate (in households and families)."),
+        profile: str = typer.Option("link", "--profile", help="link: two sources A.csv and B.csv, no duplicates within one; dedupe: records.csv with 10% duplicates."),
+        dob: str = typer.Option("year", "--dob", help="Date of birth shape: full, split (year/month/day columns), year, age (at a date) or none."),
+        seed: int = typer.Option(0, "--seed", help="Random seed: same seed and options, byte-identical files."),
+    ) -> None:
+        """Generate registers of people in other shapes (families, names in parts, partial dates of birth) with the truth in person_id."""
+        from harmlens.synth.config import SynthError
+        from harmlens.synth.registers import DOB_SHAPES, PROFILES, RegisterConfig, link_map, write_registers
+
+        if profile not in PROFILES:
+            raise SynthError(f"--profile must be one of {', '.join(PROFILES)} (got {profile!r})")
+        if dob not in DOB_SHAPES:
+            raise SynthError(f"--dob must be one of {', '.join(DOB_SHAPES)} (got {dob!r})")
+        if people < 1:
+            raise SynthError("--people must be at least 1")
+        paths = write_registers(RegisterConfig(people=people, seed=seed, profile=profile, dob=dob), out)
+        for name, p in paths.items():
+            typer.echo(f"{name}\t{p}")
+        files = " ".join(str(p) for p in paths.values())
+        extra = " --link-only --one-to-one" if profile == "link" else ""
+        typer.echo(f"link with: harmlens link-file {files}{extra} --id record_id --map {link_map(dob)} --truth person_id")
