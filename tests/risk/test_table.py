@@ -22,7 +22,7 @@ COMPAS_EXCLUDE = [
     "type_of_assessment", "v_type_of_assessment", "age_cat",
 ]
 PROPUBLICA_FILTER = ("days_b_screening_arrest <= 30 and days_b_screening_arrest >= -30 and is_recid != -1 "
-                     "and c_charge_degree != 'O' and score_text != 'N/A'")
+                     "and c_charge_degree != 'O' and score_text != None")
 
 
 def _table(n=3000, seed=0):
