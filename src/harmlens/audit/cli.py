@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
             run_id = record_run(con, wa)
         finally:
             con.close()
-        typer.echo(f"audit run {run_id}: {len(wa.flags)} disparities flagged", err=True)
+        typer.echo(f"audit run {run_id}: {wa.headline()}", err=True)
         if stdout == "json":
             typer.echo(_json.dumps(wa.to_dict(), indent=1, allow_nan=False))
         elif stdout != "none":
@@ -207,3 +207,5 @@ class _LastAudit:
         self.list_id = d.get("list_id")
         self.as_of = d.get("as_of")
         self.flags = d.get("flags", [])
+        self.near_misses = d.get("near_misses", [])
+        self.headline = d.get("headline")

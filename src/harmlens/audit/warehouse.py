@@ -250,8 +250,13 @@ def warehouse_body(res: AuditResult) -> str:
 
     parts = ["<h2>Summary</h2>",
              f"<p>{esc(res.subtitle())}. {esc(res.model.get('list', ''))}.</p>",
+             f"<p><strong>{esc(res.headline()[0].upper() + res.headline()[1:])}.</strong></p>",
              "<h3>Flagged disparities</h3>",
-             findings_html(res.findings(), "Nothing flagged: no group's 95% interval lies wholly beyond 1.25 or 0.8."),
+             findings_html(res.findings(), "None: no ratio is past 1.25 or 0.8 with an interval that excludes 1."),
+             "<h3>Near-misses</h3>",
+             "<p><small>Ratios whose interval excludes 1 but which are within the 0.8-1.25 bounds, and ratios past "
+             "a bound whose interval still includes 1.</small></p>",
+             findings_html([f["text"] for f in res.near_misses], "None."),
              warnings_html(res.warnings)]
     parts.append(f'<p>Transparency record (ATRS) of the tool behind this list '
                  f'({esc(res.model.get("version") or "V100 rule")}): <a href="transparency.html">transparency.html</a>.</p>')
