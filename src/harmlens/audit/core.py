@@ -47,6 +47,7 @@ import pandas as pd
 from harmlens.audit.groupframe import GroupFrame, _jsonable
 from harmlens.audit.groups import DIMENSIONS, ETHNICITY_ORDER
 from harmlens.errors import HarmlensError
+from harmlens.grouplabels import find_group
 
 __all__ = ["AuditResult", "DimensionAudit", "audit_scored", "LABELS", "MATERIAL_HIGH", "MATERIAL_LOW",
            "ERROR_METRICS"]
@@ -307,7 +308,7 @@ def audit_scored(
         shares = GroupFrame.from_shares(counts, feature=dim, n_boot=max(n_boot, 4000), random_state=random_state + k,
                                         min_support=5)
         sizes = g.value_counts()
-        ref = reference if (dim == "ethnicity" and reference in sizes.index) else None
+        ref = find_group(reference, sizes.index) if (dim == "ethnicity" and reference is not None) else None
         if ref is None and dim != "ethnicity":
             ref = str(sizes.idxmax())
         out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns))
