@@ -50,7 +50,9 @@ def tuned_hgb(path: Path, folds: int, seed: int) -> tuple[float, dict]:
             if X[c].nunique() > 0.5 * len(X):
                 X = X.drop(columns=c)
             else:
-                X[c] = X[c].astype("category")
+                # HGB takes at most 255 categories: rare charge descriptions share one level
+                counts = X[c].value_counts()
+                X[c] = X[c].where(X[c].isin(counts[counts >= 20].index) | X[c].isna(), "other").astype("category")
     splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     best = (0.0, {})
     for values in itertools.product(*GRID.values()):
