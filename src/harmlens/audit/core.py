@@ -76,6 +76,7 @@ class DimensionAudit:
     errors: dict[str, GroupFrame]
     shares: GroupFrame
     share_columns: list[str]
+    calibration: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         comp = {}
@@ -90,6 +91,8 @@ class DimensionAudit:
             "errors": {lab: gf.to_dict() for lab, gf in self.errors.items()},
             "shares": self.shares.to_dict(),
             "list_vs": comp,
+            "calibration": ([{k: _jsonable(v) for k, v in r.items()} for r in self.calibration.to_dict(orient="records")]
+                            if self.calibration is not None else None),
         }
 
 
@@ -112,6 +115,14 @@ class AuditResult:
     outcomes: Any = None
     notes: list[str] = field(default_factory=list)
     near_misses: list[dict[str, Any]] = field(default_factory=list)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+
+    def forest(self, dimension: str) -> pd.DataFrame:
+        """Every ratio the flag rule looked at in a dimension, for the forest plot and its table."""
+        rows = [{"label": c["label"], "test": c["test"], "group": c["group"], "ratio": c["value"], "low": c["low"],
+                 "high": c["high"], "status": {"flag": "flagged", "near_miss": "near-miss"}.get(c["kind"], "within bounds")}
+                for c in self.comparisons if c["dimension"] == dimension]
+        return pd.DataFrame(rows, columns=["label", "test", "group", "ratio", "low", "high", "status"])
 
     def headline(self) -> str:
         """One sentence on the flags that never says "nothing" while a listed ratio's interval excludes 1."""
@@ -165,6 +176,7 @@ class AuditResult:
             "headline": self.headline(),
             "flags": [{k: _jsonable(v) for k, v in f.items()} for f in self.flags],
             "near_misses": [{k: _jsonable(v) for k, v in f.items()} for f in self.near_misses],
+            "comparisons": [{k: _jsonable(v) for k, v in f.items()} for f in self.comparisons],
             "dimensions": {k: d.to_dict() for k, d in self.dimensions.items()},
             "proxy": self.proxy.to_dict() if self.proxy is not None else None,
             "label_bias": self.label_bias.to_dict() if self.label_bias is not None else None,
@@ -209,9 +221,9 @@ def headline(flags: list[dict[str, Any]], near: list[dict[str, Any]]) -> str:
 
 def _flag(dimension: str, group: str, test: str, value: float, lo: float, hi: float, text: str,
           level: float) -> dict[str, Any] | None:
-    kind = classify(value, lo, hi)
-    if kind is None:
+    if any(np.isnan(v) for v in (value, lo, hi)):
         return None
+    kind = classify(value, lo, hi) or "none"
     if kind == "near_miss":
         why = ("interval excludes 1 but the ratio is within the bounds" if (lo > 1 or hi < 1)
                else "ratio past a bound but the interval includes 1")
@@ -219,6 +231,14 @@ def _flag(dimension: str, group: str, test: str, value: float, lo: float, hi: fl
     return {"dimension": dimension, "group": group, "test": test, "value": float(value), "low": float(lo),
             "high": float(hi), "ci_level": float(level), "direction": "over" if value > 1 else "under",
             "kind": kind, "text": text}
+
+
+def _keep(f: dict[str, Any], flags: list, near: list, comparisons: list) -> None:
+    comparisons.append(f)
+    if f["kind"] == "flag":
+        flags.append(f)
+    elif f["kind"] == "near_miss":
+        near.append(f)
 
 
 def _order(groups: list[str], dimension: str) -> list[str]:
@@ -276,6 +296,7 @@ def audit_scored(
     out: dict[str, DimensionAudit] = {}
     flags: list[dict[str, Any]] = []
     near: list[dict[str, Any]] = []
+    comparisons: list[dict[str, Any]] = []
     for k, dim in enumerate(dims):
         g = scored[dim].astype(object).where(scored[dim].notna(), "unknown").astype(str).rename(dim)
         errs: dict[str, GroupFrame] = {}
@@ -311,7 +332,13 @@ def audit_scored(
         ref = find_group(reference, sizes.index) if (dim == "ethnicity" and reference is not None) else None
         if ref is None and dim != "ethnicity":
             ref = str(sizes.idxmax())
-        out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns))
+        cal = None
+        if primary and "calibration_oe" in metrics:
+            from harmlens.audit.calibration import calibration_by_group
+
+            cal = calibration_by_group(pd.to_numeric(scored[f"outcome_{primary}"], errors="coerce").to_numpy(),
+                                       score.to_numpy(), g, min_n=min_group_size)
+        out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns), cal)
 
         # --- flags: composition (list vs each base) and error rates vs the reference group.
         # Each (dimension, test) is a family of m comparisons, one per eligible group: its flags
@@ -332,7 +359,8 @@ def audit_scored(
                           f" ({row['value']:.2f} times, {_level_words(level, len(elig))} {row['low']:.2f} to "
                           f"{row['high']:.2f})", level)
                 if f:
-                    (flags if f["kind"] == "flag" else near).append(f)
+                    f["label"] = f"{grp}: share of list / {SHARE_LABELS[base].replace('share of ', '')}"
+                    _keep(f, flags, near, comparisons)
         gf = errs.get(primary) if primary else None
         if ref is not None and gf is not None:
             r = gf.ratio(reference=ref)
@@ -351,11 +379,12 @@ def audit_scored(
                               f"{100 * gf.by_group.loc[ref, m]:.1f}% for {ref} ({r.loc[grp, m]:.2f} times, "
                               f"{_level_words(level, len(elig))} {lo:.2f} to {hi:.2f}; label: {primary})", level)
                     if f:
-                        (flags if f["kind"] == "flag" else near).append(f)
+                        f["label"] = f"{grp}: {m.replace('_', ' ')} / {ref}'s"
+                        _keep(f, flags, near, comparisons)
     if "offending_base" not in scored.columns:
         notes.append("no recorded-offending base given: list compared with the scored population only")
     if population is None or not len(population):
         notes.append("no population table: list not compared with residents")
     return AuditResult(list_id=list_id, as_of=as_of, horizon_days=horizon_days, list_size=int(listed.sum()),
                        scored_size=int(len(scored)), primary_label=primary or "", reference=reference or "",
-                       dimensions=out, flags=flags, notes=notes, near_misses=near)
+                       dimensions=out, flags=flags, notes=notes, near_misses=near, comparisons=comparisons)

@@ -86,6 +86,7 @@ class TableAudit:
     errors: GroupFrame
     shares: GroupFrame
     notes: list[str] = field(default_factory=list)
+    calibration: pd.DataFrame | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -115,6 +116,8 @@ class TableAudit:
             "findings": self.findings(),
             "warnings": self.warnings,
             "notes": list(self.notes),
+            "calibration": _frame_records(self.calibration.set_index("group"), "group")
+            if self.calibration is not None else None,
         }
 
 
@@ -268,6 +271,11 @@ def audit_table(
     shares = GroupFrame.from_shares(counts, feature=group, n_boot=max(n_boot, 200), random_state=random_state)
     notes.append(f"flagged means: {positive}")
     notes.append(f"ratios compare each group with {reference!r}")
+    cal = None
+    if y_score is not None and "calibration_oe" in errors.metrics:
+        from harmlens.audit.calibration import calibration_by_group
+
+        cal = calibration_by_group(y.to_numpy(), y_score, labels.to_numpy(), min_n=min_group_size)
     return TableAudit(source=source, outcome=outcome, group=group, positive=positive, score=score,
                       reference=str(reference), n_rows=int(len(df)), n_used=int(len(d)), errors=errors,
-                      shares=shares, notes=notes)
+                      shares=shares, notes=notes, calibration=cal)

@@ -240,6 +240,28 @@ def audit_warehouse(con: Any, *, list_id: str | None = None, version: str | None
 # ----------------------------------------------------------------------------------- report
 
 
+def forest_and_calibration_html(res: AuditResult, dim: str, label: str) -> list[str]:
+    """The forest plot of every ratio the flag rule looked at, and calibration by group, for one dimension."""
+    from harmlens.audit.charts import calibration_chart, forest_chart
+    from harmlens.audit.report import chart_html, esc
+
+    parts: list[str] = []
+    fr = res.forest(dim)
+    if len(fr) and fr["group"].nunique() <= 12:
+        parts += [f"<h3>Ratios with their intervals by {esc(label)}</h3>",
+                  "<p>Each line is one comparison the flag rule made: the dot is the ratio, the bar its interval "
+                  "(simultaneous over the groups compared). Red: flagged (past 1.25 or 0.8 with an interval "
+                  "that excludes 1); orange: near-miss; blue: within bounds.</p>",
+                  chart_html(forest_chart(fr))]
+    cal = res.dimensions[dim].calibration
+    if cal is not None and len(cal) and cal["group"].nunique() <= 12:
+        parts += [f"<h3>Calibration by {esc(label)} (label: {esc(res.primary_label)})</h3>",
+                  "<p>Observed outcome rate against mean predicted risk in five score bins shared by everyone; a "
+                  "well calibrated score sits on the dashed diagonal for every group. Bars: 95% intervals.</p>",
+                  chart_html(calibration_chart(cal))]
+    return parts
+
+
 def warehouse_body(res: AuditResult) -> str:
     """The HTML body of the list audit."""
     from harmlens.audit.charts import label_chart, metric_chart, shares_chart
@@ -284,6 +306,7 @@ def warehouse_body(res: AuditResult) -> str:
             parts.append(group_table_html(gf, metrics))
             if d.reference:
                 parts.append(f"<p><small>Ratios and flags compare with {esc(d.reference)}.</small></p>")
+        parts += forest_and_calibration_html(res, dim, label)
     if res.proxy is not None:
         p = res.proxy
         parts += ["<h2>Proxy scan: do the model's inputs carry ethnicity?</h2>",
