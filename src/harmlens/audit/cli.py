@@ -156,6 +156,10 @@ def register(app: typer.Typer) -> None:
                                   formats=fm, subtitle=wa.subtitle(), meta=wa.meta())
             con = connect(db)
             try:
+                if "html" in paths:
+                    from harmlens.audit.warehouse import record_report_page
+
+                    record_report_page(con, run_id, paths["html"])
                 paths.update({f"transparency {k}": p for k, p in write_transparency(
                     con, wa, out, version=wa.model.get("version"), formats=fm).items()})
             finally:

@@ -373,6 +373,16 @@ def warehouse_body(res: AuditResult) -> str:
     return "\n".join(parts)
 
 
+def record_report_page(con: Any, run_id: str, html_path: Any) -> None:
+    """Keep the run's HTML report beside the run (once), for the web audit page's "full report" link."""
+    import hashlib
+    from pathlib import Path
+
+    data = Path(html_path).read_bytes()
+    con.execute("INSERT OR REPLACE INTO audit_report_pages VALUES (?, ?, ?, ?)",
+                [run_id, datetime.utcnow(), data.decode("utf-8", errors="replace"), hashlib.sha256(data).hexdigest()])
+
+
 def record_run(con: Any, res: AuditResult) -> str:
     """Append the audit to ``audit_runs`` (never updated or deleted); returns the run id."""
     import json
