@@ -337,7 +337,7 @@ def audit_scored(
             from harmlens.audit.calibration import calibration_by_group
 
             cal = calibration_by_group(pd.to_numeric(scored[f"outcome_{primary}"], errors="coerce").to_numpy(),
-                                       score.to_numpy(), g, min_n=min_group_size)
+                                       score.to_numpy(), g, min_n=min_support)
         out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns), cal)
 
         # --- flags: composition (list vs each base) and error rates vs the reference group.

@@ -275,7 +275,7 @@ def audit_table(
     if y_score is not None and "calibration_oe" in errors.metrics:
         from harmlens.audit.calibration import calibration_by_group
 
-        cal = calibration_by_group(y.to_numpy(), y_score, labels.to_numpy(), min_n=min_group_size)
+        cal = calibration_by_group(y.to_numpy(), y_score, labels.to_numpy(), min_n=min_support)
     return TableAudit(source=source, outcome=outcome, group=group, positive=positive, score=score,
                       reference=str(reference), n_rows=int(len(df)), n_used=int(len(d)), errors=errors,
                       shares=shares, notes=notes, calibration=cal)
