@@ -110,13 +110,13 @@ def table_forest_html(ta: Any) -> list[str]:
                          "status": {"flag": "flagged", "near_miss": "near-miss"}.get(kind or "", "within bounds")})
     parts = []
     if rows and len(gf.groups) <= 12:
-        parts += ["<h2>Ratios to the reference group</h2>",
+        parts += ['<div style="break-inside: avoid"><h2>Ratios to the reference group</h2>',
                   f"<p>Each group's rate over {esc(ta.reference)}'s, with its 95% interval (log scale; dashed lines at "
-                  "0.8 and 1.25).</p>", chart_html(forest_chart(pd.DataFrame(rows)))]
+                  "0.8 and 1.25).</p>", chart_html(forest_chart(pd.DataFrame(rows))) + "</div>"]
     if ta.calibration is not None and len(ta.calibration) and len(gf.groups) <= 12:
-        parts += ["<h2>Calibration by group</h2>",
+        parts += ['<div style="break-inside: avoid"><h2>Calibration by group</h2>',
                   "<p>Observed outcome rate against mean predicted score in five bins shared by everyone; the dashed "
-                  "diagonal is perfect calibration.</p>", chart_html(calibration_chart(ta.calibration))]
+                  "diagonal is perfect calibration.</p>", chart_html(calibration_chart(ta.calibration)) + "</div>"]
     return parts
 
 

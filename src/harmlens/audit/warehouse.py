@@ -248,17 +248,18 @@ def forest_and_calibration_html(res: AuditResult, dim: str, label: str) -> list[
     parts: list[str] = []
     fr = res.forest(dim)
     if len(fr) and fr["group"].nunique() <= 12:
-        parts += [f"<h3>Ratios with their intervals by {esc(label)}</h3>",
+        # heading, words and chart on one page: a chart split from its heading reads as a stray figure
+        parts += [f'<div style="break-inside: avoid"><h3>Ratios with their intervals by {esc(label)}</h3>',
                   "<p>Each line is one comparison the flag rule made: the dot is the ratio, the bar its interval "
                   "(simultaneous over the groups compared). Red: flagged (past 1.25 or 0.8 with an interval "
                   "that excludes 1); orange: near-miss; blue: within bounds.</p>",
-                  chart_html(forest_chart(fr))]
+                  chart_html(forest_chart(fr)) + "</div>"]
     cal = res.dimensions[dim].calibration
     if cal is not None and len(cal) and cal["group"].nunique() <= 12:
-        parts += [f"<h3>Calibration by {esc(label)} (label: {esc(res.primary_label)})</h3>",
+        parts += [f'<div style="break-inside: avoid"><h3>Calibration by {esc(label)} (label: {esc(res.primary_label)})</h3>',
                   "<p>Observed outcome rate against mean predicted risk in five score bins shared by everyone; a "
                   "well calibrated score sits on the dashed diagonal for every group. Bars: 95% intervals.</p>",
-                  chart_html(calibration_chart(cal))]
+                  chart_html(calibration_chart(cal)) + "</div>"]
     return parts
 
 
