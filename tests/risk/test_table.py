@@ -179,3 +179,22 @@ def test_cli_json_carries_inference_and_brier_has_four_places(tmp_path):
     assert len(brier.split()[1].split(".")[1]) == 4
     out = r.invoke(app, ["risk", "fit-table", str(p), "--target", "y", "--predict-out", str(out_csv)])
     assert out.exit_code != 0
+
+
+def test_compas_written_by_r_gives_the_same_inputs(shared_data, tmp_path):
+    """The COMPAS file with every empty cell written as R's NA yields exactly the inputs of the file as published."""
+    from harmlens.risk.table import _where, read_table
+
+    src = shared_data / "compas" / "compas-scores-two-years.csv"
+    raw = pd.read_csv(src, dtype=str, keep_default_na=False, na_values=[])
+    na = tmp_path / "na.csv"
+    raw.replace("", "NA").to_csv(na, index=False)
+    frames = []
+    for p in (src, na):
+        df = read_table(p)
+        df = df[_where(df, PROPUBLICA_FILTER, "--where").to_numpy()].reset_index(drop=True)
+        X, dropped = prepare_inputs(df.drop(columns=COMPAS_EXCLUDE + ["decile_score", "two_year_recid"]))
+        frames.append((X, dropped))
+    assert len(frames[0][0]) == 6172 and not frames[0][1]
+    pd.testing.assert_frame_equal(frames[0][0], frames[1][0])
+    assert frames[1][1] == {}
