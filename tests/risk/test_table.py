@@ -198,3 +198,11 @@ def test_compas_written_by_r_gives_the_same_inputs(shared_data, tmp_path):
     assert len(frames[0][0]) == 6172 and not frames[0][1]
     pd.testing.assert_frame_equal(frames[0][0], frames[1][0])
     assert frames[1][1] == {}
+
+
+def test_rows_without_an_outcome_are_left_out_and_counted():
+    df = _r_coded(n=600)
+    df["y"] = df["y"].astype(str)
+    df.loc[:9, "y"] = "NA"
+    res = fit_table(df, target="y", exclude=["year"], folds=3, n_boot=0)
+    assert res.n_rows == 590 and any("10 rows without a value in 'y'" in n for n in res.notes)

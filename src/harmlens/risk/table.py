@@ -236,6 +236,10 @@ def fit_table(
     unknown = [c for c in list(exclude) + list(baselines) + [c for s in reference_logit for c in s] if c not in df.columns]
     if unknown:
         raise TableError(f"unknown column(s): {', '.join(unknown)}")
+    if target in df.columns and df[target].isna().any():
+        # an outcome that was not recorded cannot train or score a model: leave the row out, say so
+        notes.append(f"{int(df[target].isna().sum()):,} rows without a value in {target!r} left out")
+        df = df[df[target].notna()]
     df = df.reset_index(drop=True)
     y = _target(df, target)
     drop = set(exclude) | set(baselines) | {target}
