@@ -55,3 +55,23 @@ def test_audit_upper_case_labels_reference_white():
     assert any("counted as one group" in n for n in ta.notes)
     ta2 = audit_table(_upper_table(), outcome="y", group="race", positive="flag", n_boot=50, reference="Caucasian")
     assert ta2.reference == "WHITE"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SPELLINGS = ["Black", "BLACK", "black ", "African-American", "African American", "White", "WHITE", "Caucasian",
+              "white_british", "Asian", "ASIAN", "Other", "Hispanic", "latino"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(_SPELLINGS), min_size=1, max_size=40))
+def test_unify_partitions_by_meaning_and_is_idempotent(labels):
+    out, _ = unify_labels(pd.Series(labels))
+    # two rows share a shown label exactly when their spellings share a key
+    keys = [group_key(x) for x in labels]
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            assert (out[i] == out[j]) == (keys[i] == keys[j])
+    again, merged = unify_labels(out)
+    assert again.tolist() == out.tolist() and merged == {}
