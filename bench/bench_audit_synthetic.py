@@ -3,7 +3,11 @@
 For several seeds and policing-recording multipliers for Black offenders (1 = off), builds the
 synthetic city (truth links), applies harm weights, makes the V100 list of the top 500 at large
 as of 2024-01-01 and runs the audit. Prints, per run, the Black share of the
-list over the Black share of residents with its 95% interval and whether it was flagged.
+list over the Black share of residents with its interval (simultaneous over the groups, as the
+flag rule uses) and whether it was flagged, and whether the old rule (whole interval above 1.25)
+would have flagged it. The summary gives, per multiplier, the share of seeds on which Black was
+flagged under each rule, and in the fair city (multiplier 1) the share of seeds with any
+composition flag for any group (a false flag).
 
     nice .venv/bin/python bench/bench_audit_synthetic.py [people] [seeds]
 """
@@ -49,26 +53,33 @@ def run(people: int, seed: int, mult: float, tmp: Path) -> dict:
     flagged = any(f["group"] == "Black" for f in res.flagged("ethnicity", "list_vs_population"))
     others = [f["group"] for f in res.flagged("ethnicity", "list_vs_population") if f["group"] != "Black"]
     return {"seed": seed, "multiplier": mult, "scored": len(sc), "ratio": c["value"], "low": c["low"],
-            "high": c["high"], "black_flagged": flagged, "other_flags": ",".join(others),
-            "seconds": time.perf_counter() - t0}
+            "high": c["high"], "black_flagged": flagged, "old_rule": bool(c["low"] > 1.25),
+            "other_flags": ",".join(others), "any_flag": bool(res.flagged("ethnicity", "list_vs_population")),
+            "headline": res.headline(), "seconds": time.perf_counter() - t0}
 
 
 def main() -> None:
     people = int(sys.argv[1]) if len(sys.argv) > 1 else 120_000
     seeds = range(1, 1 + (int(sys.argv[2]) if len(sys.argv) > 2 else 5))
-    print(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()} "
-          f"load={os.getloadavg()[0]:.1f}; people={people:,}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _machine import machine
+
+    print(f"machine: {machine()}; people={people:,}")
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for mult in (1.0, 1.5, 2.0, 3.0):
+        for mult in [float(m) for m in (sys.argv[3].split(",") if len(sys.argv) > 3 else ["1.0", "1.5", "2.0", "3.0"])]:
             for seed in seeds:
                 rows.append(run(people, seed, mult, Path(d)))
                 r = rows[-1]
                 print(f"mult={mult:.1f} seed={seed} scored={r['scored']:5d} Black list/residents "
                       f"{r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}] flagged={r['black_flagged']} "
-                      f"other flags={r['other_flags'] or '-'} ({r['seconds']:.0f} s)", flush=True)
+                      f"(old rule {r['old_rule']}) other flags={r['other_flags'] or '-'} ({r['seconds']:.0f} s): {r['headline']}",
+                      flush=True)
     df = pd.DataFrame(rows)
-    print(df.groupby("multiplier")[["ratio", "black_flagged"]].mean().round(2).to_string())
+    print(df.groupby("multiplier")[["ratio", "low", "black_flagged", "old_rule", "any_flag"]].mean().round(2).to_string())
+    between = df[(df.low > 1) & (df.low < 1.25) & (df.ratio > 1.25)]
+    print(f"runs with Black's lower bound between 1 and 1.25 and ratio past 1.25: {len(between)}, "
+          f"flagged {int(between.black_flagged.sum())} (old rule {int(between.old_rule.sum())})")
 
 
 if __name__ == "__main__":

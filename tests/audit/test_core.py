@@ -159,3 +159,40 @@ def test_matching_nearest_within_caliper():
     assert pairs["L1"] in ("C1", "C3")
     assert pairs["L2"] is None  # nobody near 0.9: left unmatched, never matched far away
     assert m["comparison_id"].dropna().is_unique
+
+
+@pytest.mark.parametrize("value, lo, hi, want", [
+    (1.69, 1.24, 2.13, "flag"),        # past 1.25, interval excludes 1: the case the old rule missed
+    (1.5, 1.30, 1.70, "flag"),
+    (0.6, 0.45, 0.78, "flag"),
+    (1.10, 1.03, 1.17, "near_miss"),   # real but small
+    (1.40, 0.90, 2.00, "near_miss"),   # large but uncertain
+    (1.05, 0.95, 1.15, None),
+])
+def test_flag_rule(value, lo, hi, want):
+    from harmlens.audit.core import classify
+
+    assert classify(value, lo, hi) == want
+
+
+def test_headline_never_says_nothing_when_an_interval_excludes_parity():
+    from harmlens.audit.core import headline
+
+    near = [{"dimension": "ethnicity", "group": "Black", "low": 1.05, "high": 1.2}]
+    assert "nothing" not in headline([], near) and "excludes parity" in headline([], near)
+    assert headline([], []).startswith("nothing flagged")
+    flag = [{"dimension": "ethnicity", "group": "Black", "low": 1.24, "high": 2.13}]
+    assert headline(flag, []) == "1 disparity flagged (ethnicity Black)"
+
+
+def test_moderate_over_representation_is_flagged_and_small_one_is_a_near_miss():
+    # 62.5% of the list vs 50% of residents: ratio 1.25 exactly is not past the bound; 65% (1.30) is,
+    # with an interval whose lower end is below 1.25 on a list this size
+    res = audit_scored(_scored(black_listed=65, white_listed=35), population=POP, n_boot=300, dimensions=("ethnicity",))
+    f = res.flagged("ethnicity", "list_vs_population")
+    assert f and f[0]["group"] == "Black" and f[0]["low"] < 1.25 < f[0]["value"] and f[0]["low"] > 1
+    res = audit_scored(_scored(n_per_group=3000, black_listed=560, white_listed=440), population=POP, n_boot=200,
+                       dimensions=("ethnicity",))
+    assert not res.flagged("ethnicity", "list_vs_population")
+    assert any(n["group"] == "Black" and n["low"] > 1 for n in res.near_misses)
+    assert "nothing" not in res.headline()

@@ -25,14 +25,14 @@ TOP = 500
 AS_OF = "2024-01-01"
 
 
-def _city(tmp_path, seed: int, bias: bool):
+def _city(tmp_path, seed: int, bias: bool, mult: float = 3.0):
     from harmlens.contract.load import ingest
     from harmlens.harm.offence_map import apply_offence_map
     from harmlens.synth import SynthConfig, generate, link_by_truth
     from harmlens.warehouse import connect
 
-    out = tmp_path / f"city{seed}{'on' if bias else 'off'}"
-    cfg = SynthConfig(people=PEOPLE, seed=seed, policing_bias=bias, policing_group_multipliers={"Black": 3.0},
+    out = tmp_path / f"city{seed}{'on' if bias else 'off'}{mult}"
+    cfg = SynthConfig(people=PEOPLE, seed=seed, policing_bias=bias, policing_group_multipliers={"Black": mult},
                       policing_area_multipliers={}, vawg_offender_share_male=0.3, mean_rate=0.03, history_years=4,
                       stops_per_1000=0.0)
     generate(cfg, out)
@@ -70,9 +70,25 @@ def test_unequal_policing_flagged_only_when_on(tmp_path, seed):
         res, flags = _composition_flags(con)
     finally:
         con.close()
-    assert flags == [], res.findings()
+    # the fair city: Black people are not flagged in any test. Small groups (Other, about 7% of
+    # residents) can still be flagged by chance in a fair city on some seeds (seed 3 here: Other
+    # 1.57 times its resident share, interval 1.08-2.13); the bench reports how often.
+    assert not [f for f in res.flags if f["group"] == "Black"], res.findings()
     ratio = res.dimensions["ethnicity"].shares.compare("list", "population").loc["Black", "value"]
     assert 0.7 < ratio < 1.35
+
+
+def test_moderate_injected_over_representation_is_flagged(tmp_path):
+    """Policing 1.3x for Black offenders: the list ratio's interval is above 1 but its lower end below
+    1.25, which the old rule (whole interval above 1.25) did not flag and the current rule does."""
+    con, _ = _city(tmp_path, 1, bias=True, mult=1.3)
+    try:
+        res, flags = _composition_flags(con)
+    finally:
+        con.close()
+    black = [f for f in flags if f["group"] == "Black"]
+    assert black and 1 < black[0]["low"] < 1.25 < black[0]["value"], res.findings()
+    assert "nothing" not in res.headline()
 
 
 def test_full_warehouse_audit_and_report(tmp_path):

@@ -22,7 +22,7 @@ COMPAS_EXCLUDE = [
     "type_of_assessment", "v_type_of_assessment", "age_cat",
 ]
 PROPUBLICA_FILTER = ("days_b_screening_arrest <= 30 and days_b_screening_arrest >= -30 and is_recid != -1 "
-                     "and c_charge_degree != 'O' and score_text != 'N/A'")
+                     "and c_charge_degree != 'O' and score_text != None")
 
 
 def _table(n=3000, seed=0):
@@ -94,3 +94,115 @@ def test_compas_beats_the_published_anchors(shared_data):
     d = res.differences.set_index(["other", "metric"])
     assert d.loc[("decile_score", "auc"), "ci_low"] > 0
     assert d.loc[("logit(age+priors_count)", "auc"), "difference"] > 0
+
+
+def _r_coded(n=2000, seed=3):
+    """A table as R writes it: NA for missing. Missingness of 'income' carries signal (the truth
+    below gives missing rows +1.0 on the log-odds), so a missing indicator must help the logit."""
+    rng = np.random.default_rng(seed)
+    priors = rng.poisson(2, n)
+    miss = rng.random(n) < 0.35
+    income = rng.normal(30, 5, n)
+    region = rng.choice(["01", "02", "03"], n)
+    z = -1.2 + 0.5 * np.minimum(priors, 6) + np.where(miss, 1.0, 0.0) + np.where(region == "02", 0.7, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    df = pd.DataFrame({
+        "priors": np.where(priors >= 6, "6 or more", priors.astype(str)),
+        "income": np.where(miss, "NA", np.round(income, 1).astype(str)),
+        "region": region, "year": np.where(np.arange(n) % 4 == 0, 2015, 2014), "y": y,
+    })
+    return df
+
+
+def test_r_coded_table_reads_numbers_and_flags_missing(tmp_path):
+    p = tmp_path / "r.csv"
+    _r_coded().to_csv(p, index=False)
+    res = fit_table(p, target="y", exclude=["year"], folds=5, n_boot=0, read_options={"categorical": ["region"]})
+    assert {"priors", "income", "income=missing", "region=02"} <= set(res.inputs) or \
+        {"priors", "income", "income=missing"} <= set(res.inputs)
+    assert not res.dropped
+    assert res.reading["topcoded"]["priors"] > 0 and res.reading["markers"]["income"] > 600
+    inf = res.inference.set_index("feature")
+    assert inf.loc["income=missing", "ci_low"] <= np.exp(1.0) <= inf.loc["income=missing", "ci_high"]
+    # without the indicator (missing filled by the median only) the logit loses the signal
+    blind = _r_coded().assign(income=lambda d: pd.to_numeric(d.income, errors="coerce").fillna(30.0))
+    res2 = fit_table(blind, target="y", exclude=["year"], folds=5, n_boot=0, read_options={"categorical": ["region"]})
+    auc = lambda r: r.metrics.query("score == 'logit' and metric == 'auc'")["value"].iloc[0]  # noqa: E731
+    assert auc(res) > auc(res2) + 0.01
+
+
+def test_holdout_and_predictions(tmp_path):
+    p = tmp_path / "r.csv"
+    df = _r_coded()
+    df.to_csv(p, index=False)
+    res = fit_table(p, target="y", exclude=["year"], test_where="year == 2015", n_boot=0)
+    assert res.mode == "holdout" and res.n_rows == int((df.year == 2015).sum()) and res.n_train == int((df.year == 2014).sum())
+    pr = res.predictions
+    assert len(pr) == res.n_rows and pr["y"].tolist() == df.y[df.year == 2015].tolist()
+    assert pr["p_logit"].between(0, 1).all()
+    with pytest.raises(TableError, match="--test-where"):
+        fit_table(p, target="y", test_where="__import__('os').system('true')")
+    with pytest.raises(TableError, match="without both outcomes"):
+        fit_table(p, target="y", test_where="year == 1999")
+
+
+def test_separation_is_reported_not_printed_as_a_number():
+    df = _r_coded(n=1500).drop(columns=["priors"])
+    df["rare"] = 0
+    pos = df.index[df.y == 1][:12]
+    df.loc[pos, "rare"] = 1
+    res = fit_table(df, target="y", exclude=["year"], folds=5, n_boot=0)
+    assert "rare" in res.separation and "outcome 1" in res.separation["rare"]
+    assert "rare" not in set(res.inference.feature)
+    assert (res.inference.odds_ratio < 1e6).all()
+
+
+def test_cli_json_carries_inference_and_brier_has_four_places(tmp_path):
+    import json
+
+    p = tmp_path / "r.csv"
+    _r_coded(n=800).to_csv(p, index=False)
+    out_csv = tmp_path / "pred.csv"
+    from harmlens.cli import app
+
+    r = CliRunner()
+    out = r.invoke(app, ["risk", "fit-table", str(p), "--target", "y", "--exclude", "year", "--n-boot", "10", "--format", "json",
+                         "--test-where", "year == 2015", "--predict-out", str(out_csv), "--categorical", "region"])
+    assert out.exit_code == 0, out.output
+    js = json.loads(out.output)
+    assert {"feature", "odds_ratio", "ci_low", "p_value"} <= set(js["inference"][0])
+    assert js["mode"] == "holdout" and js["reading"]["declared"] == {"region": "categorical"}
+    assert len(pd.read_csv(out_csv)) == js["n_rows"]
+    out = r.invoke(app, ["risk", "fit-table", str(p), "--target", "y", "--exclude", "year", "--n-boot", "10", "--folds", "3"])
+    assert out.exit_code == 0, out.output
+    brier = [ln for ln in out.output.splitlines() if ln.strip().startswith("brier")][0]
+    assert len(brier.split()[1].split(".")[1]) == 4
+    out = r.invoke(app, ["risk", "fit-table", str(p), "--target", "y", "--predict-out", str(out_csv)])
+    assert out.exit_code != 0
+
+
+def test_compas_written_by_r_gives_the_same_inputs(shared_data, tmp_path):
+    """The COMPAS file with every empty cell written as R's NA yields exactly the inputs of the file as published."""
+    from harmlens.risk.table import _where, read_table
+
+    src = shared_data / "compas" / "compas-scores-two-years.csv"
+    raw = pd.read_csv(src, dtype=str, keep_default_na=False, na_values=[])
+    na = tmp_path / "na.csv"
+    raw.replace("", "NA").to_csv(na, index=False)
+    frames = []
+    for p in (src, na):
+        df = read_table(p)
+        df = df[_where(df, PROPUBLICA_FILTER, "--where").to_numpy()].reset_index(drop=True)
+        X, dropped = prepare_inputs(df.drop(columns=COMPAS_EXCLUDE + ["decile_score", "two_year_recid"]))
+        frames.append((X, dropped))
+    assert len(frames[0][0]) == 6172 and not frames[0][1]
+    pd.testing.assert_frame_equal(frames[0][0], frames[1][0])
+    assert frames[1][1] == {}
+
+
+def test_rows_without_an_outcome_are_left_out_and_counted():
+    df = _r_coded(n=600)
+    df["y"] = df["y"].astype(str)
+    df.loc[:9, "y"] = "NA"
+    res = fit_table(df, target="y", exclude=["year"], folds=3, n_boot=0)
+    assert res.n_rows == 590 and any("10 rows without a value in 'y'" in n for n in res.notes)

@@ -47,6 +47,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/models/{version}/promote"): {"supervisor"},
     ("POST", "/api/v1/models/{version}/promote"): {"supervisor"},
     ("GET", "/audit"): A | {"auditor"},
+    ("GET", "/audit/report"): A | {"auditor"},
     ("GET", "/api/v1/audit"): A | {"auditor"},
     ("GET", "/stops"): A | {"auditor"},
     ("GET", "/api/v1/stops/summary"): A | {"auditor"},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -64,7 +64,9 @@ def register(app: typer.Typer) -> None:
         group: Optional[str] = typer.Option(None, "--group", help="Table mode: column of group labels (e.g. race, ethnicity)."),
         positive: Optional[str] = typer.Option(None, "--positive", help="Table mode: which rows count as flagged, e.g. \"score_text in ('High','Medium')\" or \"decile_score >= 5\"."),
         score: Optional[str] = typer.Option(None, "--score", help="Table mode: numeric score column for AUC (and calibration if in 0-1)."),
-        reference: Optional[str] = typer.Option(None, "--reference", help="Group others are compared with (default: White for ethnicity, else the largest group)."),
+        reference: Optional[str] = typer.Option(None, "--reference", help="Group others are compared with, any spelling (default: White for ethnicity, else the largest group)."),
+        na: List[str] = typer.Option([], "--na", help="Table mode: another value meaning missing (repeat); empty, NA, N/A, NULL, NaN and . always do."),
+        keep_value: List[str] = typer.Option([], "--keep-value", help="Table mode: a value that looks missing but is a real category (repeat)."),
         db: Optional[Path] = DbOption,
         list_id: Optional[str] = typer.Option(None, "--list", help="Warehouse mode: a stored priority list id (default: the latest offenders list)."),
         version: Optional[str] = typer.Option(None, "--model", help="Warehouse mode: make the list from this model version's stored scores instead."),
@@ -98,7 +100,7 @@ def register(app: typer.Typer) -> None:
             from harmlens.audit.report import table_audit_body, write_outputs
             from harmlens.audit.table import audit_table, read_table
 
-            df = read_table(scores)
+            df = read_table(scores, na=na, keep=keep_value)
             ta = audit_table(df, outcome=outcome, group=group, positive=positive, score=score, reference=reference,
                              source=scores.name, n_boot=n_boot, min_group_size=min_group_size, random_state=seed)
             if stdout == "json":
@@ -134,7 +136,7 @@ def register(app: typer.Typer) -> None:
             run_id = record_run(con, wa)
         finally:
             con.close()
-        typer.echo(f"audit run {run_id}: {len(wa.flags)} disparities flagged", err=True)
+        typer.echo(f"audit run {run_id}: {wa.headline()}", err=True)
         if stdout == "json":
             typer.echo(_json.dumps(wa.to_dict(), indent=1, allow_nan=False))
         elif stdout != "none":
@@ -156,6 +158,10 @@ def register(app: typer.Typer) -> None:
                                   formats=fm, subtitle=wa.subtitle(), meta=wa.meta())
             con = connect(db)
             try:
+                if "html" in paths:
+                    from harmlens.audit.warehouse import record_report_page
+
+                    record_report_page(con, run_id, paths["html"])
                 paths.update({f"transparency {k}": p for k, p in write_transparency(
                     con, wa, out, version=wa.model.get("version"), formats=fm).items()})
             finally:
@@ -209,3 +215,5 @@ class _LastAudit:
         self.list_id = d.get("list_id")
         self.as_of = d.get("as_of")
         self.flags = d.get("flags", [])
+        self.near_misses = d.get("near_misses", [])
+        self.headline = d.get("headline")

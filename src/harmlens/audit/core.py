@@ -23,10 +23,15 @@ of error rates, the composition test (share of the list vs of the scored populat
 recorded offending base vs of the residents), flags, and optionally the proxy scan, label bias
 and outcome monitoring sections (computed elsewhere and attached).
 
-**Flags.** A disparity is flagged when the group's estimate is reliable (enough people) and the
-whole interval of its ratio lies beyond a materiality bound: above ``1.25`` or below ``0.8``
-(the "four-fifths" convention). Significance alone is not enough on a large population; size
-alone is not enough on a small one. The interval is simultaneous over the m groups compared in
+**Flags.** A disparity is flagged when the group's estimate is reliable (enough people), its
+ratio passes a materiality bound (above ``1.25`` or below ``0.8``, the "four-fifths"
+convention) and the interval of the ratio excludes parity (1). Size alone is not enough on a
+small group, and a difference that is real but small is not a flag on a large one. Requiring the
+whole interval beyond 1.25 (an earlier rule) missed a list on which a group was 1.69 times its
+resident share with an interval of 1.24 to 2.13; an oversight panel reads that as a disparity.
+**Near-misses** are listed apart, never dropped: a ratio whose interval excludes 1 but whose
+estimate is within the bounds (real but small), and a ratio past a bound whose interval still
+includes 1 (large but uncertain). The interval is simultaneous over the m groups compared in
 that dimension and test (Bonferroni, level ``1 - 0.05/m``), so a dimension with many groups
 (33 boroughs) does not flag by chance more often than one with few.
 """
@@ -42,6 +47,7 @@ import pandas as pd
 from harmlens.audit.groupframe import GroupFrame, _jsonable
 from harmlens.audit.groups import DIMENSIONS, ETHNICITY_ORDER
 from harmlens.errors import HarmlensError
+from harmlens.grouplabels import find_group
 
 __all__ = ["AuditResult", "DimensionAudit", "audit_scored", "LABELS", "MATERIAL_HIGH", "MATERIAL_LOW",
            "ERROR_METRICS"]
@@ -70,6 +76,7 @@ class DimensionAudit:
     errors: dict[str, GroupFrame]
     shares: GroupFrame
     share_columns: list[str]
+    calibration: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         comp = {}
@@ -84,6 +91,8 @@ class DimensionAudit:
             "errors": {lab: gf.to_dict() for lab, gf in self.errors.items()},
             "shares": self.shares.to_dict(),
             "list_vs": comp,
+            "calibration": ([{k: _jsonable(v) for k, v in r.items()} for r in self.calibration.to_dict(orient="records")]
+                            if self.calibration is not None else None),
         }
 
 
@@ -105,6 +114,19 @@ class AuditResult:
     label_bias: Any = None
     outcomes: Any = None
     notes: list[str] = field(default_factory=list)
+    near_misses: list[dict[str, Any]] = field(default_factory=list)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+
+    def forest(self, dimension: str) -> pd.DataFrame:
+        """Every ratio the flag rule looked at in a dimension, for the forest plot and its table."""
+        rows = [{"label": c["label"], "test": c["test"], "group": c["group"], "ratio": c["value"], "low": c["low"],
+                 "high": c["high"], "status": {"flag": "flagged", "near_miss": "near-miss"}.get(c["kind"], "within bounds")}
+                for c in self.comparisons if c["dimension"] == dimension]
+        return pd.DataFrame(rows, columns=["label", "test", "group", "ratio", "low", "high", "status"])
+
+    def headline(self) -> str:
+        """One sentence on the flags that never says "nothing" while a listed ratio's interval excludes 1."""
+        return headline(self.flags, self.near_misses)
 
     @property
     def warnings(self) -> list[str]:
@@ -131,8 +153,8 @@ class AuditResult:
     def meta(self) -> dict[str, Any]:
         m = {"list": self.list_id, "as of": self.as_of, "label for error rates": self.primary_label,
              "reference group": self.reference, "flag rule":
-             f"interval of the ratio (simultaneous over the groups compared, 95% family-wise) wholly above "
-             f"{MATERIAL_HIGH} or below {MATERIAL_LOW}"}
+             f"ratio above {MATERIAL_HIGH} or below {MATERIAL_LOW} and its interval (simultaneous over the groups "
+             f"compared, 95% family-wise) excludes 1"}
         if self.model.get("version"):
             m["model"] = self.model["version"]
         return m
@@ -149,8 +171,12 @@ class AuditResult:
             "reference": self.reference,
             "model": {k: _jsonable(v) for k, v in self.model.items()},
             "flag_rule": {"high": MATERIAL_HIGH, "low": MATERIAL_LOW, "family_wise_level": 1 - FAMILY_ALPHA,
+                          "rule": "point estimate beyond a bound and interval excluding 1",
                           "adjustment": "bonferroni over the groups compared per dimension and test"},
+            "headline": self.headline(),
             "flags": [{k: _jsonable(v) for k, v in f.items()} for f in self.flags],
+            "near_misses": [{k: _jsonable(v) for k, v in f.items()} for f in self.near_misses],
+            "comparisons": [{k: _jsonable(v) for k, v in f.items()} for f in self.comparisons],
             "dimensions": {k: d.to_dict() for k, d in self.dimensions.items()},
             "proxy": self.proxy.to_dict() if self.proxy is not None else None,
             "label_bias": self.label_bias.to_dict() if self.label_bias is not None else None,
@@ -167,15 +193,52 @@ def _level_words(level: float, m: int) -> str:
     return f"{100 * level:.1f}% CI" + (f" (simultaneous for {m} groups)" if m > 1 else "")
 
 
+def classify(value: float, lo: float, hi: float) -> str | None:
+    """``"flag"``, ``"near_miss"`` or None for a ratio and its interval (see the module docstring)."""
+    if any(np.isnan(v) for v in (value, lo, hi)):
+        return None
+    beyond = value > MATERIAL_HIGH or value < MATERIAL_LOW
+    excludes_parity = lo > 1 or hi < 1
+    if beyond and excludes_parity:
+        return "flag"
+    if beyond or excludes_parity:
+        return "near_miss"
+    return None
+
+
+def headline(flags: list[dict[str, Any]], near: list[dict[str, Any]]) -> str:
+    if flags:
+        groups = ", ".join(dict.fromkeys(f"{f.get('dimension', '')} {f.get('group', '')}".strip() for f in flags))
+        return f"{len(flags)} disparit{'y' if len(flags) == 1 else 'ies'} flagged" + (f" ({groups})" if groups else "")
+    sure = [f for f in near if f.get("low", np.nan) > 1 or f.get("high", np.nan) < 1]
+    if sure:
+        return (f"no disparity past the {MATERIAL_LOW}-{MATERIAL_HIGH} bounds, but {len(sure)} difference"
+                f"{'s' if len(sure) != 1 else ''} whose interval excludes parity (listed as near-misses)")
+    if near:
+        return f"nothing flagged; {len(near)} uncertain difference{'s' if len(near) != 1 else ''} listed as near-misses"
+    return "nothing flagged: every ratio's interval includes parity"
+
+
 def _flag(dimension: str, group: str, test: str, value: float, lo: float, hi: float, text: str,
           level: float) -> dict[str, Any] | None:
-    if np.isnan(lo) or np.isnan(hi):
+    if any(np.isnan(v) for v in (value, lo, hi)):
         return None
-    if lo > MATERIAL_HIGH or hi < MATERIAL_LOW:
-        return {"dimension": dimension, "group": group, "test": test, "value": float(value), "low": float(lo),
-                "high": float(hi), "ci_level": float(level), "direction": "over" if lo > MATERIAL_HIGH else "under",
-                "text": text}
-    return None
+    kind = classify(value, lo, hi) or "none"
+    if kind == "near_miss":
+        why = ("interval excludes 1 but the ratio is within the bounds" if (lo > 1 or hi < 1)
+               else "ratio past a bound but the interval includes 1")
+        text = f"{text} [near-miss: {why}]"
+    return {"dimension": dimension, "group": group, "test": test, "value": float(value), "low": float(lo),
+            "high": float(hi), "ci_level": float(level), "direction": "over" if value > 1 else "under",
+            "kind": kind, "text": text}
+
+
+def _keep(f: dict[str, Any], flags: list, near: list, comparisons: list) -> None:
+    comparisons.append(f)
+    if f["kind"] == "flag":
+        flags.append(f)
+    elif f["kind"] == "near_miss":
+        near.append(f)
 
 
 def _order(groups: list[str], dimension: str) -> list[str]:
@@ -232,6 +295,8 @@ def audit_scored(
         notes.append("the score is not a probability: calibration not measured (AUC only)")
     out: dict[str, DimensionAudit] = {}
     flags: list[dict[str, Any]] = []
+    near: list[dict[str, Any]] = []
+    comparisons: list[dict[str, Any]] = []
     for k, dim in enumerate(dims):
         g = scored[dim].astype(object).where(scored[dim].notna(), "unknown").astype(str).rename(dim)
         errs: dict[str, GroupFrame] = {}
@@ -264,10 +329,16 @@ def audit_scored(
         shares = GroupFrame.from_shares(counts, feature=dim, n_boot=max(n_boot, 4000), random_state=random_state + k,
                                         min_support=5)
         sizes = g.value_counts()
-        ref = reference if (dim == "ethnicity" and reference in sizes.index) else None
+        ref = find_group(reference, sizes.index) if (dim == "ethnicity" and reference is not None) else None
         if ref is None and dim != "ethnicity":
             ref = str(sizes.idxmax())
-        out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns))
+        cal = None
+        if primary and "calibration_oe" in metrics:
+            from harmlens.audit.calibration import calibration_by_group
+
+            cal = calibration_by_group(pd.to_numeric(scored[f"outcome_{primary}"], errors="coerce").to_numpy(),
+                                       score.to_numpy(), g, min_n=min_support)
+        out[dim] = DimensionAudit(dim, ref, errs, shares, list(counts.columns), cal)
 
         # --- flags: composition (list vs each base) and error rates vs the reference group.
         # Each (dimension, test) is a family of m comparisons, one per eligible group: its flags
@@ -288,7 +359,8 @@ def audit_scored(
                           f" ({row['value']:.2f} times, {_level_words(level, len(elig))} {row['low']:.2f} to "
                           f"{row['high']:.2f})", level)
                 if f:
-                    flags.append(f)
+                    f["label"] = f"{grp}: share of list / {SHARE_LABELS[base].replace('share of ', '')}"
+                    _keep(f, flags, near, comparisons)
         gf = errs.get(primary) if primary else None
         if ref is not None and gf is not None:
             r = gf.ratio(reference=ref)
@@ -307,11 +379,12 @@ def audit_scored(
                               f"{100 * gf.by_group.loc[ref, m]:.1f}% for {ref} ({r.loc[grp, m]:.2f} times, "
                               f"{_level_words(level, len(elig))} {lo:.2f} to {hi:.2f}; label: {primary})", level)
                     if f:
-                        flags.append(f)
+                        f["label"] = f"{grp}: {m.replace('_', ' ')} / {ref}'s"
+                        _keep(f, flags, near, comparisons)
     if "offending_base" not in scored.columns:
         notes.append("no recorded-offending base given: list compared with the scored population only")
     if population is None or not len(population):
         notes.append("no population table: list not compared with residents")
     return AuditResult(list_id=list_id, as_of=as_of, horizon_days=horizon_days, list_size=int(listed.sum()),
                        scored_size=int(len(scored)), primary_label=primary or "", reference=reference or "",
-                       dimensions=out, flags=flags, notes=notes)
+                       dimensions=out, flags=flags, notes=notes, near_misses=near, comparisons=comparisons)

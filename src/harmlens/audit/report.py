@@ -88,6 +88,38 @@ def chart_html(chart: Any) -> str:
     return f'<div class="chart">{chart_svg(chart)}</div>'
 
 
+def table_forest_html(ta: Any) -> list[str]:
+    """Forest plot of each group's ratio to the reference group, and calibration by group when the score is a probability."""
+    from harmlens.audit.charts import _NICE, calibration_chart, forest_chart
+    from harmlens.audit.core import classify
+
+    gf = ta.errors
+    if ta.reference not in gf.groups:
+        return []
+    r, ci = gf.ratio(reference=ta.reference), gf.ratio_ci(reference=ta.reference)
+    rows = []
+    for m in ["selection_rate", "false_positive_rate", "false_negative_rate", "precision"]:
+        if m not in gf.metrics:
+            continue
+        for g in gf.groups:
+            if g == ta.reference or not gf.reliable.loc[g, m]:
+                continue
+            v, lo, hi = r.loc[g, m], ci.loc[(g, m), "low"], ci.loc[(g, m), "high"]
+            kind = classify(v, lo, hi)
+            rows.append({"label": f"{g}: {_NICE.get(m, m).lower()}", "ratio": v, "low": lo, "high": hi,
+                         "status": {"flag": "flagged", "near_miss": "near-miss"}.get(kind or "", "within bounds")})
+    parts = []
+    if rows and len(gf.groups) <= 12:
+        parts += ['<div style="break-inside: avoid"><h2>Ratios to the reference group</h2>',
+                  f"<p>Each group's rate over {esc(ta.reference)}'s, with its 95% interval (log scale; dashed lines at "
+                  "0.8 and 1.25).</p>", chart_html(forest_chart(pd.DataFrame(rows))) + "</div>"]
+    if ta.calibration is not None and len(ta.calibration) and len(gf.groups) <= 12:
+        parts += ['<div style="break-inside: avoid"><h2>Calibration by group</h2>',
+                  "<p>Observed outcome rate against mean predicted score in five bins shared by everyone; the dashed "
+                  "diagonal is perfect calibration.</p>", chart_html(calibration_chart(ta.calibration)) + "</div>"]
+    return parts
+
+
 def table_audit_body(ta: Any) -> str:
     """The page body for a ``TableAudit``."""
     from harmlens.audit.charts import metric_chart, shares_chart
@@ -108,6 +140,7 @@ def table_audit_body(ta: Any) -> str:
         "<h2>Error rates by group</h2>",
         chart_html(metric_chart(ta.errors, metrics)),
         group_table_html(ta.errors, metrics),
+        *table_forest_html(ta),
         "<h2>Who is flagged, against who is in the table and who had the outcome</h2>",
         "<p>A group whose share of those flagged is far above its share of the table and of the outcomes "
         "is flagged more than its outcomes explain (the Gangs Matrix test: 78% of the list against 27% of "

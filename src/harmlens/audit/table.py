@@ -38,21 +38,22 @@ class AuditInputError(HarmlensError):
     """The table or options given to the audit cannot be used (missing column, bad outcome values)."""
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet table. In CSVs only empty cells are missing: 'N/A' or 'NA' stay text
-    (COMPAS's ``score_text`` has a literal 'N/A' category)."""
+def read_table(path: str | Path, *, na: tuple[str, ...] | list[str] = (), keep: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet table through :func:`harmlens.tableio.read_table`: the usual missing
+    markers (empty, NA, N/A, NULL, NaN, .) and ``na`` are missing, ``keep`` values stay values."""
+    from harmlens.tableio import TableReadError
+    from harmlens.tableio import read_table as _read
+
     p = Path(path)
     if not p.exists():
         raise AuditInputError(f"no such file: {p}")
     suffix = p.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz", ".tsv"):
+        raise AuditInputError(f"{p}: unsupported file type {suffix!r} (use .csv or .parquet)")
     try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if suffix in (".csv", ".txt", ".gz"):
-            return pd.read_csv(p, keep_default_na=False, na_values=[""], low_memory=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise AuditInputError(f"cannot read {p}: {str(exc).splitlines()[0]}") from None
-    raise AuditInputError(f"{p}: unsupported file type {suffix!r} (use .csv or .parquet)")
+        return _read(p, na=na, keep=keep)
+    except TableReadError as exc:
+        raise AuditInputError(str(exc)) from None
 
 
 def _binary(s: pd.Series, col: str) -> pd.Series:
@@ -85,6 +86,7 @@ class TableAudit:
     errors: GroupFrame
     shares: GroupFrame
     notes: list[str] = field(default_factory=list)
+    calibration: pd.DataFrame | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -114,6 +116,8 @@ class TableAudit:
             "findings": self.findings(),
             "warnings": self.warnings,
             "notes": list(self.notes),
+            "calibration": _frame_records(self.calibration.set_index("group"), "group")
+            if self.calibration is not None else None,
         }
 
 
@@ -210,7 +214,8 @@ def audit_table(
     score
         Optional numeric score column: AUC by group; calibration too when it lies in [0, 1].
     reference
-        Group the others are compared with (default: the largest group).
+        Group the others are compared with, matched whatever its spelling (default: White where the
+        labels are ethnic groups, else the largest group).
     """
     for col, what in [(outcome, "--outcome"), (group, "--group")] + ([(score, "--score")] if score else []):
         if col not in df.columns:
@@ -237,14 +242,26 @@ def audit_table(
             metrics += CALIBRATION_METRICS
         else:
             notes.append(f"{score!r} is not a probability (values outside 0-1): calibration not computed, AUC only")
-    groups = d[group].rename(group)
+    from harmlens.grouplabels import find_group, group_key, unify_labels
+
+    groups, merged = unify_labels(d[group])
+    groups = groups.rename(group)
+    for shown, spellings in merged.items():
+        notes.append(f"group labels {', '.join(repr(s) for s in spellings)} counted as one group, shown as {shown!r}")
     errors = GroupFrame(metrics, y.to_numpy(), flagged.to_numpy(), sensitive_features=groups, y_score=y_score,
                         n_boot=n_boot, min_group_size=min_group_size, min_support=min_support,
                         random_state=random_state)
     if reference is None:
-        reference = str(errors.counts.idxmax())
-    elif str(reference) not in errors.groups:
-        raise AuditInputError(f"--reference {reference!r} is not a group of {group!r}: {', '.join(errors.groups)}")
+        # ethnicity-like labels compare with White (the convention of the published audits this
+        # is read beside), whatever the spelling; other columns with their largest group
+        keys = {group_key(g): g for g in errors.groups}
+        ethnic = {"black", "white", "asian", "hispanic"} & set(keys)
+        reference = keys["white"] if "white" in keys and len(ethnic) >= 2 else str(errors.counts.idxmax())
+    else:
+        found = find_group(reference, errors.groups)
+        if found is None:
+            raise AuditInputError(f"--reference {reference!r} is not a group of {group!r}: {', '.join(errors.groups)}")
+        reference = found
     labels = groups.astype(object).where(groups.notna(), "(missing)").astype(str)
     counts = pd.DataFrame({
         "flagged": flagged.groupby(labels).sum(),
@@ -254,6 +271,11 @@ def audit_table(
     shares = GroupFrame.from_shares(counts, feature=group, n_boot=max(n_boot, 200), random_state=random_state)
     notes.append(f"flagged means: {positive}")
     notes.append(f"ratios compare each group with {reference!r}")
+    cal = None
+    if y_score is not None and "calibration_oe" in errors.metrics:
+        from harmlens.audit.calibration import calibration_by_group
+
+        cal = calibration_by_group(y.to_numpy(), y_score, labels.to_numpy(), min_n=min_support)
     return TableAudit(source=source, outcome=outcome, group=group, positive=positive, score=score,
                       reference=str(reference), n_rows=int(len(df)), n_used=int(len(d)), errors=errors,
-                      shares=shares, notes=notes)
+                      shares=shares, notes=notes, calibration=cal)

@@ -60,6 +60,7 @@ def build_record(model: dict[str, Any] | None, audit: Any = None, *,
     name = f"harmlens VAWG priority list (risk model {version})" if version else "harmlens VAWG priority list (V100 rule)"
     perf = _performance_words(val, int(metrics.get("validation_n") or (metrics.get("validation") or {}).get("n") or 0))
     flags = [f["text"] for f in getattr(audit, "flags", [])] if audit is not None else []
+    near = [f["text"] for f in getattr(audit, "near_misses", [])] if audit is not None else []
     rec: dict[str, Any] = {
         "standard": ATRS_VERSION,
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -132,7 +133,9 @@ def build_record(model: dict[str, Any] | None, audit: Any = None, *,
                 "Every view and export is recorded in a tamper-evident access log.",
             ],
             "latest_audit": ({"list": getattr(audit, "list_id", None), "as_of": getattr(audit, "as_of", None),
-                              "flags": flags or ["nothing flagged"]} if audit is not None else "no audit run yet"),
+                              "headline": _headline(audit, flags, near),
+                              "flags": flags or ["none"], "near_misses": near or ["none"]}
+                             if audit is not None else "no audit run yet"),
         },
     }
     return rec
@@ -173,6 +176,19 @@ def _key(k: Any) -> str:
     from harmlens.features.catalogue import label
 
     return label(str(k))
+
+
+def _headline(audit: Any, flags: list[str], near: list[str]) -> str:
+    # the same sentence as the audit report's, so the public record cannot say "nothing flagged"
+    # while a listed disparity's interval excludes parity
+    from harmlens.audit.core import headline
+
+    h = getattr(audit, "headline", None)
+    if isinstance(h, str):
+        return h
+    if callable(h):
+        return h()
+    return headline(list(getattr(audit, "flags", [])), list(getattr(audit, "near_misses", [])))
 
 
 def _fmt_value(v: Any) -> str:

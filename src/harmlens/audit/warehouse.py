@@ -239,6 +239,29 @@ def audit_warehouse(con: Any, *, list_id: str | None = None, version: str | None
 # ----------------------------------------------------------------------------------- report
 
 
+def forest_and_calibration_html(res: AuditResult, dim: str, label: str) -> list[str]:
+    """The forest plot of every ratio the flag rule looked at, and calibration by group, for one dimension."""
+    from harmlens.audit.charts import calibration_chart, forest_chart
+    from harmlens.audit.report import chart_html, esc
+
+    parts: list[str] = []
+    fr = res.forest(dim)
+    if len(fr) and fr["group"].nunique() <= 12:
+        # heading, words and chart on one page: a chart split from its heading reads as a stray figure
+        parts += [f'<div style="break-inside: avoid"><h3>Ratios with their intervals by {esc(label)}</h3>',
+                  "<p>Each line is one comparison the flag rule made: the dot is the ratio, the bar its interval "
+                  "(simultaneous over the groups compared). Red: flagged (past 1.25 or 0.8 with an interval "
+                  "that excludes 1); orange: near-miss; blue: within bounds.</p>",
+                  chart_html(forest_chart(fr)) + "</div>"]
+    cal = res.dimensions[dim].calibration
+    if cal is not None and len(cal) and cal["group"].nunique() <= 12:
+        parts += [f'<div style="break-inside: avoid"><h3>Calibration by {esc(label)} (label: {esc(res.primary_label)})</h3>',
+                  "<p>Observed outcome rate against mean predicted risk in five score bins shared by everyone; a "
+                  "well calibrated score sits on the dashed diagonal for every group. Bars: 95% intervals.</p>",
+                  chart_html(calibration_chart(cal)) + "</div>"]
+    return parts
+
+
 def warehouse_body(res: AuditResult) -> str:
     """The HTML body of the list audit."""
     from harmlens.audit.charts import label_chart, metric_chart, shares_chart
@@ -249,8 +272,13 @@ def warehouse_body(res: AuditResult) -> str:
 
     parts = ["<h2>Summary</h2>",
              f"<p>{esc(res.subtitle())}. {esc(res.model.get('list', ''))}.</p>",
+             f"<p><strong>{esc(res.headline()[0].upper() + res.headline()[1:])}.</strong></p>",
              "<h3>Flagged disparities</h3>",
-             findings_html(res.findings(), "Nothing flagged: no group's 95% interval lies wholly beyond 1.25 or 0.8."),
+             findings_html(res.findings(), "None: no ratio is past 1.25 or 0.8 with an interval that excludes 1."),
+             "<h3>Near-misses</h3>",
+             "<p><small>Ratios whose interval excludes 1 but which are within the 0.8-1.25 bounds, and ratios past "
+             "a bound whose interval still includes 1.</small></p>",
+             findings_html([f["text"] for f in res.near_misses], "None."),
              warnings_html(res.warnings)]
     parts.append(f'<p>Transparency record (ATRS) of the tool behind this list '
                  f'({esc(res.model.get("version") or "V100 rule")}): <a href="transparency.html">transparency.html</a>.</p>')
@@ -278,6 +306,7 @@ def warehouse_body(res: AuditResult) -> str:
             parts.append(group_table_html(gf, metrics))
             if d.reference:
                 parts.append(f"<p><small>Ratios and flags compare with {esc(d.reference)}.</small></p>")
+        parts += forest_and_calibration_html(res, dim, label)
     if res.proxy is not None:
         p = res.proxy
         parts += ["<h2>Proxy scan: do the model's inputs carry ethnicity?</h2>",
@@ -342,6 +371,16 @@ def warehouse_body(res: AuditResult) -> str:
               "code over a person's records), sex, age band at the list date, borough of most of their events. "
               "Ethnicity is never a model input; it is used here only to audit.</p>"]
     return "\n".join(parts)
+
+
+def record_report_page(con: Any, run_id: str, html_path: Any) -> None:
+    """Keep the run's HTML report beside the run (once), for the web audit page's "full report" link."""
+    import hashlib
+    from pathlib import Path
+
+    data = Path(html_path).read_bytes()
+    con.execute("INSERT OR REPLACE INTO audit_report_pages VALUES (?, ?, ?, ?)",
+                [run_id, datetime.utcnow(), data.decode("utf-8", errors="replace"), hashlib.sha256(data).hexdigest()])
 
 
 def record_run(con: Any, res: AuditResult) -> str:

@@ -248,42 +248,88 @@ def register(app: typer.Typer) -> None:
 
     @risk_app.command("fit-table")
     def fit_table_cmd(
-        file: Path = typer.Argument(..., help="CSV or Parquet table, one row per person."),
+        file: Path = typer.Argument(..., help="CSV, TSV or Parquet table, one row per person."),
         target: str = typer.Option(..., "--target", help="0/1 outcome column."),
         exclude: List[str] = typer.Option([], "--exclude", help=COMPAS_LEAKS_HELP),
         folds: int = typer.Option(10, "--folds", min=2, help="Stratified cross-validation folds."),
-        where: Optional[str] = typer.Option(None, "--where", help="Select rows first (pandas query), e.g. a published sample filter."),
+        where: Optional[str] = typer.Option(None, "--where", help="Select rows first, e.g. a published sample filter "
+                                            "(comparisons with and/or/not; `x != None` means present)."),
+        test_where: Optional[str] = typer.Option(None, "--test-where", help="Hold out the rows this selects: train on the "
+                                                 "rest, report metrics on these (same grammar as --where)."),
+        predict_out: Optional[Path] = typer.Option(None, "--predict-out", help="With --test-where: write the held-out "
+                                                   "rows' probabilities to this CSV."),
+        na: List[str] = typer.Option([], "--na", help="Another value meaning missing (repeat); empty, NA, N/A, NULL, NaN "
+                                     "and . always do."),
+        keep: List[str] = typer.Option([], "--keep-value", help="A value that looks missing but is a real category (repeat), e.g. N/A."),
+        types: Optional[Path] = typer.Option(None, "--types", help='TOML file of column = "numeric|categorical|ordinal|boolean|ignore".'),
+        categorical: List[str] = typer.Option([], "--categorical", help="Column read as categories even if it holds numbers (repeat)."),
+        ordinal: List[str] = typer.Option([], "--ordinal", help="Column read as ordered numbers, top-coded counts included (repeat)."),
         baseline: List[str] = typer.Option([], "--baseline", help="Existing score column to compare with (repeat)."),
         reference: List[str] = typer.Option([], "--reference", help="Comma-separated columns for a reference logistic regression (repeat)."),
         n_boot: int = typer.Option(200, "--n-boot", min=0),
         seed: int = typer.Option(0, "--seed"),
         fmt: str = typer.Option("table", "--format", help="table|csv|json"),
     ) -> None:
-        """Cross-validated metrics (with bootstrap CIs) and the inference table for a prepared table."""
+        """Cross-validated (or held-out) metrics with bootstrap CIs, and the inference table, for a prepared table."""
+        import json
+
+        from harmlens.csvsafe import write_csv
+        from harmlens.errors import HarmlensError
         from harmlens.risk.table import fit_table
+        from harmlens.tableio import read_types
 
         _check_fmt(fmt)
-        res = fit_table(file, target=target, exclude=exclude, folds=folds, where=where, baselines=baseline,
-                        reference_logit=[[c.strip() for c in r.split(",") if c.strip()] for r in reference], n_boot=n_boot, seed=seed)
-        if fmt != "table":
-            _print_frame(res.metrics, fmt)
+        if predict_out is not None and not test_where:
+            raise HarmlensError("--predict-out needs --test-where (the held-out rows it writes)")
+        read_options = dict(na=na, keep=keep, types=read_types(types) if types else None, categorical=categorical, ordinal=ordinal)
+        res = fit_table(file, target=target, exclude=exclude, folds=folds, where=where, test_where=test_where, baselines=baseline,
+                        reference_logit=[[c.strip() for c in r.split(",") if c.strip()] for r in reference], n_boot=n_boot, seed=seed,
+                        read_options=read_options)
+        if predict_out is not None:
+            predict_out.parent.mkdir(parents=True, exist_ok=True)
+            write_csv(res.predictions, predict_out)
+        if fmt == "json":
+            typer.echo(json.dumps(res.to_dict(), indent=1, default=str))
             return
-        typer.echo(f"{res.n_rows:,} rows, {res.positives:,} positive; {folds}-fold cross-validation (out-of-fold scores)")
+        if fmt == "csv":
+            write_csv(res.metrics, sys.stdout)
+            return
+        if res.mode == "holdout":
+            typer.echo(f"{res.n_rows:,} held-out rows, {res.positives:,} positive; models trained on the other {res.n_train:,}")
+        else:
+            typer.echo(f"{res.n_rows:,} rows, {res.positives:,} positive; {folds}-fold cross-validation (out-of-fold scores)")
         for n in res.notes:
             typer.echo(n)
+        rd = res.reading
+        if rd.get("markers"):
+            typer.echo("read as missing (" + ", ".join(repr(v) for v in rd.get("na_values", [])) + "): "
+                       + "; ".join(f"{k} {v:,}" for k, v in rd["markers"].items()))
+        if rd.get("topcoded"):
+            typer.echo("top-coded values read as their bound: " + "; ".join(f"{k} {v:,}" for k, v in rd["topcoded"].items()))
+        if rd.get("declared"):
+            typer.echo("declared types: " + "; ".join(f"{k} {v}" for k, v in rd["declared"].items()))
         if res.dropped:
             typer.echo("not used: " + "; ".join(f"{k} ({v})" for k, v in res.dropped.items()))
         typer.echo(f"inputs ({len(res.inputs)}): " + ", ".join(res.inputs))
         m = res.metrics.copy()
-        m["cell"] = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in zip(m.value, m.ci_low, m.ci_high)]
+        # Brier to 4 places: published leaderboards differ in the third decimal
+        m["cell"] = [(f"{v:.4f} [{lo:.4f}, {hi:.4f}]" if met == "brier" else f"{v:.3f} [{lo:.3f}, {hi:.3f}]")
+                     for met, v, lo, hi in zip(m.metric, m.value, m.ci_low, m.ci_high)]
         wide = m.pivot(index="metric", columns="score", values="cell").reindex(columns=list(dict.fromkeys(m.score)))
         wide = wide.reindex(list(dict.fromkeys(m.metric))).reset_index()
-        _print_frame(wide, fmt, "cross-validated metrics (value [95% bootstrap CI])")
+        what = "held-out" if res.mode == "holdout" else "cross-validated"
+        _print_frame(wide, fmt, f"{what} metrics (value [95% bootstrap CI])")
         _print_frame(res.differences, fmt, "first model minus each other score (paired bootstrap)")
         inf = res.inference.copy()
         _print_frame(inf[["feature", "coef", "odds_ratio", "ci_low", "ci_high", "p_value"]], fmt,
-                     f"inference table: logistic regression on all {res.inference.attrs.get('n_rows', res.n_rows):,} rows "
-                     "(odds ratio per one unit, 95% CI, p-value)")
+                     f"inference table: logistic regression on {res.inference.attrs.get('n_rows', res.n_rows):,} "
+                     f"{'training' if res.mode == 'holdout' else 'all'} rows (odds ratio per one unit, 95% CI, p-value)")
+        if res.separation:
+            typer.echo("\nseparation (no finite odds ratio; left out of the inference table, still used for prediction):")
+            for k, v in res.separation.items():
+                typer.echo(f"- {k}: {v}")
+        if predict_out is not None:
+            typer.echo(f"\nheld-out probabilities written to {predict_out}")
 
     @risk_app.command("explain")
     def explain_cmd(

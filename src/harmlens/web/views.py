@@ -355,20 +355,24 @@ def register(app: FastAPI) -> None:
 
     # -- audit -------------------------------------------------------------------------------------
     def audit_page(request: Request) -> Response:
+        from harmlens.audit.webview import audit_page_context
+
         rep = wh.audit_report()
         log_access(request, "report.view", "audit_report")
-        flags, pretty = [], ""
-        if rep:
-            try:
-                flags = json.loads(rep["flags"]) if isinstance(rep.get("flags"), str) else (rep.get("flags") or [])
-            except ValueError:
-                flags = [rep["flags"]]
-            res = rep.get("result")
-            try:
-                pretty = json.dumps(json.loads(res), indent=2) if isinstance(res, str) else json.dumps(res, indent=2, default=str)
-            except ValueError:
-                pretty = str(res)
-        return render(request, "audit.html.j2", report=rep, empty=NO_AUDIT, flags=flags, result_pretty=pretty)
+        full = bool(rep and rep.get("run_id") and "audit_report_pages" in wh.tables()
+                    and wh.scalar("SELECT count(*) FROM audit_report_pages WHERE run_id = ?", [rep["run_id"]]))
+        return render(request, "audit.html.j2", report=rep, empty=NO_AUDIT, a=audit_page_context(rep), has_full=full)
+
+    def audit_full_report(request: Request) -> Response:
+        rep = wh.audit_report()
+        rows = (wh.rows("SELECT html FROM audit_report_pages WHERE run_id = ?", [rep["run_id"]])
+                if rep and rep.get("run_id") and "audit_report_pages" in wh.tables() else [])
+        if not rows:
+            raise AppError(404, "not_found", "no full report was stored with the newest audit run")
+        log_access(request, "report.view", "audit_report", detail={"view": "full"})
+        # the report is a document, not part of the app: no scripts, no requests, no forms
+        return HTMLResponse(rows[0]["html"], headers={"Content-Security-Policy":
+                            "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"})
 
     def audit_api(request: Request) -> dict[str, Any]:
         rep = wh.audit_report()
@@ -376,6 +380,7 @@ def register(app: FastAPI) -> None:
         return {"available": rep is not None, "message": None if rep is not None else NO_AUDIT, "report": rep}
 
     route(app, "GET", "/audit", ("report.view",), audit_page, include_in_schema=False)
+    route(app, "GET", "/audit/report", ("report.view",), audit_full_report, include_in_schema=False)
     route(app, "GET", f"{API}/audit", ("report.view",), audit_api, tags=["audit"], summary="Latest audit report")
 
     # -- stops -------------------------------------------------------------------------------------
