@@ -353,6 +353,42 @@ class Warehouse:
 
         return promote(self.cur(), version)
 
+    def list_churn(self, list_id: str) -> dict[str, int]:
+        """How a list differs from the one before it (the rank area's ``priority_changes``): count per change."""
+        if not self.has("priority_changes", "list_id", "change"):
+            return {}
+        return {c: int(n) for c, n in self.cur().execute(
+            "SELECT change, count(*) FROM priority_changes WHERE list_id = ? GROUP BY 1 ORDER BY 1", [list_id]).fetchall()}
+
+    def person_facts(self, person_id: str) -> dict[str, Any] | None:
+        """What a referral pack about this person would hold (the referral area's facts), or None for an unknown person."""
+        from harmlens.referral.pack import ReferralError, person_facts
+
+        try:
+            return person_facts(self.cur(), person_id, self._today())
+        except ReferralError as exc:
+            if "unknown person" in str(exc):
+                return None
+            raise
+
+    def _today(self) -> str:
+        from datetime import date
+
+        return date.today().isoformat()
+
+    def search_people(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        """People whose id is ``text`` or whose recorded name contains it (at most ``limit``)."""
+        if not self.has("links", "person_id", "mention_id") or not self.has("people", "forename", "surname"):
+            return []
+        like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return self.rows(
+            "SELECT l.person_id, string_agg(DISTINCT trim(coalesce(p.forename, '') || ' ' || coalesce(p.surname, '')), '; ') AS names,"
+            " count(DISTINCT p.event_id) AS events FROM links l JOIN people p ON p.mention_id = l.mention_id"
+            " WHERE lower(l.person_id) = lower(?) OR lower(coalesce(p.forename, '') || ' ' || coalesce(p.surname, '')) LIKE ? ESCAPE '\\'"
+            " GROUP BY 1 ORDER BY events DESC, 1 LIMIT ?",
+            [text, like, limit],
+        )
+
     # -- referral packs and audit reports ---------------------------------------------------------
     def _referral_table(self) -> tuple[str, str, str | None] | None:
         """(table, id column, agency column) of the referral packs, if produced."""
