@@ -82,13 +82,13 @@ def main(argv: list[str] | None = None) -> None:
     run("4. Link every mention to one city-wide person", "link", "--db", db)
     run("5. Offence map and harm weights (CCHI)", "harm", "apply", "--db", db)
     run(f"6. Baseline: V100 top 20 as of {CUT} (summed CCHI harm of VAWG allegations in 365 days)",
-        "rank", "--method", "v100", "--as-of", CUT, "--top", "20", "--db", db)
+        "rank", "--method", "v100", "--as-of", CUT, "--force", "--top", "20", "--db", db)
     run("7. Train the forecast (monthly snapshots, temporal holdout, model card, registry)",
         "train", "--n-boot", "100", "--db", db)
     run("   A supervisor promotes the validated model for scoring", "models", "promote", "v1", "--db", db)
     run(f"8. Priority offenders at large as of {CUT}: expected harm = P(offend) x expected harm",
-        "rank", "--as-of", CUT, "--top", "20", "--db", db)
-    run("   ...and the V100 baseline beside it", "rank", "--method", "v100", "--as-of", CUT, "--top", "100", "--format", "csv",
+        "rank", "--as-of", CUT, "--force", "--top", "20", "--db", db)
+    run("   ...and the V100 baseline beside it", "rank", "--method", "v100", "--as-of", CUT, "--force", "--top", "100", "--format", "csv",
         "--out", str(report / "v100_baseline.csv"), "--db", db)
     run("9. Women and children most at risk of being victimised again", "victims", "--as-of", CUT, "--top", "20", "--db", db)
     run("10. The network between them: serial perpetrators, victims with several perpetrators, groups",
