@@ -59,17 +59,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_READY: set[int] = set()
 
 
 def ensure_schema(store: Any) -> None:
     """Create the casework tables in the store if they are not there (idempotent)."""
-    if id(store) in _READY:
+    if getattr(store, "_hl_casework_schema", False):  # once per store object
         return
     autoid = "INTEGER PRIMARY KEY AUTOINCREMENT" if store.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
     for stmt in _SCHEMA:
         store.execute(stmt.replace("{autoid}", autoid))
-    _READY.add(id(store))
+    store._hl_casework_schema = True
 
 
 def case(store: Any, person_id: str) -> dict[str, Any] | None:

@@ -33,14 +33,13 @@ _PUB_SCHEMA = """CREATE TABLE IF NOT EXISTS list_publications (
     published_at TEXT NOT NULL,
     note TEXT
 )"""
-_READY: set[int] = set()
 
 
 def ensure_schema(store: Any) -> None:
-    if id(store) not in _READY:
+    if not getattr(store, "_hl_publish_schema", False):  # once per store object
         autoid = "INTEGER PRIMARY KEY AUTOINCREMENT" if store.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
         store.execute(_PUB_SCHEMA.replace("{autoid}", autoid))
-        _READY.add(id(store))
+        store._hl_publish_schema = True
 
 
 def published_list_id(store: Any, kind: str) -> str | None:

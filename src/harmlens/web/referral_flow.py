@@ -52,7 +52,6 @@ _SCHEMA = [
         facts TEXT NOT NULL
     )""",
 ]
-_READY: set[int] = set()
 
 
 class FlowError(Exception):
@@ -64,12 +63,12 @@ class FlowError(Exception):
 
 
 def ensure_schema(store: Any) -> None:
-    if id(store) in _READY:
+    if getattr(store, "_hl_referral_schema", False):  # once per store object
         return
     autoid = "INTEGER PRIMARY KEY AUTOINCREMENT" if store.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
     for stmt in _SCHEMA:
         store.execute(stmt.replace("{autoid}", autoid))
-    _READY.add(id(store))
+    store._hl_referral_schema = True
 
 
 def expiry_days() -> int:
