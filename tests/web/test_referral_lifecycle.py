@@ -134,3 +134,34 @@ def test_no_paths_or_logins_leave_the_server(app, tmp_path):
             for secret in ("jbloggs", "/srv/", "docs/protect", "html_path", str(wh_dir)):
                 assert secret not in body, (user, url, secret)
     a.state.warehouse.close()
+
+
+def test_model_card_page_shows_the_card_not_its_path(tmp_path):
+    import duckdb
+
+    from harmlens.web.app import WebSettings, create_app
+    from tests.web.conftest import _template
+
+    import shutil
+
+    tpl = _template(True, True)
+    shutil.copy(tpl / "wh.duckdb", tmp_path / "wh.duckdb")
+    shutil.copy(tpl / "ops.sqlite", tmp_path / "ops.sqlite")
+    card = tmp_path / "cards" / "model_card.html"
+    card.parent.mkdir()
+    card.write_text("<h1>Model card v1</h1><p>Calibration slope 0.98</p>")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con.execute("UPDATE models SET card_html = ?", [str(card)])
+    con.close()
+    a = create_app(WebSettings(warehouse=tmp_path / "wh.duckdb", store_url=f"sqlite:///{tmp_path / 'ops.sqlite'}"))
+    c, _ = _client(a, "ana")
+    page = c.get("/models/v1").text
+    api = c.get("/api/v1/models/v1").text
+    assert "Calibration slope 0.98" in page and "Calibration slope 0.98" in api
+    assert str(card.parent) not in page and str(card.parent) not in api
+    card.unlink()
+    a.state.warehouse.refresh(force=True)
+    page = c.get("/models/v1").text
+    assert "model card file (model_card.html) is missing" in page and str(card.parent) not in page
+    a.state.store.close()
+    a.state.warehouse.close()

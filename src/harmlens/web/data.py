@@ -322,6 +322,11 @@ class Warehouse:
         if not r:
             return None
         card = dict(r[0])
+        # The registry records where the card files are; the page shows the card itself, never the path.
+        for k in ("card_html", "card_md"):
+            card[k], problem = _card_text(card.get(k))
+            if problem:
+                card["card_warning"] = problem
         # The ATRS-style transparency record (audit area) is shown with the card it was built from.
         card["transparency_md"] = None
         if self.has("transparency_records", "model_version", "record_md"):
@@ -465,3 +470,16 @@ class Warehouse:
 REFERRAL_TABLES = ("referral_packs", "referrals")
 AUDIT_TABLES = ("audit_reports", "audit_runs")
 _BULKY = {"pack_html", "pack_md", "html", "report_html", "pack_json", "body", "content", "fields", "html_sha256", "pdf_sha256"}
+
+
+def _card_text(value: Any) -> tuple[str | None, str | None]:
+    """(the card's text, a problem) from what the registry stored: the text itself, or a file path to read."""
+    if not value:
+        return None, None
+    v = str(value)
+    if "<" in v or "\n" in v:
+        return v, None  # already the card
+    f = Path(v)
+    if f.is_file():
+        return f.read_text(encoding="utf-8", errors="replace"), None
+    return None, f"the model card file ({f.name}) is missing on the server"
