@@ -97,9 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     top = pd.read_csv(report / "v100_baseline.csv")
     if len(top):
         person = str(top.iloc[0]["person_id"])
-        run("11. A referral pack for an IDVA service about the top person (only the fields an IDVA needs; recorded)",
-            "referral", person, "--partner", "idva", "--purpose", "Demo: safeguarding the victims linked to a priority offender",
-            "--by", "demo", "--as-of", CUT, "--out", str(report / "referrals"), "--db", db)
+        run("11. A referral pack for the Probation Service about the top person (only the fields probation needs; recorded)",
+            "referral", person, "--partner", "probation", "--purpose", "Demo: MATAC tasking of a priority offender",
+            "--by", "demo-analyst", "--as-of", CUT, "--out", str(report / "referrals"), "--db", db)
     run("12. Bias audit of the priority list (composition, error rates by group, proxies, label bias, outcomes)",
         "audit", "--out", str(report / "audit"), "--n-boot", "200", "--db", db)
     run("13. Transparency record (ATRS style) from the same facts as the model card",
@@ -110,12 +110,48 @@ def main(argv: list[str] | None = None) -> None:
         "stops", "analyse", "--area", "all", "--report", str(report / "stops"), "--db", db)
     run("   Model registry", "models", "list", "--db", db)
     _copy_model_cards(out, report)
+    web_users(db)
     run("   Warehouse summary", "status", "--db", db)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s.")
     print(f"Report folder: {report}")
     for p in sorted(report.rglob("*")):
         if p.is_file() and p.suffix in (".html", ".csv", ".pdf", ".graphml", ".md"):
             print(f"  {p.relative_to(report)}")
+
+
+DEMO_PASSWORD_ENV = "HARMLENS_DEMO_PASSWORD"
+DEMO_PASSWORD = "harmlens-demo-only-password"  # documented in the README; set HARMLENS_DEMO_PASSWORD to choose another
+DEMO_USERS = (("demo-analyst", "analyst", None), ("demo-supervisor", "supervisor", None), ("demo-supervisor2", "supervisor", None),
+              ("demo-partner", "partner", "probation"), ("demo-officer", "officer", None), ("demo-auditor", "auditor", None))
+
+
+def web_users(db: str) -> None:
+    """One web user per role and the newest offenders and victims lists published, so 'harmlens serve' shows them."""
+    import os
+
+    from harmlens.web.store import open_store
+
+    os.environ.setdefault(DEMO_PASSWORD_ENV, DEMO_PASSWORD)
+    s = open_store(None, Path(db))
+    try:
+        have = {u["username"] for u in s.fetchall("SELECT username FROM web_users")}
+    finally:
+        s.close()
+    for name, role, agency in DEMO_USERS:
+        if name not in have:
+            run(f"15. Web user {name} ({role})", "users", "add", name, "--role", role, *(["--agency", agency] if agency else []),
+                "--password-env", DEMO_PASSWORD_ENV, "--db", db)
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    try:
+        newest = con.execute("SELECT kind, arg_max(list_id, as_of) FROM priority_lists WHERE method = 'risk' OR kind = 'victims'"
+                             " GROUP BY kind ORDER BY kind").fetchall()
+    finally:
+        con.close()
+    for kind, list_id in newest:
+        run(f"16. The supervisor publishes the {kind} list: it is the one the web app opens", "publish", list_id,
+            "--by", "demo-supervisor", "--note", "demo", "--db", db)
 
 
 def _copy_model_cards(out: Path, report: Path) -> None:
