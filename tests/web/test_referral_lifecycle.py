@@ -165,3 +165,27 @@ def test_model_card_page_shows_the_card_not_its_path(tmp_path):
     assert "model card file (model_card.html) is missing" in page and str(card.parent) not in page
     a.state.store.close()
     a.state.warehouse.close()
+
+
+def test_two_decisions_at_once_one_lands(store_url, tmp_path):
+    """Ten supervisors' decisions sent at once on both store backends: exactly one is recorded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harmlens.web import referral_flow as flow
+    from harmlens.web.store import Store
+
+    stores = [Store(store_url) for _ in range(10)]
+    pack = {"referral_id": "R9", "source": "cli", "made_by": "ana"}
+
+    def decide(i):
+        try:
+            return flow.transition(stores[i], pack, "approve" if i % 2 else "reject", by=f"sup{i}", note="n")
+        except flow.FlowError as exc:
+            return exc.status
+
+    with ThreadPoolExecutor(10) as ex:
+        out = list(ex.map(decide, range(10)))
+    assert sorted(map(str, out)).count("409") == 9, out
+    assert [h["state"] for h in flow.history(stores[0], "R9")] in (["approved"], ["rejected"])
+    for s in stores:
+        s.close()

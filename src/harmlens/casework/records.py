@@ -65,10 +65,26 @@ def ensure_schema(store: Any) -> None:
     """Create the casework tables in the store if they are not there (idempotent)."""
     if getattr(store, "_hl_casework_schema", False):  # once per store object
         return
-    autoid = "INTEGER PRIMARY KEY AUTOINCREMENT" if store.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
-    for stmt in _SCHEMA:
-        store.execute(stmt.replace("{autoid}", autoid))
+    create_tables(store, _SCHEMA)
     store._hl_casework_schema = True
+
+
+def create_tables(store: Any, statements: Sequence[str]) -> None:
+    """Run CREATE ... IF NOT EXISTS statements (``{autoid}`` for the backend's id column).
+
+    On PostgreSQL two servers (or threads) creating the same table at once collide in the
+    catalogue even with IF NOT EXISTS, so set-up is serialised on the store's advisory lock.
+    """
+    autoid = "INTEGER PRIMARY KEY AUTOINCREMENT" if store.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    pg = store.dialect == "postgresql"
+    if pg:
+        store.execute("SELECT pg_advisory_lock(7259113)")
+    try:
+        for stmt in statements:
+            store.execute(stmt.replace("{autoid}", autoid))
+    finally:
+        if pg:
+            store.execute("SELECT pg_advisory_unlock(7259113)")
 
 
 def case(store: Any, person_id: str) -> dict[str, Any] | None:

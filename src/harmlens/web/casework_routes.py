@@ -37,8 +37,9 @@ _PUB_SCHEMA = """CREATE TABLE IF NOT EXISTS list_publications (
 
 def ensure_schema(store: Any) -> None:
     if not getattr(store, "_hl_publish_schema", False):  # once per store object
-        autoid = "INTEGER PRIMARY KEY AUTOINCREMENT" if store.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
-        store.execute(_PUB_SCHEMA.replace("{autoid}", autoid))
+        from harmlens.casework.records import create_tables
+
+        create_tables(store, [_PUB_SCHEMA])
         store._hl_publish_schema = True
 
 

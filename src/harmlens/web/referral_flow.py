@@ -65,9 +65,9 @@ class FlowError(Exception):
 def ensure_schema(store: Any) -> None:
     if getattr(store, "_hl_referral_schema", False):  # once per store object
         return
-    autoid = "INTEGER PRIMARY KEY AUTOINCREMENT" if store.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
-    for stmt in _SCHEMA:
-        store.execute(stmt.replace("{autoid}", autoid))
+    from harmlens.casework.records import create_tables
+
+    create_tables(store, _SCHEMA)
     store._hl_referral_schema = True
 
 
@@ -137,6 +137,9 @@ def transition(store: Any, pack: dict[str, Any], action: str, *, by: str, note: 
     note = (note or "").strip() or None
     rid = str(pack["referral_id"])
     with store.write_lock(), store.transaction(exclusive=True):
+        if store.dialect == "postgresql":
+            # SQLite's BEGIN IMMEDIATE serialises writers; on PostgreSQL a transaction lock on the pack does.
+            store.execute("SELECT pg_advisory_xact_lock(hashtext(?))", ["referral:" + rid])
         cur = state_of(history(store, rid), source=pack["source"])["state"]
         if action == "submit":
             if cur != "draft":
