@@ -45,3 +45,25 @@ def test_publish_then_the_app_opens_that_list(wh):
     s.close()
     r = runner.invoke(app, ["casework", "actions", "--db", str(wh)])
     assert r.exit_code == 0 and r.output.splitlines() == ["person_id,action,action_date,list_id,by_user", "P1,arrest,2024-07-05,,olly"]
+
+
+def test_demo_adds_a_user_per_role_and_publishes(tmp_path, monkeypatch):
+    from harmlens import demo
+    from harmlens.web.auth import get_user, verify_password
+    from harmlens.web.casework_routes import published_list_id
+    from harmlens.web.store import open_store
+    from tests.web.wh_fixture import build_warehouse
+
+    monkeypatch.delenv(demo.DEMO_PASSWORD_ENV, raising=False)
+    db = build_warehouse(tmp_path / "harmlens.duckdb")
+    demo.web_users(str(db))
+    s = open_store(None, db)
+    try:
+        roles = {get_user(s, name)["role"] for name, _, _ in demo.DEMO_USERS}
+        assert roles == {"analyst", "supervisor", "partner", "officer", "auditor"}
+        assert verify_password(get_user(s, "demo-analyst")["password_hash"], demo.DEMO_PASSWORD)  # the documented default
+        assert published_list_id(s, "offenders") == "offenders:risk:2024-07-01"
+        assert published_list_id(s, "victims") == "victims:risk:2024-07-01"
+    finally:
+        s.close()
+    demo.web_users(str(db))  # a second run adds nobody twice
