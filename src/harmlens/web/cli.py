@@ -156,7 +156,7 @@ def serve(
     tls_key: Optional[Path] = typer.Option(None, "--tls-key"),
     behind_tls: bool = typer.Option(False, "--behind-tls", help="A TLS proxy fronts the app: mark cookies Secure."),
     read_only: bool = typer.Option(
-        False, "--read-only", help="Open the warehouse read-only (allows --workers > 1; promoting models is then refused)."
+        False, "--read-only", help="Allow --workers > 1 (each worker serves its own snapshot of the warehouse; see docs/web.md)."
     ),
     db: Optional[Path] = DbOption,
     store: Optional[str] = StoreOption,
