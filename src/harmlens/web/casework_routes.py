@@ -94,7 +94,10 @@ def register(app: FastAPI) -> None:
     ensure_schema(store)
     cw.ensure_schema(store)
     vocab = cw.load_vocabulary()
-    app.state.published_list_id = lambda kind: published_list_id(store, kind)
+    # Every reader of "the current list" (list pages, a profile's list rank) opens the published one.
+    wh.default_list = lambda kind: published_list_id(store, kind)
+    if hasattr(wh, "current"):
+        wh.current.default_list = wh.default_list
 
     def officers() -> list[str]:
         return [r["username"] for r in store.fetchall("SELECT username FROM web_users WHERE role = 'officer' AND disabled = 0 ORDER BY username")]

@@ -63,6 +63,8 @@ class Warehouse:
         self._entries_lock = threading.Lock()
         self._lists_cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self._entries_cache: dict[tuple[str, str], CachedList] = {}
+        # kind -> the list people open (the one a supervisor published, web/casework_routes.py); None: the newest live list
+        self.default_list: Any = None
 
     def close(self) -> None:
         self._con.close()
@@ -132,6 +134,10 @@ class Warehouse:
 
     def _current_list(self, kind: str, list_id: str | None) -> dict[str, Any] | None:
         lists = self.stored_lists(kind)
+        if not list_id and self.default_list is not None:
+            list_id = self.default_list(kind)
+            if not list_id:
+                return None
         if list_id:
             return next((x for x in lists if x["list_id"] == list_id), None)
         live = [x for x in lists if not x["expired"]]

@@ -159,6 +159,7 @@ class LiveWarehouse:
 
                 index = build_index(snap)
             wh = self._opener(snap, index)
+            wh.default_list = self.__dict__.get("default_list")  # which list people open (set by the app)
             wh.warm()
         except BaseException:
             _remove_snapshot(snap)
