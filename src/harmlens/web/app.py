@@ -8,8 +8,6 @@ assets, the OpenAPI document). Pages answer HTML, ``/api/v1`` answers JSON with 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import secrets

@@ -65,12 +65,6 @@ def register(app: FastAPI) -> None:
             r["agency"] = r["partner"]
         return rows
 
-    def _cli_packs() -> list[dict[str, Any]]:
-        rows = wh.referrals() or []
-        for r in rows:
-            r["source"] = "cli"
-        return rows
-
     def _decorate(r: dict[str, Any], hist: list[dict[str, Any]], users: set[str]) -> dict[str, Any]:
         st = flow.state_of(hist, source=r["source"])
         r.update(st)
