@@ -83,7 +83,7 @@ def generate(con, n: int, seed: int = 0, chunk: int = 1_000_000) -> None:
             "found": pa.array(found),
         })
         con.register("_chunk", tbl)
-        con.execute("INSERT INTO stops SELECT *, NULL::JSON AS extra, 0 AS load_id FROM _chunk")
+        con.execute("INSERT INTO stops BY NAME SELECT *, NULL::JSON AS extra, 0 AS load_id FROM _chunk")
         con.unregister("_chunk")
 
 

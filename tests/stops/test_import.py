@@ -24,10 +24,10 @@ POLICE_UK_ROWS = [
     # 3: an identical copy of row 2 (two people, same place and time): a separate stop
     "Person and Vehicle search,2016-06-01T20:05:00+00:00,False,,51.475561,-0.075330,Male,,Not Stated (NS),White,"
     "Police and Criminal Evidence Act 1984 (section 1),Stolen goods,Suspect arrested,,",
-    # 4: bad: unknown ethnicity label
+    # 4: unknown ethnicity label: kept, ethnicity not recorded
     "Person search,2016-06-02T10:00:00+00:00,False,,51.5,-0.1,Female,18-24,Purple (P1),White,"
     "Police and Criminal Evidence Act 1984 (section 1),Stolen goods,Nothing found - no further action,,",
-    # 5: bad: no legislation (required by the contract)
+    # 5: no legislation: kept, legislation not recorded
     "Vehicle search,2016-06-03T10:00:00+00:00,False,,,,,,,,,,Nothing found - no further action,,",
     # 6: good, blank self-defined (not recorded), Chinese 16+1 goes to Asian
     "Person search,2016-06-04T12:00:00+00:00,False,,51.5,-0.1,Male,over 34,Chinese or other ethnic group - Chinese (O1),Asian,"
@@ -82,33 +82,39 @@ def test_police_uk_csv(warehouse, files):
     rep = import_stops(warehouse, [files / "puk.csv"])
     f = rep.files[0]
     assert f.format == "police.uk csv"
-    assert (f.read, f.loaded, f.quarantined) == (6, 4, 2)
+    # Nothing here fails to be a stop: every row is kept, two with a field not recorded.
+    assert (f.read, f.loaded, f.quarantined) == (6, 6, 0)
+    assert f.kept_field_not_read == {"legislation": 1, "self_defined_ethnicity": 1}
     rows = warehouse.execute("""SELECT occurred_at, self_defined_ethnicity, officer_defined_ethnicity,
-        json_extract_string(extra, '$.officer_defined_group'), searched, found, sex FROM stops ORDER BY occurred_at, stop_id""").fetchall()
-    assert [str(r[0]) for r in rows] == ["2016-06-01 01:05:00", "2016-06-01 21:05:00", "2016-06-01 21:05:00", "2016-06-04 13:00:00"]
-    assert [r[1] for r in rows] == ["B2", "not_stated", "not_stated", "A4"]
+        json_extract_string(extra, '$.officer_defined_group'), searched, found, sex, legislation,
+        json_extract_string(extra, '$.not_read.self_defined_ethnicity'), json_extract_string(extra, '$.arrest')
+        FROM stops ORDER BY occurred_at, stop_id""").fetchall()
+    assert [str(r[0]) for r in rows] == ["2016-06-01 01:05:00", "2016-06-01 21:05:00", "2016-06-01 21:05:00",
+                                         "2016-06-02 11:00:00", "2016-06-03 11:00:00", "2016-06-04 13:00:00"]
+    assert [r[1] for r in rows] == ["B2", "not_stated", "not_stated", None, None, "A4"]
+    assert rows[3][8] == "Purple (P1)" and rows[4][7] is None
     assert all(r[2] is None for r in rows)
-    assert [r[3] for r in rows] == ["Black", "White", "White", "Asian"]
-    assert [r[5] for r in rows] == [False, True, True, True]
+    assert [r[3] for r in rows] == ["Black", "White", "White", "White", "", "Asian"]
+    # Home Office find: linked AND not NFA; with the link blank (as here) the find is not recorded.
+    assert [r[5] for r in rows] == [None] * 6
+    assert [r[9] for r in rows] == ["false", "true", "true", "false", "false", "false"]
     assert all(r[4] is True for r in rows) and rows[0][6] == "male"
-    q = _q(warehouse)
-    assert [(line, col) for _, line, col, _, _, _ in q] == [(5, "self_defined_ethnicity"), (6, "legislation")]
-    assert "Purple (P1)" in q[0][3] and "unknown self-defined" in q[0][4]
-    assert json.loads(q[0][5])["Self-defined ethnicity"] == "Purple (P1)"
+    assert _q(warehouse) == []
 
 
 def test_api_json(warehouse, files):
     rep = import_stops(warehouse, [files / "api.json"])
     f = rep.files[0]
-    assert (f.format, f.read, f.loaded, f.quarantined) == ("police.uk api json", 3, 2, 1)
-    rows = warehouse.execute("SELECT occurred_at, self_defined_ethnicity, borough, latitude, found FROM stops ORDER BY occurred_at").fetchall()
+    assert (f.format, f.read, f.loaded, f.quarantined) == ("police.uk api json", 3, 3, 0)
+    rows = warehouse.execute("SELECT occurred_at, self_defined_ethnicity, borough, latitude, found, legislation FROM stops "
+                             "ORDER BY occurred_at").fetchall()
     assert str(rows[0][0]) == "2024-12-27 09:45:00"  # GMT in December
     assert rows[0][1] == "W1" and rows[1][1] == "not_stated"
     assert rows[0][2] == "Bexley" and rows[1][2] is None and rows[1][3] is None
-    assert rows[0][4] is False and rows[1][4] is True
-    q = _q(warehouse)
-    assert len(q) == 1 and q[0][1] == 3 and q[0][2] == "legislation"
-    assert json.loads(q[0][5])["datetime"] == "2024-12-28T18:50:00+00:00"
+    # An arrest whose outcome is not linked to the object of the search is not a find.
+    assert [r[4] for r in rows] == [False, False, False]
+    assert rows[2][5] is None and f.kept_field_not_read == {"legislation": 1}
+    assert _q(warehouse) == []
 
 
 def test_contract_file_and_pass_through(warehouse, files):
@@ -130,7 +136,7 @@ def test_folder_import_is_idempotent_and_counts_add_up(warehouse, files):
     n_stops = warehouse.execute("SELECT count(*) FROM stops").fetchone()[0]
     n_q = warehouse.execute("SELECT count(*) FROM quarantine").fetchone()[0]
     n_loads = warehouse.execute("SELECT count(*) FROM loads").fetchone()[0]
-    assert n_stops == t["loaded"] and n_q == 5
+    assert n_stops == t["loaded"] == 12 and n_q == 2
     again = import_stops(warehouse, [files])
     assert again.load_id is None
     assert again.totals()["unchanged"] == t["loaded"] and again.totals()["inserted"] == 0

@@ -1,4 +1,5 @@
-"""schemathesis against the OpenAPI document: generated requests never get a 5xx.
+"""schemathesis against the OpenAPI document: generated requests never get a 5xx, and every
+error answers in the documented shape ``{"error": {"code": ..., "message": ...}}``.
 
 Each operation is exercised signed in as a role that may use it (so the generated data reaches
 the handlers, not only the guard), with the CSRF token on state-changing requests.
@@ -38,6 +39,17 @@ def _login(app, perms):
         return {"hl_session": c.cookies.get("hl_session")}, {"X-CSRF-Token": csrf}
 
 
+def error_shape(ctx, response, case) -> None:
+    """A custom schemathesis check: any 4xx/5xx body is the API's one error shape."""
+    if response.status_code < 400:
+        return
+    body = response.json()
+    assert isinstance(body, dict) and set(body) == {"error"}, f"{case.operation.label}: error body {body!r}"
+    err = body["error"]
+    assert isinstance(err.get("code"), str) and err["code"], f"{case.operation.label}: no error code in {body!r}"
+    assert isinstance(err.get("message"), str) and "\n" not in err["message"], f"{case.operation.label}: bad message in {body!r}"
+
+
 def test_no_server_errors(schema_app):
     # schemathesis' pytest plugin does not load under pytest 9, so operations are driven here with hypothesis.
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", schema_app)
@@ -52,7 +64,7 @@ def test_no_server_errors(schema_app):
         @given(case=op.as_strategy())
         def run(case):
             resp = case.call(cookies=cookies, headers=headers)
-            case.validate_response(resp, checks=[not_a_server_error])
+            case.validate_response(resp, checks=[not_a_server_error, error_shape])
 
         run()
         tested.append(f"{op.method.upper()} {op.path}")

@@ -40,7 +40,9 @@ def _print_summary(gf, reference: str, metrics: list[str], fmt: str, title: str)
     if fmt == "csv":
         import sys
 
-        gf.to_frame().to_csv(sys.stdout, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(gf.to_frame(), sys.stdout)
         return
     from rich.console import Console
     from rich.table import Table

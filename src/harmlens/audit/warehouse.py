@@ -57,10 +57,9 @@ def _data_end(con: Any) -> datetime | None:
 
 
 def _day(x: Any) -> datetime:
-    try:
-        t = pd.Timestamp(x)
-    except (ValueError, TypeError) as exc:
-        raise HarmlensError(f"--as-of {x!r} is not a date (use YYYY-MM-DD)") from exc
+    from harmlens.asof import parse_as_of
+
+    t = parse_as_of(x)
     return datetime(t.year, t.month, t.day)
 
 

@@ -15,7 +15,9 @@ def _print_frame(df, fmt: str, title: str | None = None) -> None:
     import sys
 
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(df, sys.stdout)
     elif fmt == "json":
         typer.echo(df.to_json(orient="records", date_format="iso", indent=1))
     else:
@@ -96,7 +98,9 @@ def register(app: typer.Typer) -> None:
 
         con = connect(db, create=False)
         names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='main' ORDER BY table_name").fetchall()]
-        rows = [{"table": n, "rows": con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]} for n in names]
+        from harmlens.sqlident import quote_ident
+
+        rows = [{"table": n, "rows": con.execute(f"SELECT count(*) FROM {quote_ident(n)}").fetchone()[0]} for n in names]
         df = pd.DataFrame(rows)
         _print_frame(df, format, title=f"warehouse {resolve_db_path(db)}")
         if format == "table":

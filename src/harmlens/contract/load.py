@@ -99,6 +99,39 @@ def _reference_problems(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.D
     return pd.DataFrame(out, columns=["_row", "column_name", "value", "reason", "_line"])
 
 
+def _birth_problems(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame, staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """People whose date of birth is in the future or after the event they are recorded on.
+
+    Such a date is a typing error (2091 for 1991) that would make a suspect a child and move them
+    on every age-based list and audit, so the row is held back with a reason instead."""
+    cols = ["_row", "column_name", "value", "reason", "_line"]
+    if table.name != "people" or "date_of_birth" not in rows.columns or not len(rows):
+        return pd.DataFrame(columns=cols)
+    dob = pd.to_datetime(rows["date_of_birth"], errors="coerce")
+    ev = staged.get("events", pd.DataFrame({"event_id": [], "occurred_at": []}))[["event_id", "occurred_at"]]
+    ids = [str(x) for x in rows["event_id"].dropna().unique()]
+    old = con.execute("SELECT event_id, occurred_at FROM events WHERE event_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).df() if ids else ev.iloc[:0]
+    when = pd.concat([old, ev], ignore_index=True).drop_duplicates("event_id", keep="last").set_index("event_id")["occurred_at"]
+    at = pd.to_datetime(rows["event_id"].map(when), errors="coerce")
+    today = pd.Timestamp(datetime.now(timezone.utc).date())
+    out = []
+    for i in rows.index[dob.notna() & (dob > today)]:
+        out.append({"_row": i, "column_name": "date_of_birth", "value": str(rows.at[i, "date_of_birth"]),
+                    "reason": "date_of_birth is in the future", "_line": rows.at[i, "_line"]})
+    for i in rows.index[dob.notna() & (dob <= today) & at.notna() & (dob > at.dt.normalize())]:
+        out.append({"_row": i, "column_name": "date_of_birth", "value": str(rows.at[i, "date_of_birth"]),
+                    "reason": f"date_of_birth is after the event it is recorded on ({rows.at[i, 'event_id']})", "_line": rows.at[i, "_line"]})
+    return pd.DataFrame(out, columns=cols)
+
+
+def _require_keys(raws: dict[str, RawTable]) -> None:
+    """A file without its key column cannot be loaded at all: say which file and which column."""
+    for name, raw in raws.items():
+        missing = [k for k in TABLES[name].key if k not in raw.frame.columns]
+        if missing:
+            raise ContractError(f"{raw.path}: no {', '.join(missing)} column (the key of {name}; see the data contract)")
+
+
 def upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame, load_id: int, stats: TableStats) -> None:
     """Insert new rows and replace changed ones by key, recording each insert and update (with
     before and after) in ``changes``; identical rows are left alone. ``stats`` (anything with
@@ -134,6 +167,7 @@ def ingest(con: duckdb.DuckDBPyConnection, folder: str | Path, *, on_table=None)
     files, ignored = discover(folder)
     # Parse everything first: an unparseable file stops the load before any write.
     raws: dict[str, RawTable] = {name: read_table_file(path) for name, path in files.items()}
+    _require_keys(raws)
     seen = {(r[0], r[1]) for r in con.execute("SELECT table_name, sha256 FROM load_files").fetchall()}
     all_seen = all((name, raw.sha256) in seen for name, raw in raws.items())
 
@@ -153,6 +187,9 @@ def ingest(con: duckdb.DuckDBPyConnection, folder: str | Path, *, on_table=None)
             rows, problems = v.rows, v.problems
             ok = rows.drop(index=problems["_row"].astype(int).unique()) if len(problems) else rows
             refp = _reference_problems(con, table, ok, staged, rejected)
+            birth = _birth_problems(con, table, ok.drop(index=refp["_row"].astype(int).unique()) if len(refp) else ok, staged)
+            if len(birth):
+                refp = pd.concat([refp, birth], ignore_index=True)
             if len(refp):
                 problems = pd.concat([problems, refp], ignore_index=True)
                 ok = ok.drop(index=refp["_row"].astype(int).unique())

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harmlens.contract.tables import Column, Table
+from harmlens.userregex import UnsupportedPattern, compile_user_regex
 
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -140,9 +141,10 @@ def validate_frame(table: Table, raw: pd.DataFrame, lines: pd.Series) -> Validat
         def bad_regex(row: tuple[str, str]) -> bool:
             if row[0] != "regex" or not row[1]:
                 return False
+            # the same engine harm apply runs user patterns on (RE2): what passes here also runs there
             try:
-                re.compile(row[1])
-            except re.error:
+                compile_user_regex(row[1])
+            except UnsupportedPattern:
                 return True
             return False
 

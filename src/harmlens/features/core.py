@@ -61,21 +61,14 @@ DEFAULT_SETTINGS = FeatureSettings()
 
 
 def parse_as_of(as_of: object) -> datetime:
-    """A date, datetime, pandas Timestamp or ISO string -> naive datetime (midnight for dates)."""
-    if isinstance(as_of, pd.Timestamp):
-        if pd.isna(as_of):
-            raise FeaturesError("as_of is missing (NaT)")
-        as_of = as_of.to_pydatetime()
-    if isinstance(as_of, datetime):
-        return as_of.replace(tzinfo=None) if as_of.tzinfo is None else as_of.astimezone().replace(tzinfo=None)
-    if isinstance(as_of, date):
-        return datetime(as_of.year, as_of.month, as_of.day)
-    if isinstance(as_of, str):
-        try:
-            return parse_as_of(pd.Timestamp(as_of.strip()))
-        except (ValueError, TypeError) as exc:
-            raise FeaturesError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from exc
-    raise FeaturesError(f"as_of must be a date or YYYY-MM-DD string, not {type(as_of).__name__}")
+    """A date, datetime, pandas Timestamp or ISO string -> naive datetime (midnight for dates).
+
+    One rule for every command: see :mod:`harmlens.asof` (words like ``today`` are refused)."""
+    from harmlens.asof import parse_as_of as _parse
+
+    if not isinstance(as_of, (str, date, datetime, np.datetime64)):
+        raise FeaturesError(f"as_of must be a date or YYYY-MM-DD string, not {type(as_of).__name__}")
+    return _parse(as_of, error=FeaturesError)
 
 
 def _check_category(category: str) -> str:

@@ -25,7 +25,7 @@ import math
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -40,18 +40,12 @@ INF = math.inf
 
 
 def as_of_timestamp(as_of: str | date | datetime) -> datetime:
-    """A date means the start of that day; a datetime is used as given (naive, Europe/London)."""
-    if isinstance(as_of, datetime):
-        return as_of.replace(tzinfo=None)
-    if isinstance(as_of, date):
-        return datetime.combine(as_of, time.min)
-    s = str(as_of).strip()
-    try:
-        if len(s) == 10:
-            return datetime.combine(date.fromisoformat(s), time.min)
-        return datetime.fromisoformat(s).replace(tzinfo=None)
-    except ValueError as exc:
-        raise HarmError(f"as-of date {as_of!r} is not an ISO date (YYYY-MM-DD)") from exc
+    """A date means the start of that day; a datetime is used as given (naive, Europe/London).
+
+    The rule is :mod:`harmlens.asof`'s, shared by every command's ``--as-of``."""
+    from harmlens.asof import parse_as_of
+
+    return parse_as_of(as_of, error=HarmError)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

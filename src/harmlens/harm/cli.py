@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from harmlens.csvsafe import csv_text
 from harmlens.options import DbOption
 
 harm_app = typer.Typer(help="Offence map and harm weights: map offences to categories, VAWG flags and CCHI days.", no_args_is_help=True)
@@ -26,7 +27,7 @@ def _fmt_table(df, columns: list[str]) -> str:
 
 def _emit(text: str, out: Optional[Path]) -> None:
     if out is None:
-        typer.echo(text)
+        typer.echo(text, nl=not text.endswith("\n"))  # a CSV already ends its last row
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
@@ -74,7 +75,7 @@ def unmapped_cmd(
     finally:
         con.close()
     if fmt == "csv":
-        typer.echo(df.to_csv(index=False), nl=False)
+        typer.echo(csv_text(df), nl=False)
     elif fmt == "json":
         typer.echo(df.to_json(orient="records", date_format="iso"))
     else:
@@ -107,7 +108,7 @@ def map_cmd(fmt: str = typer.Option("table", "--format", help="table | csv")) ->
     from harmlens.harm.offence_map import builtin_map_frame
 
     df = builtin_map_frame()
-    typer.echo(df.to_csv(index=False) if fmt == "csv" else df.to_string(index=False), nl=fmt != "csv")
+    typer.echo(csv_text(df) if fmt == "csv" else df.to_string(index=False), nl=fmt != "csv")
 
 
 def rank_cmd(
@@ -149,7 +150,7 @@ def rank_cmd(
     finally:
         con.close()
     if fmt == "csv":
-        _emit(res.combined().to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), out)
+        _emit(csv_text(res.combined(), date_format="%Y-%m-%dT%H:%M:%S"), out)
     elif fmt == "json":
         _emit(json.dumps(res.to_json_dict(), indent=2), out)
     else:

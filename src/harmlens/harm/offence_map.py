@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,7 @@ import pandas as pd
 
 from harmlens.harm.errors import HarmError
 from harmlens.harm.weights import WeightTable, canonical_code, load_weight_table
+from harmlens.userregex import UnsupportedPattern, compile_user_regex
 
 VAWG_RULES = ("always", "never", "domestic", "domestic_or_female_victim")
 DOMESTIC_RULES = ("always", "event")
@@ -146,13 +148,13 @@ def builtin_map_frame() -> pd.DataFrame:
 USER_MAP_COLUMNS = ("pattern_type", "pattern", "category", "vawg", "violent", "sexual", "harm_weight")
 
 
-def _user_rules(df: pd.DataFrame, source: str) -> tuple[dict[str, Rule], list[tuple[re.Pattern[str], Rule]]]:
+def _user_rules(df: pd.DataFrame, source: str) -> tuple[dict[str, Rule], list[tuple[Any, Rule]]]:
     missing = [c for c in ("pattern_type", "pattern", "category") if c not in df.columns]
     if missing:
         raise HarmError(f"offence map {source}: missing column(s) {', '.join(missing)}")
     cats = builtin_categories()
     codes: dict[str, Rule] = {}
-    regexes: list[tuple[re.Pattern[str], Rule]] = []
+    regexes: list[tuple[Any, Rule]] = []  # RE2 patterns: users' rows must not backtrack
     problems: list[str] = []
     for i, r in enumerate(df.to_dict("records"), start=2):
         pt = str(r.get("pattern_type") or "").strip().lower()
@@ -187,7 +189,7 @@ def _user_rules(df: pd.DataFrame, source: str) -> tuple[dict[str, Rule], list[tu
         if isinstance(extra, str) and extra:
             try:
                 gravity = json.loads(extra).get("gravity")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 gravity = None
         if r.get("gravity") not in (None, "") and not (isinstance(r.get("gravity"), float) and math.isnan(r["gravity"])):
             gravity = r.get("gravity")
@@ -213,9 +215,9 @@ def _user_rules(df: pd.DataFrame, source: str) -> tuple[dict[str, Rule], list[tu
             codes[canonical_code(pat)] = rule
         else:
             try:
-                regexes.append((re.compile(pat, re.I), rule))
-            except re.error as exc:
-                problems.append(f"row {i}: regex {pat!r} does not compile ({exc})")
+                regexes.append((compile_user_regex(pat, ignore_case=True, where=f"row {i}: regex"), rule))
+            except UnsupportedPattern as exc:
+                problems.append(str(exc))
     if problems:
         raise HarmError(f"offence map {source}: " + "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
     return codes, regexes
@@ -247,7 +249,7 @@ class OffenceMapper:
 
     def __init__(self, user_frames: list[tuple[pd.DataFrame, str]] | None = None) -> None:
         self.user_codes: dict[str, Rule] = {}
-        self.user_regexes: list[tuple[re.Pattern[str], Rule]] = []
+        self.user_regexes: list[tuple[Any, Rule]] = []
         self.sources: list[str] = []
         for df, source in user_frames or []:
             if len(df) == 0:

@@ -13,7 +13,9 @@ from harmlens.options import DbOption
 
 def _frame_out(df, fmt: str, title: str | None = None) -> None:
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(df, sys.stdout)
     elif fmt == "json":
         typer.echo(df.to_json(orient="records", date_format="iso", indent=1))
     elif fmt == "table":
@@ -85,6 +87,7 @@ def register(app: typer.Typer) -> None:
 
         import pandas as pd
 
+        from harmlens.csvsafe import write_csv
         from harmlens.link.linkfile import LinkFileError, link_file, parse_mapping
 
         if threshold is not None and not 0.0 < threshold < 1.0:
@@ -92,11 +95,11 @@ def register(app: typer.Typer) -> None:
         r = link_file(list(files), id, parse_mapping(map), truth=truth, truth_pattern=truth_pattern, threshold=threshold, strict=strict)
         df = pd.DataFrame(r.assignments, columns=["mention_id", "person_id"])
         if out is None:
-            df.to_csv(sys.stdout, index=False)
+            write_csv(df, sys.stdout)
         elif out.suffix.lower() == ".parquet":
             df.to_parquet(out, index=False)
         else:
-            df.to_csv(out, index=False)
+            write_csv(df, out)
         stream_err = out is None
         msg = (f"{len(df)} rows -> {df['person_id'].nunique()} persons; {r.result.n_candidates} candidate pairs; "
                f"{r.result.timings['total_s']:.1f} s")
@@ -113,6 +116,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="File (.csv, .parquet or .json); default CSV on stdout."),
     ) -> None:
         """One mention_id,person_id row per mention."""
+        from harmlens.csvsafe import write_csv
         from harmlens.errors import WarehouseError
         from harmlens.warehouse import connect
 
@@ -121,13 +125,13 @@ def register(app: typer.Typer) -> None:
         if df.empty:
             raise WarehouseError("no links yet: run 'harmlens link' first")
         if out is None:
-            df.to_csv(sys.stdout, index=False)
+            write_csv(df, sys.stdout)
         elif out.suffix.lower() == ".parquet":
             df.to_parquet(out, index=False)
         elif out.suffix.lower() == ".json":
             out.write_text(df.to_json(orient="records", indent=1))
         else:
-            df.to_csv(out, index=False)
+            write_csv(df, out)
         if out is not None:
             typer.echo(f"{len(df)} links written to {out}", err=True)
 

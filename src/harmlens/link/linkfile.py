@@ -15,6 +15,7 @@ from harmlens.link.average import average_linkage
 from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, DedupeResult, dedupe_table, distinctive_extras
 from harmlens.link.evaluate import PairwiseScores, pairwise_scores
 from harmlens.link.model import WIDE_RULE_KEYS, affordable_rules, blocking_rules_for, extra_rule_keys
+from harmlens.sqlident import quote_ident
 
 AVERAGE_THRESHOLD = 0.5
 """Default pair threshold with average linkage: a join needs one pair more likely a match than not.
@@ -93,7 +94,8 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[Path], table: str) ->
             cols = [r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()]
         except duckdb.Error as exc:
             raise LinkFileError(f"cannot read {f}: {str(exc).splitlines()[0]}") from exc
-        sel = ", ".join(f'nullif(trim(CAST("{c}" AS VARCHAR)), \'\') AS "{c.strip()}"' for c in cols)
+        # a header is text from the file: quoted as an identifier, it cannot close the quote and run SQL
+        sel = ", ".join(f"nullif(trim(CAST({quote_ident(c)} AS VARCHAR)), '') AS {quote_ident(c.strip())}" for c in cols)
         rels.append((f"SELECT {sel} FROM ({rel})", [c.strip() for c in cols]))
     first_cols = rels[0][1]
     for (_, cols), f in zip(rels, files):
@@ -146,24 +148,25 @@ def link_file(
     missing = [c for c in needed if c not in cols]
     if missing:
         raise LinkFileError(f"column(s) not in the file: {', '.join(missing)} (columns: {', '.join(cols)})")
-    n, nd = con.execute(f'SELECT count(*), count(DISTINCT "{id_col}") FROM __hl_raw').fetchall()[0]
+    qid = quote_ident(id_col)
+    n, nd = con.execute(f"SELECT count(*), count(DISTINCT {qid}) FROM __hl_raw").fetchall()[0]
     if n == 0:
         raise LinkFileError("the input has no rows")
-    if nd != n or con.execute(f'SELECT count(*) FROM __hl_raw WHERE "{id_col}" IS NULL').fetchall()[0][0]:
+    if nd != n or con.execute(f"SELECT count(*) FROM __hl_raw WHERE {qid} IS NULL").fetchall()[0][0]:
         raise LinkFileError(f"--id column '{id_col}' must be present and unique on every row")
-    sel = [f'"{id_col}" AS unique_id']
+    sel = [f"{qid} AS unique_id"]
     extras = []
     for k, c in mapping.items():
         std = STANDARD_KEYS.get(k.lower())
         if std:
-            sel.append(f'"{c}" AS {std}')
+            sel.append(f"{quote_ident(c)} AS {std}")
         else:
-            sel.append(f'"{c}" AS "x_src_{k}"')
+            sel.append(f"{quote_ident(c)} AS {quote_ident('x_src_' + k)}")
             extras.append(k)
     con.execute(f"CREATE OR REPLACE TABLE __hl_src AS SELECT {', '.join(sel)} FROM __hl_raw")
     # extras are named by their key: rename after selection to avoid clashing with standard names
     for k in extras:
-        con.execute(f'ALTER TABLE __hl_src RENAME COLUMN "x_src_{k}" TO "{k}"')
+        con.execute(f"ALTER TABLE __hl_src RENAME COLUMN {quote_ident('x_src_' + k)} TO {quote_ident(k)}")
     res = dedupe_table(con, "__hl_src", extras=extras, threshold=threshold, keep_all_pairs=truth is not None, strict=strict,
                        tolerant=wide, rules_for=wide_rules if wide else None)
     if average:
@@ -189,14 +192,14 @@ def link_file(
                 re.compile(truth_pattern)
             except re.error as exc:
                 raise LinkFileError(f"--truth-pattern is not a valid regular expression: {exc}") from exc
-            texpr = f"""regexp_extract("{truth}", '{truth_pattern.replace("'", "''")}', 1)"""
+            texpr = f"""regexp_extract({quote_ident(truth)}, '{truth_pattern.replace("'", "''")}', 1)"""
         else:
-            texpr = f'"{truth}"'
+            texpr = quote_ident(truth)
         df = pd.DataFrame(assignments, columns=["unique_id", "pred"])
         con.register("__hl_assign_df", df)
         con.execute(
             f"""CREATE OR REPLACE TABLE __hl_assign AS SELECT a.unique_id, a.pred, nullif({texpr}, '') AS truth
-                FROM __hl_assign_df a JOIN __hl_raw r ON CAST(r."{id_col}" AS VARCHAR) = a.unique_id"""
+                FROM __hl_assign_df a JOIN __hl_raw r ON CAST(r.{qid} AS VARCHAR) = a.unique_id"""
         )
         con.unregister("__hl_assign_df")
         scores = pairwise_scores(con, "__hl_assign", res.pairs_table)

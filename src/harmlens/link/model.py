@@ -310,13 +310,21 @@ def train(linker, n_records: int, *, seed: int = 42, max_u_pairs: float = 2e6) -
     EM runs twice with different blocking (names fixed; date of birth fixed) so every comparison's
     m is estimated in at least one session.
     """
-    linker.training.estimate_probability_two_random_records_match(
-        ["l.fn = r.fn AND l.sn = r.sn AND l.dob_s = r.dob_s", "l.sn = r.sn AND l.dob_s = r.dob_s AND l.pc = r.pc"],
-        recall=0.8,
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
-    linker.training.estimate_parameters_using_expectation_maximisation("l.fn = r.fn AND l.sn = r.sn", estimate_without_term_frequencies=True)
-    linker.training.estimate_parameters_using_expectation_maximisation("l.dob_s = r.dob_s", estimate_without_term_frequencies=True)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            ["l.fn = r.fn AND l.sn = r.sn AND l.dob_s = r.dob_s", "l.sn = r.sn AND l.dob_s = r.dob_s AND l.pc = r.pc"],
+            recall=0.8,
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
+        linker.training.estimate_parameters_using_expectation_maximisation("l.fn = r.fn AND l.sn = r.sn", estimate_without_term_frequencies=True)
+        linker.training.estimate_parameters_using_expectation_maximisation("l.dob_s = r.dob_s", estimate_without_term_frequencies=True)
+    except (ValueError, ZeroDivisionError) as exc:
+        # Splink takes log2 of a match probability of 0 or 1 when no pair (or every pair) agrees on
+        # the training rules: a list without dates of birth, or too few rows, cannot train a model.
+        from harmlens.errors import HarmlensError
+
+        raise HarmlensError(f"cannot estimate a linkage model from these {n_records:,} records ({exc}): "
+                            "too few pairs agree on name, date of birth and postcode (map a date of birth, or give more rows)") from exc
 
 
 def _logit2(p: float) -> float:

@@ -210,7 +210,7 @@ def prepare(
     lookup["canon_ph"] = [jellyfish.nysiis(c) or None for c in lookup["canon"]]
     con.register("__hl_names", lookup)
     con.execute(
-        f"""CREATE OR REPLACE TABLE {out} AS
+        f"""CREATE OR REPLACE TEMP TABLE {out} AS
         SELECT s.unique_id, s.fn, f.canon AS fn_canon, f.alts AS fn_alts, f.canon_ph AS fn_ph, s.sn, n.ph AS sn_ph,
                -- a record with a single name has it in the forename field, but it is as often a surname
                coalesce(s.sn, s.fn) AS sn_key,

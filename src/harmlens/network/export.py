@@ -11,11 +11,12 @@ Only person ids and counts are exported: never names or dates of birth.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
+
+from harmlens.csvsafe import write_csv
 
 ENTITY_COLUMNS = ["Entity ID", "Entity Type", "Label", "Offences As Suspect", "Offences As Victim", "Victims", "Serial", "Victim Of", "Harm Sum"]
 LINK_COLUMNS = ["From Entity ID", "To Entity ID", "Link Type", "Label", "Strength", "First Date", "Last Date", "References"]
@@ -29,22 +30,20 @@ def write_i2(g: nx.Graph, out_dir: str | Path, stem: str = "network") -> dict[st
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ents, links = out / f"{stem}_entities.csv", out / f"{stem}_links.csv"
-    with ents.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(ENTITY_COLUMNS)
-        for n in sorted(g.nodes):
-            d = g.nodes[n]
-            harm = d.get("harm_sum")
-            w.writerow([n, "Person", n, d.get("offences_as_suspect", 0), d.get("offences_as_victim", 0), d.get("victims", 0),
-                        "yes" if d.get("serial") else "no", d.get("victim_of", 0), "" if harm is None else f"{harm:g}"])
-    with links.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(LINK_COLUMNS)
-        for a, b, d in sorted(g.edges(data=True), key=lambda e: tuple(sorted((e[0], e[1])))):
-            a, b = sorted((a, b))
-            kinds = sorted(d["kinds"])
-            w.writerow([a, b, kinds[0] if len(kinds) == 1 else "multiple", " + ".join(kinds), d["weight"],
-                        _date(d.get("first")), _date(d.get("last")), ";".join(sorted(d["refs"]))])
+    ent_rows = []
+    for n in sorted(g.nodes):
+        d = g.nodes[n]
+        harm = d.get("harm_sum")
+        ent_rows.append([n, "Person", n, d.get("offences_as_suspect", 0), d.get("offences_as_victim", 0), d.get("victims", 0),
+                         "yes" if d.get("serial") else "no", d.get("victim_of", 0), "" if harm is None else f"{harm:g}"])
+    write_csv(ent_rows, ents, columns=ENTITY_COLUMNS)
+    link_rows = []
+    for a, b, d in sorted(g.edges(data=True), key=lambda e: tuple(sorted((e[0], e[1])))):
+        a, b = sorted((a, b))
+        kinds = sorted(d["kinds"])
+        link_rows.append([a, b, kinds[0] if len(kinds) == 1 else "multiple", " + ".join(kinds), d["weight"],
+                          _date(d.get("first")), _date(d.get("last")), ";".join(sorted(d["refs"]))])
+    write_csv(link_rows, links, columns=LINK_COLUMNS)
     return {"entities": ents, "links": links}
 
 

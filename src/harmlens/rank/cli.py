@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from harmlens.csvsafe import csv_text
 from harmlens.options import DbOption
 
 lists_app = typer.Typer(help="Stored priority lists: what is on them, when they expire, and what changed.", no_args_is_help=True)
@@ -41,7 +42,7 @@ def _table(df, cols: list[str]) -> str:
 
 def _emit(text: str, out: Optional[Path]) -> None:
     if out is None:
-        typer.echo(text)
+        typer.echo(text, nl=not text.endswith("\n"))  # a CSV already ends its last row
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text if text.endswith("\n") else text + "\n")
@@ -81,7 +82,7 @@ def victims_cmd(
     e = res["entries"].head(top)
     cols = ["rank", "person_id", "risk_of_revictimisation", "points", "linked_high_risk_suspects", "last_event_at", "top_factors"]
     if fmt == "csv":
-        _emit(e[cols].to_csv(index=False, date_format="%Y-%m-%d"), out)
+        _emit(csv_text(e[cols], date_format="%Y-%m-%d"), out)
     elif fmt == "json":
         doc = {
             "as_of": f"{res['as_of']:%Y-%m-%d}", "method": res["method"], "train": res["train"],
@@ -168,7 +169,7 @@ def lists_show_cmd(
     finally:
         con.close()
     if fmt == "csv":
-        typer.echo(df.to_csv(index=False, date_format="%Y-%m-%d"), nl=False)
+        typer.echo(csv_text(df, date_format="%Y-%m-%d"), nl=False)
     elif fmt == "json":
         typer.echo(json.dumps({"list_id": lid, "entries": json.loads(df.to_json(orient="records", date_format="iso"))}, indent=2))
     else:
@@ -196,7 +197,7 @@ def lists_changes_cmd(
     finally:
         con.close()
     if fmt == "csv":
-        typer.echo(df.to_csv(index=False), nl=False)
+        typer.echo(csv_text(df), nl=False)
         return
     if fmt == "json":
         typer.echo(json.dumps({"list_id": lid, "previous_list_id": prev, "summary": summarise_changes(df),

@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from harmlens.csvsafe import write_csv
 from harmlens.rank.lists import RankError, list_changes, list_entries, stored_lists, summarise_changes
 
 OFFENDER_COLUMNS = ["rank", "person_id", "risk", "expected_harm", "band", "allegations", "charges", "convictions",
@@ -49,7 +50,7 @@ def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: in
         e = list_entries(con, row["list_id"]).head(top)
         e = e.rename(columns={"linked_suspects": "linked_high_risk_suspects"})[cols]
         csv = out / f"{kind}.csv"
-        e.to_csv(csv, index=False, date_format="%Y-%m-%d")
+        write_csv(e, csv, date_format="%Y-%m-%d")
         written[f"{kind}_csv"] = csv
         meta: dict[str, Any] = {"as of": f"{pd.Timestamp(row['as_of']):%Y-%m-%d} (events before this date)",
                                 "method": row["method"], "list": row["list_id"],
@@ -65,7 +66,7 @@ def export_lists(con: duckdb.DuckDBPyConnection, out_dir: str | Path, *, top: in
             body += [f"<h2>Changes since the previous list</h2><p>{s['new']} new, {s['left']} left, {s['up']} up, "
                      f"{s['down']} down, {s['same']} unchanged.</p>", table_html(ch[ch["change"] != "same"])]
             chp = out / f"{kind}_changes.csv"
-            ch.to_csv(chp, index=False)
+            write_csv(ch, chp)
             written[f"{kind}_changes_csv"] = chp
         title = "Priority offenders at large" if kind == "offenders" else "Victims most at risk"
         paths = write_report(render_html(title, "\n".join(body), meta=meta), out, kind, pdf=pdf)

@@ -23,9 +23,11 @@ def referral_cmd(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Write a referral pack for a partner agency with only the fields that partner needs; the pack is recorded."""
+    from harmlens.asof import check_flags
     from harmlens.referral.pack import make_pack
     from harmlens.warehouse import connect
 
+    check_flags(**{"--as-of": as_of})
     con = connect(db, create=False)
     try:
         pack = make_pack(con, person_id, partner, purpose, made_by=by or getpass.getuser(), out_dir=out, as_of=as_of, pdf=not no_pdf,

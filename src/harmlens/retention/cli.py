@@ -28,6 +28,9 @@ def apply_cmd(
 
     if fmt not in ("table", "csv"):
         raise RetentionError(f"--format {fmt!r} is not one of table, csv")
+    from harmlens.asof import check_flags
+
+    check_flags(**{"--as-of": as_of})
     pol = RetentionPolicy.from_file(policy) if policy else RetentionPolicy()
     con = connect(db, create=False)
     try:
@@ -36,7 +39,9 @@ def apply_cmd(
         con.close()
     a = res.actions
     if fmt == "csv":
-        typer.echo(a.to_csv(index=False), nl=False)
+        from harmlens.csvsafe import csv_text
+
+        typer.echo(csv_text(a), nl=False)
     else:
         counts = a["action"].value_counts().to_dict() if len(a) else {}
         head = "executed" if execute else "dry run (nothing changed; add --execute)"

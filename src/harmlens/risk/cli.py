@@ -21,7 +21,9 @@ def _print_frame(df, fmt: str, title: str | None = None) -> None:
     import pandas as pd
 
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(df, sys.stdout)
         return
     if fmt == "json":
         typer.echo(df.to_json(orient="records", date_format="iso", indent=1))
@@ -46,7 +48,9 @@ def _write_out(df, out: Path) -> None:
     suf = out.suffix.lower()
     out.parent.mkdir(parents=True, exist_ok=True)
     if suf == ".csv":
-        df.to_csv(out, index=False)
+        from harmlens.csvsafe import write_csv
+
+        write_csv(df, out)
     elif suf == ".parquet":
         df.to_parquet(out, index=False)
     elif suf == ".json":
@@ -94,8 +98,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on monthly snapshots, validate on a later date, write the model card, register a version."""
         from harmlens.risk.pipeline import TrainSettings
+        from harmlens.asof import check_flags
         from harmlens.risk.pipeline import train as run_train
         from harmlens.warehouse import connect
+
+        check_flags(**{"--until": until, "--start": start})
 
         settings = TrainSettings(horizon_days=horizon, category=category, threshold=threshold, freq_months=freq_months, start=start,
                                  until=until, models=tuple(m.strip() for m in models.split(",") if m.strip()), primary=primary,
@@ -130,10 +137,12 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", help="table|csv|json"),
     ) -> None:
         """Temporal validation of a model on a date, side by side with the V100 and RFH baselines."""
+        from harmlens.asof import check_flags
         from harmlens.risk.pipeline import evaluate as run_eval
         from harmlens.warehouse import connect
 
         _check_fmt(fmt)
+        check_flags(**{"--as-of": as_of})
         con = connect(db, create=False)
         try:
             v = run_eval(con, as_of, version=model, n_boot=n_boot, seed=seed)
@@ -158,9 +167,12 @@ def register(app: typer.Typer) -> None:
         from harmlens.risk.pipeline import score as run_score
         from harmlens.warehouse import connect
 
+        from harmlens.asof import check_flags
+
         _check_fmt(fmt)
         if (as_of is None) == (cohort is None):
             raise HarmlensError("give exactly one of --as-of DATE or --cohort FILE")
+        check_flags(**{"--as-of": as_of})
         con = connect(db, create=False)
         try:
             if cohort is not None:
@@ -282,9 +294,11 @@ def register(app: typer.Typer) -> None:
         top: int = typer.Option(8, "--top", min=1, help="How many factors to show."),
     ) -> None:
         """One person's risk, the evidence it rests on, and the factors that raised or lowered it, in words."""
+        from harmlens.asof import check_flags
         from harmlens.risk.pipeline import explain_person
         from harmlens.warehouse import connect
 
+        check_flags(**{"--as-of": as_of})
         con = connect(db, create=False)
         try:
             e = explain_person(con, person_id, as_of, version=model, top=top)

@@ -30,16 +30,18 @@ import numpy as np
 import pandas as pd
 
 from harmlens.errors import HarmlensError
-from harmlens.stops.codes import GROUPS, NOT_RECORDED, NOT_STATED
+from harmlens.stops.codes import ALL_GROUPS, GROUPS, NOT_RECORDED, NOT_STATED
 
 Z95 = 1.959963984540054
 
-SELF_GROUP_SQL = """CASE WHEN self_defined_ethnicity IS NULL THEN 'Not recorded'
+SELF_GROUP_SQL = """CASE WHEN source LIKE 'opp%' THEN coalesce(race_group, 'Not recorded')
+    WHEN self_defined_ethnicity IS NULL THEN 'Not recorded'
     WHEN self_defined_ethnicity = 'not_stated' THEN 'Not stated'
     WHEN self_defined_ethnicity LIKE 'A%' THEN 'Asian' WHEN self_defined_ethnicity LIKE 'B%' THEN 'Black'
     WHEN self_defined_ethnicity LIKE 'M%' THEN 'Mixed' WHEN self_defined_ethnicity LIKE 'W%' THEN 'White'
     WHEN self_defined_ethnicity LIKE 'O%' THEN 'Other' ELSE 'Not recorded' END"""
-OFFICER_GROUP_SQL = """CASE WHEN officer_defined_ethnicity IN ('IC1', 'IC2') THEN 'White'
+OFFICER_GROUP_SQL = """CASE WHEN source LIKE 'opp%' THEN coalesce(race_group, 'Not recorded')
+    WHEN officer_defined_ethnicity IN ('IC1', 'IC2') THEN 'White'
     WHEN officer_defined_ethnicity = 'IC3' THEN 'Black' WHEN officer_defined_ethnicity = 'IC4' THEN 'Asian'
     WHEN officer_defined_ethnicity IN ('IC5', 'IC6') THEN 'Other' WHEN officer_defined_ethnicity = 'IC9' THEN 'Unknown (IC9)'
     ELSE coalesce(json_extract_string(extra, '$.officer_defined_group'), 'Not recorded') END"""
@@ -48,9 +50,10 @@ HIT_RATE_CAVEATS = (
     "A lower find rate for a group suggests its members were searched on weaker grounds, but find rates also differ "
     "when groups differ in how often they carry what is searched for (infra-marginality); the comparison is a flag, "
     "not a measure of bias.",
-    "For police.uk data 'found' means any outcome other than no further action (arrest, caution, penalty notice, "
-    "community resolution, ...), because police.uk's own 'outcome linked to object of search' is blank or False "
-    "throughout; an arrest can be for something other than the object of the search.",
+    "A find follows the Home Office definition for police.uk data: the outcome is linked to the object of the search "
+    "AND is other than no further action; searches where police.uk leaves the link blank are left out (not "
+    "recorded), not counted as finds. For Stanford Open Policing data a find is contraband_found. Arrest rates are "
+    "shown separately: an arrest can be for something other than the object of the search.",
 )
 RATE_CAVEATS = (
     "Census denominators count residents, not the people present where stops happen (commuters, visitors, the "
@@ -75,10 +78,16 @@ class StopFilter:
     date_from: date | None = None
     date_to: date | None = None
     legislation: tuple[str, ...] = ()
+    force: str | None = None  # a force (police.uk) or jurisdiction (OPP); '' = stops with neither
 
     def where(self) -> str:
         """SQL WHERE clause with the filter values as escaped literals (views take no parameters)."""
         clauses = []
+        if self.force is not None:
+            if self.force == "":
+                clauses.append("coalesce(force, jurisdiction) IS NULL")
+            else:
+                clauses.append("coalesce(force, jurisdiction) = '" + self.force.replace("'", "''") + "'")
         if self.date_from:
             clauses.append(f"occurred_at >= TIMESTAMP '{self.date_from.isoformat()}'")
         if self.date_to:
@@ -101,6 +110,8 @@ class StopFilter:
             parts.append(f"{self.date_from or 'start'} to {self.date_to or 'end'}")
         if self.legislation:
             parts.append("legislation matching " + " or ".join(repr(x) for x in self.legislation))
+        if self.force:
+            parts.append(f"force/jurisdiction {self.force}")
         return "; ".join(parts) or "all stops"
 
 
@@ -117,6 +128,7 @@ class AnalyseSettings:
     cell_km: float | None = 5.0
     area_effects: str = "cells"  # veil-of-darkness fixed effects: 'cells' (cell_km), 'borough' or 'none'
     vod: bool = True
+    drop_boundary_minutes: bool = False  # veil of darkness: drop stops at exactly sunset/dusk (not Stanford's pipeline)
     n_boot: int = 2000
     random_state: int = 0
 
@@ -143,6 +155,14 @@ class StopAnalysis:
     outcome_test: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     caveats: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Per analysis: stops used and, by reason, stops left out.
+    used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    forces: list[str] = field(default_factory=list)
+    jurisdictions: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    stop_types: dict[str, int] = field(default_factory=dict)
+    arrest_rates: pd.DataFrame | None = None
+    race_mapping: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         def frame(df: pd.DataFrame | None) -> Any:
@@ -172,6 +192,13 @@ class StopAnalysis:
             "outcome_test": frame(self.outcome_test),
             "notes": self.notes,
             "caveats": {k: list(v) for k, v in self.caveats.items()},
+            "used": self.used,
+            "forces": self.forces,
+            "jurisdictions": self.jurisdictions,
+            "sources": self.sources,
+            "stop_types": self.stop_types,
+            "arrest_rates": frame(self.arrest_rates),
+            "race_mapping": self.race_mapping,
         })
 
 
@@ -284,7 +311,7 @@ def outcome_table(searched: pd.Series, found: pd.Series, reference: str = "White
 
     from harmlens.audit.groupframe import GroupFrame
 
-    groups = [g for g in GROUPS if searched.get(g, 0) > 0]
+    groups = [g for g in ALL_GROUPS if searched.get(g, 0) > 0]
     if not groups:
         return None, None
     s = searched.reindex(groups).astype(float).rename("hit_rate")
@@ -355,8 +382,8 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     if settings.area_effects not in ("cells", "borough", "none"):
         raise StopAnalysisError("area effects must be 'cells', 'borough' or 'none'")
     for g in (settings.reference, settings.minority):
-        if g not in GROUPS:
-            raise StopAnalysisError(f"unknown group {g!r}; groups: {', '.join(GROUPS)}")
+        if g not in ALL_GROUPS:
+            raise StopAnalysisError(f"unknown group {g!r}; groups: {', '.join(ALL_GROUPS)}")
     grp_sql = SELF_GROUP_SQL if settings.ethnicity == "self" else OFFICER_GROUP_SQL
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _s AS SELECT *, {SELF_GROUP_SQL} AS self_group,
                     {OFFICER_GROUP_SQL} AS officer_group, {grp_sql} AS grp FROM stops{filt.where()}""")
@@ -364,8 +391,9 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     if n == 0:
         raise StopAnalysisError(f"no stops match ({filt.describe()}); import some with 'harmlens stops import'")
     res = StopAnalysis(filt, settings, int(n), (str(t0), str(t1)), counts=pd.DataFrame())
+    _describe_sources(con, res)
     counts = con.execute("SELECT grp AS \"group\", count(*) AS stops FROM _s GROUP BY 1").df().set_index("group")["stops"]
-    order = [g for g in list(GROUPS) + [NOT_STATED, NOT_RECORDED, "Unknown (IC9)"] if g in counts.index]
+    order = [g for g in list(ALL_GROUPS) + [NOT_STATED, NOT_RECORDED, "Unknown (IC9)"] if g in counts.index]
     c = counts.reindex(order).fillna(0).astype("int64").to_frame()
     c["share"] = c["stops"] / c["stops"].sum()
     res.counts = c
@@ -379,6 +407,13 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         res.population_areas = used
         res.rates, res.disproportionality = disproportionality_table(
             counts, popsel, settings.reference, n_boot=settings.n_boot, random_state=settings.random_state)
+        in_rates = [g for g in res.disproportionality.index]
+        left = {f"{basis} ethnicity {k.lower()}": int(v) for k, v in counts.items() if k not in in_rates and k in
+                (NOT_STATED, NOT_RECORDED, "Unknown (IC9)")}
+        other = int(sum(v for k, v in counts.items() if k not in in_rates and k not in (NOT_STATED, NOT_RECORDED, "Unknown (IC9)")))
+        if other:
+            left["group not in the population table"] = other
+        res.used["rates"] = {"used": int(sum(counts.get(g, 0) for g in in_rates)), "left_out": left}
         p0 = filt.date_from.isoformat() if filt.date_from else str(t0)[:10]
         p1 = filt.date_to.isoformat() if filt.date_to else str(t1)[:10]
         res.notes.append(f"Rates are stops in the period analysed ({p0} to {p1}) per 1,000 residents, not per year.")
@@ -410,15 +445,22 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         res.notes.append("No population table given: counts only, no rates or disproportionality ratios.")
 
     # Agreement: self-defined x officer-perceived
-    ct = con.execute("SELECT self_group, officer_group, count(*) AS n FROM _s GROUP BY 1, 2").df()
-    ct = ct.pivot(index="self_group", columns="officer_group", values="n").fillna(0)
-    res.agreement, res.agreement_summary = agreement_table(ct)
+    # OPP race is one field (mostly the officer's record): there is nothing to compare it with.
+    ct = con.execute("SELECT self_group, officer_group, count(*) AS n FROM _s WHERE source IS NULL OR source NOT LIKE 'opp%' "
+                     "GROUP BY 1, 2").df()
+    if len(ct):
+        ct = ct.pivot(index="self_group", columns="officer_group", values="n").fillna(0)
+        res.agreement, res.agreement_summary = agreement_table(ct)
+    nb = int(res.agreement_summary.get("n_both_recorded", 0))
+    if nb:
+        res.used["agreement"] = {"used": nb, "left_out": {"self-defined or officer-perceived group not recorded, not stated "
+                                                          "or not one of the five": int(n - nb)}}
 
     # Breakdowns
     dims = {
         "month": "strftime(occurred_at, '%Y-%m')",
         "borough": "coalesce(borough, '(none)')",
-        "legislation": "legislation",
+        "legislation": "coalesce(legislation, '(not recorded)')",
         "age_range": "coalesce(age_range, '(not recorded)')",
         "sex": "coalesce(sex, '(not recorded)')",
     }
@@ -460,17 +502,44 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
 
     # Outcome (hit-rate) test
     h = con.execute("""SELECT grp, count(*) FILTER (searched) AS searched,
+                       count(*) FILTER (searched AND found IS NOT NULL) AS known,
                        count(*) FILTER (searched AND found) AS found,
-                       count(*) FILTER (searched AND found IS NULL) AS unknown FROM _s GROUP BY 1""").df().set_index("grp")
-    if h["searched"].sum() > 0:
-        res.hit_rates, res.outcome_test = outcome_table(h["searched"], h["found"], settings.reference,
+                       count(*) FILTER (searched AND found IS NULL) AS unknown,
+                       count(*) FILTER (searched IS NULL) AS search_unknown,
+                       count(*) FILTER (searched = false) AS not_searched,
+                       count(*) FILTER (searched AND json_extract_string(extra, '$.arrest') IN ('true', 'false')) AS arrest_known,
+                       count(*) FILTER (searched AND json_extract_string(extra, '$.arrest') = 'true') AS arrested
+                       FROM _s GROUP BY 1""").df().set_index("grp")
+    named = [g for g in h.index if g in ALL_GROUPS]
+    if h.loc[named, "known"].sum() > 0 if named else False:
+        res.hit_rates, res.outcome_test = outcome_table(h["known"], h["found"], settings.reference,
                                                         n_boot=settings.n_boot, random_state=settings.random_state)
-        unk = int(h["unknown"].sum())
-        if unk:
-            res.notes.append(f"{unk:,} searches have no recorded find/outcome and count as not found in the hit rates.")
+        unnamed = [g for g in h.index if g not in ALL_GROUPS]
+        res.used["outcome_test"] = {"used": int(h.loc[named, "known"].sum()), "left_out": {k: v for k, v in {
+            "not searched": int(h["not_searched"].sum()),
+            "search not recorded": int(h["search_unknown"].sum()),
+            "find not recorded (police.uk: outcome link blank)": int(h.loc[named, "unknown"].sum()),
+            "ethnicity not recorded or not stated": int(h.loc[unnamed, "searched"].sum()) if unnamed else 0,
+        }.items() if v}}
         res.caveats["outcome_test"] = HIT_RATE_CAVEATS
+    elif h["searched"].sum() > 0:
+        res.notes.append(f"{int(h['searched'].sum()):,} searches, but none with a find recorded (police.uk: 'outcome linked "
+                         "to object of search' blank; OPP: no contraband_found column): no outcome (hit-rate) test.")
+        res.used["outcome_test"] = {"used": 0, "left_out": {"find not recorded": int(h["searched"].sum())}}
     else:
         res.notes.append("No searches recorded: no outcome (hit-rate) test.")
+    if named and h.loc[named, "arrest_known"].sum() > 0:
+        rows = [{"group": g, "searches": int(h.loc[g, "arrest_known"]), "arrests": int(h.loc[g, "arrested"]),
+                 "arrest_rate": float(h.loc[g, "arrested"] / h.loc[g, "arrest_known"])}
+                for g in ALL_GROUPS if g in named and h.loc[g, "arrest_known"] > 0]
+        for r in rows:
+            r["low"], r["high"] = _wilson(r["arrests"], r["searches"])
+        res.arrest_rates = pd.DataFrame(rows).set_index("group")
+        res.used["arrest_rate"] = {"used": int(h.loc[named, "arrest_known"].sum()), "left_out": {k: v for k, v in {
+            "not searched or search not recorded": int(h["not_searched"].sum() + h["search_unknown"].sum()),
+            "outcome not recorded": int(h.loc[named, "searched"].sum() - h.loc[named, "arrest_known"].sum()),
+            "ethnicity not recorded or not stated": int(h.loc[[g for g in h.index if g not in ALL_GROUPS], "searched"].sum()),
+        }.items() if v}}
 
     # Veil of darkness
     if settings.vod:
@@ -479,22 +548,48 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     return res
 
 
+def _describe_sources(con, res: StopAnalysis) -> None:
+    """Forces, jurisdictions, sources, stop types and the race-category mapping of the stops analysed."""
+    res.forces = [r[0] for r in con.execute("SELECT DISTINCT force FROM _s WHERE force IS NOT NULL ORDER BY 1").fetchall()]
+    res.jurisdictions = [r[0] for r in con.execute(
+        "SELECT DISTINCT jurisdiction FROM _s WHERE jurisdiction IS NOT NULL ORDER BY 1").fetchall()]
+    res.sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM _s WHERE source IS NOT NULL ORDER BY 1").fetchall()]
+    res.stop_types = {(r[0] or "not recorded"): int(r[1]) for r in con.execute(
+        "SELECT stop_type, count(*) FROM _s GROUP BY 1 ORDER BY 2 DESC").fetchall()}
+    res.race_mapping = [{"published": r[0], "group": r[1] or NOT_RECORDED, "stops": int(r[2])} for r in con.execute(
+        """SELECT json_extract_string(extra, '$.subject_race_as_published') AS p, race_group, count(*) FROM _s
+           WHERE source LIKE 'opp%' GROUP BY 1, 2 ORDER BY 3 DESC""").fetchall()]
+
+
 def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
     from harmlens.stops.vod import CAVEATS, VodError, sun_minutes, veil_of_darkness
 
     minority, ref = settings.minority, settings.reference
     timed = "(extra IS NULL OR json_extract_string(extra, '$.time_recorded') IS DISTINCT FROM 'false')"
     n_untimed = con.execute(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND NOT {timed}", [minority, ref]).fetchone()[0]
+    tzs = [r[0] for r in con.execute("SELECT DISTINCT tz FROM _s WHERE tz IS NOT NULL").fetchall()]
+    if len(tzs) > 1:
+        res.vod_skipped = f"stops in several time zones ({', '.join(sorted(tzs))}): analyse one jurisdiction at a time (--force)"
+        return
+    tz = tzs[0] if tzs else settings.tz
     if settings.place is not None:
         lat0, lon0 = settings.place
     else:
         lat0, lon0 = con.execute("SELECT median(latitude), median(longitude) FROM _s WHERE latitude IS NOT NULL").fetchone()
         if lat0 is None:
-            res.vod_skipped = "no stop has a location and no --place was given: sun times need a place"
-            return
+            from harmlens.stops.opp import STATE_CENTROID
+
+            state = (res.jurisdictions[0][:2] if len(res.jurisdictions) == 1 else "")
+            if state in STATE_CENTROID:
+                lat0, lon0 = STATE_CENTROID[state]
+                res.notes.append(f"No stop has a location: sun times use the stated centroid of {state.upper()} "
+                                 f"({lat0}, {lon0}); give --place LAT,LON for a better one.")
+            else:
+                res.vod_skipped = "no stop has a location and no --place was given: sun times need a place"
+                return
     dates = [r[0] for r in con.execute(f"SELECT DISTINCT CAST(occurred_at AS DATE) FROM _s WHERE grp IN (?, ?) AND {timed}",
                                        [minority, ref]).fetchall()]
-    sun = sun_minutes(dates, lat0, lon0, settings.tz)
+    sun = sun_minutes(dates, lat0, lon0, tz)
     if sun.empty:
         res.vod_skipped = "no sunset/dusk times for these dates at this place"
         return
@@ -520,12 +615,16 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
                           GROUP BY ALL""", [minority, ref, lo, hi]).df()
     outside_pre = int(total_timed - agg["total"].sum())
     try:
-        v = veil_of_darkness(agg, latitude=lat0, longitude=lon0, tz=settings.tz, minority=minority, reference=ref,
-                             cell_km=km, area_label=label)
+        v = veil_of_darkness(agg, latitude=lat0, longitude=lon0, tz=tz, minority=minority, reference=ref,
+                             cell_km=km, area_label=label, drop_boundary_minutes=settings.drop_boundary_minutes)
     except VodError as exc:
         res.vod_skipped = str(exc)
         return
     v.excluded["outside_window"] += outside_pre
     v.excluded["no_clock_time"] = int(n_untimed)
+    v.tz = tz
     res.vod = v
+    other = int(res.n_stops - total_timed - n_untimed)
+    res.used["veil_of_darkness"] = {"used": int(v.n_window), "left_out": {k: int(x) for k, x in {
+        f"not {minority} or {ref} (incl. ethnicity not recorded)": other, **v.excluded}.items() if x}}
     res.caveats["veil_of_darkness"] = CAVEATS

@@ -22,10 +22,9 @@ stops_app = typer.Typer(
 def _date(value: Optional[str], what: str) -> Optional[date]:
     if value is None:
         return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise HarmlensError(f"{what} {value!r} is not a date (want YYYY-MM-DD)") from None
+    from harmlens.asof import parse_as_of
+
+    return parse_as_of(value, what).date()
 
 
 def _place(value: Optional[str]) -> Optional[tuple[float, float]]:
@@ -41,19 +40,23 @@ def _place(value: Optional[str]) -> Optional[tuple[float, float]]:
 
 
 def _group(value: str) -> str:
-    from harmlens.stops.codes import GROUPS
+    from harmlens.stops.codes import ALL_GROUPS, group_label
 
-    for g in GROUPS:
-        if g.lower() == value.strip().lower():
-            return g
-    raise HarmlensError(f"unknown group {value!r}; groups: {', '.join(GROUPS)}")
+    g = group_label(value)
+    if g is None:
+        raise HarmlensError(f"unknown group {value!r}; groups: {', '.join(ALL_GROUPS)} (any case; synonyms such as "
+                            "African-American and Caucasian are read)")
+    return g
 
 
 @stops_app.command("import")
 def import_cmd(
-    paths: List[Path] = typer.Argument(..., help="Stop files or folders: contract stops.csv|parquet, police.uk CSV, police.uk API JSON."),
+    paths: List[Path] = typer.Argument(..., help="Stop files or folders: contract stops.csv|parquet, police.uk CSV, police.uk API JSON, Stanford Open Policing CSV."),
     db: Optional[Path] = DbOption,
     as_json: bool = typer.Option(False, "--json", help="Print the load report as JSON."),
+    force: Optional[str] = typer.Option(None, "--force", help="police.uk force of files whose name does not say it (API JSON), e.g. metropolitan."),
+    jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction", help="OPP jurisdiction when the file name does not say it, e.g. ca_oakland."),
+    tz: Optional[str] = typer.Option(None, "--tz", help="Time zone of an OPP jurisdiction's clock times (default: known for the state), e.g. America/Chicago."),
 ) -> None:
     """Validate and load stop records; bad rows go to quarantine with reasons.
 
@@ -67,7 +70,8 @@ def import_cmd(
     con = connect(db)
     with progress() as p:
         task = p.add_task("importing stops", total=None)
-        report = import_stops(con, list(paths), on_file=lambda s: p.update(task, description=f"loaded {Path(s.file).name}"))
+        report = import_stops(con, list(paths), on_file=lambda s: p.update(task, description=f"loaded {Path(s.file).name}"),
+                              force=force.strip().lower() if force else None, jurisdiction=jurisdiction, tz=tz)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=1))
     else:
@@ -75,13 +79,25 @@ def import_cmd(
         from rich.table import Table
 
         t = Table(title="stops import" + ("" if report.load_id else " (already loaded: nothing changed)"))
-        for c in ("file", "format", "read", "loaded", "quarantined", "inserted", "updated", "unchanged"):
-            t.add_column(c, justify="left" if c in ("file", "format") else "right")
+        for c in ("file", "format", "force / jurisdiction", "read", "loaded", "quarantined", "inserted", "updated", "unchanged"):
+            t.add_column(c, justify="left" if c in ("file", "format", "force / jurisdiction") else "right")
         for f in report.files:
-            t.add_row(Path(f.file).name, f.format, *(f"{getattr(f, k):,}" for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")))
+            t.add_row(Path(f.file).name, f.format, f.force or f.jurisdiction or "(not recorded)",
+                      *(f"{getattr(f, k):,}" for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")))
         tot = report.totals()
-        t.add_row("total", "", *(f"{tot[k]:,}" for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")))
+        t.add_row("total", "", "", *(f"{tot[k]:,}" for k in ("read", "loaded", "quarantined", "inserted", "updated", "unchanged")))
         Console(width=max(120, Console().width)).print(t)
+    kept: dict[str, int] = {}
+    for f in report.files:
+        for k, v in f.kept_field_not_read.items():
+            kept[k] = kept.get(k, 0) + v
+    if kept:
+        typer.echo("kept with a field not recorded (value unreadable or empty where a field is expected): "
+                   + ", ".join(f"{k} {v:,}" for k, v in kept.items()), err=True)
+    no_force = [Path(f.file).name for f in report.files if not (f.force or f.jurisdiction) and f.format != "contract"]
+    if no_force:
+        typer.echo(f"no force recorded for {len(no_force)} file(s) ({', '.join(no_force[:3])}{', ...' if len(no_force) > 3 else ''}): "
+                   "give --force NAME to record it", err=True)
     q = report.totals()["quarantined"]
     if q and report.load_id:
         typer.echo(f"{q} rows quarantined: see 'harmlens quarantine --table stops'", err=True)
@@ -104,7 +120,9 @@ def analyse_cmd(
     cell_km: float = typer.Option(5.0, "--cell-km", help="Location cell size (km) for the veil-of-darkness fixed effects; 0 for none."),
     area_effects: str = typer.Option("cells", "--area-effects", help="Veil-of-darkness fixed effects: cells (--cell-km), borough or none."),
     borough_population: Optional[Path] = typer.Option(None, "--borough-population", help="Population by borough for borough rates (e.g. the local-authority census table)."),
+    force: Optional[str] = typer.Option(None, "--force", help="Only this force (police.uk) or jurisdiction (OPP); 'all' pools every force. Default: each one in turn, each against its own population rows when the table names it."),
     no_vod: bool = typer.Option(False, "--no-vod", help="Skip the veil-of-darkness test."),
+    drop_boundary: bool = typer.Option(False, "--drop-boundary-minutes", help="Veil of darkness: also drop stops at exactly the sunset or dusk minute (Stanford's pipeline keeps them as light; this reproduces an earlier version of their code)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write stops_report.html and .pdf into this folder."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="With --report: also write the PDF."),
@@ -129,23 +147,78 @@ def analyse_cmd(
         raise HarmlensError("--area-effects must be cells, borough or none")
     settings = AnalyseSettings(ethnicity=ethnicity, reference=_group(reference), minority=_group(minority), areas=tuple(area),
                                place=_place(place), cell_km=cell_km if cell_km > 0 else None, vod=not no_vod,
+                               drop_boundary_minutes=drop_boundary,
                                area_effects="none" if (area_effects == "cells" and cell_km <= 0) else area_effects)
     con = connect(db, create=False)
     pop = read_population(population) if population else population_from_warehouse(con)
     detail = read_population(population, detail=True) if population else population_from_warehouse(con, detail=True)
     bpop = read_population(borough_population) if borough_population else None
-    result = analyse_stops(con, filt, settings, pop if len(pop) else None, bpop, detail if len(detail) else None)
+    units = forces_to_analyse(con, filt, force, list(area))
+    results = []
+    for unit in units:
+        f = StopFilter(d0, d1, tuple(legislation), unit)
+        s_unit = settings
+        if not area and unit and len(pop) and pop["area"].nunique() > 1:
+            # Per force by default: the force's own population rows, when the table names it.
+            from dataclasses import replace
+
+            from harmlens.stops.quirks import force_key
+
+            own = [a for a in pop["area"].unique() if force_key(a) == force_key(unit)]
+            if own:
+                s_unit = replace(settings, areas=(own[0],))
+        results.append(analyse_stops(con, f, s_unit, pop if len(pop) else None, bpop, detail if len(detail) else None))
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=1))
+        out = [r.to_dict() for r in results]
+        typer.echo(json.dumps(out[0] if len(out) == 1 else out, indent=1))
     else:
         from harmlens.stops.report import text_summary
 
-        typer.echo(text_summary(result))
+        typer.echo("\n\n".join(text_summary(r) for r in results))
     if report is not None:
         from harmlens.stops.report import write_stops_report
 
-        paths = write_stops_report(result, report, pdf=pdf)
-        typer.echo("report: " + ", ".join(str(p) for p in paths.values()), err=True)
+        for unit, result in zip(units, results):
+            out_dir = report if len(units) == 1 else report / (unit or "force_not_recorded")
+            paths = write_stops_report(result, out_dir, pdf=pdf)
+            typer.echo("report: " + ", ".join(str(p) for p in paths.values()), err=True)
+
+
+def forces_to_analyse(con, filt, force: Optional[str], areas: list[str]) -> list[Optional[str]]:
+    """Which forces/jurisdictions to analyse, one at a time; refuses an --area that is not the stops' force.
+
+    Returns filter values: a name, '' for stops with no force recorded, or None (all stops, when
+    none has a force: contract files)."""
+    from harmlens.stops.quirks import force_key
+
+    view = filt.where()
+    present = [r[0] for r in con.execute(f"SELECT DISTINCT coalesce(force, jurisdiction) FROM stops{view} ORDER BY 1 NULLS LAST").fetchall()]
+    named = [p for p in present if p is not None]
+    if force is not None and force.strip().lower() == "all":
+        return [None]  # every force pooled, asked for explicitly
+    if [a.strip().lower() for a in areas] == ["all"] and len(named) > 1:
+        raise HarmlensError(f"--area all sums every area's population, but the analysis runs per force ({', '.join(named)}): "
+                            "give --force all to pool every force's stops against it, or --force NAME with its --area")
+    if force is not None:
+        match = [p for p in named if force_key(p) == force_key(force)]
+        if not match:
+            raise HarmlensError(f"no stops of force/jurisdiction {force!r}; the warehouse has: {', '.join(named) or 'none recorded'}")
+        units: list[Optional[str]] = match[:1]
+    elif not named:
+        units = [None]
+    else:
+        units = list(named) + ([""] if None in present else [])
+    area_names = [a for a in areas if a.strip().lower() != "all"]
+    if area_names:
+        with_force = [u for u in units if u]
+        if len(with_force) > 1:
+            raise HarmlensError(f"--area {', '.join(area_names)} is one force's population but the stops come from "
+                                f"{len(with_force)} forces/jurisdictions ({', '.join(with_force)}): give --force NAME")
+        for u in with_force:
+            if not any(force_key(a) == force_key(u) for a in area_names):
+                raise HarmlensError(f"--area {', '.join(area_names)} does not match the stops' force {u!r}: rates would "
+                                    "divide one force's stops by another's population (give --force or the matching --area)")
+    return units
 
 
 @stops_app.command("veil")

@@ -10,12 +10,19 @@ Formats, recognised by content (not by name):
 
 police.uk records have no id; each gets a stable one from its published content (plus an
 occurrence number for identical rows), so importing the same file twice changes nothing.
-Every record is a search (police.uk publishes searches); ``found`` is derived from the outcome
-(anything but "no further action"), since police.uk's own "outcome linked to object of search"
-is empty or False throughout: ``extra.found_basis`` says so on every such row.
+Every record is a search (police.uk publishes searches); ``found`` follows the Home Office
+definition of a find: the outcome is linked to the object of the search AND the outcome is
+other than no further action. Where police.uk leaves the link blank, ``found`` is not recorded
+(the arrest flag, ``extra.arrest``, is kept either way). ``extra.found_basis`` says so.
+
+Also Stanford Open Policing Project CSVs (``harmlens.stops.opp``) and the quirks of files
+re-saved by Excel (``harmlens.stops.quirks``).
 
 Guarantees: every file is parsed before anything is written; the write is one transaction;
-read = loaded + quarantined for every file; bad rows go to ``quarantine`` with the reason.
+read = loaded + quarantined for every file. Only what cannot be a stop is quarantined (no
+date or time that parses, no id, a row the CSV reader cannot split): a stop with an
+unreadable or missing field is kept, that field is stored empty ('not recorded'), and the
+value as published is kept in ``extra.not_read``; the report counts them by field.
 """
 
 from __future__ import annotations
@@ -41,7 +48,10 @@ POLICE_UK_CSV_COLUMNS = ("Type", "Date", "Self-defined ethnicity", "Officer-defi
 NFA_OUTCOMES = {
     "nothing found - no further action", "a no further action disposal", "no further action", "nfa",
 }
-FOUND_BASIS = "police.uk outcome other than no further action"
+FOUND_BASIS = ("Home Office: outcome linked to the object of the search and an outcome other than no further action; "
+               "not recorded where the link is blank")
+# Only these problems mean a row cannot be a stop; any other field problem keeps the stop.
+FATAL_COLUMNS = ("stop_id", "occurred_at")
 
 
 @dataclass
@@ -67,6 +77,9 @@ class FileStats:
     read: int = 0
     loaded: int = 0
     quarantined: int = 0
+    kept_field_not_read: dict[str, int] = field(default_factory=dict)
+    force: str | None = None
+    jurisdiction: str | None = None
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -100,29 +113,46 @@ def _stable_ids(prefix: str, keys: list[str]) -> list[str]:
 
 
 def _found_from_outcome(outcome: pd.Series, linked: pd.Series) -> pd.Series:
-    low = outcome.str.strip().str.lower()
-    found = np.where(linked.str.strip().str.lower() == "true", "true",
-                     np.where(low == "", "", np.where(low.isin(NFA_OUTCOMES), "false", "true")))
+    """Home Office find: linked to the object of search AND not 'no further action'; '' when unknown."""
+    low = outcome.fillna("").astype(str).str.strip().str.lower()
+    link = linked.fillna("").astype(str).str.strip().str.lower()
+    nfa = low.isin(NFA_OUTCOMES) | low.str.contains("no further action")
+    linked_true = link.isin(("true", "t", "yes", "1"))
+    linked_false = link.isin(("false", "f", "no", "0"))
+    # With the link blank the find is unknown even for NFA rows: keeping those as known non-finds
+    # while positive outcomes are unknown would drive the hit rate to zero.
+    found = np.where(linked_false, "false",
+                     np.where(linked_true & nfa, "false",  # NFA is never a find, whatever the link says
+                              np.where(linked_true & (low != ""), "true", "")))
     return pd.Series(found, index=outcome.index)
+
+
+def _arrest(outcome: pd.Series) -> pd.Series:
+    low = outcome.fillna("").astype(str).str.strip().str.lower()
+    return pd.Series(np.where(low == "", "", np.where(low.str.contains("arrest"), "true", "false")), index=outcome.index)
 
 
 def _sex(s: pd.Series) -> pd.Series:
     return s.str.strip()
 
 
-def map_police_uk_csv(df: pd.DataFrame) -> pd.DataFrame:
+def map_police_uk_csv(df: pd.DataFrame, force: str | None = None, source: str = "") -> pd.DataFrame:
     """A police.uk CSV (strings) -> contract columns plus pass-through extras."""
+    from harmlens.stops.quirks import age_band, police_uk_datetime, strip_frame
+
+    df = strip_frame(df)
     g = lambda c: df[c] if c in df.columns else pd.Series("", index=df.index)  # noqa: E731
     keys = ["\x1f".join(r) for r in df.astype(str).itertuples(index=False, name=None)]
     linked = g("Outcome linked to object of search")
     out = pd.DataFrame({
-        "stop_id": _stable_ids("policeuk-csv", keys),
-        "occurred_at": g("Date"),
+        # Two forces can publish identical rows: the force is part of the id (policeuk-csv:<force>:<hash>).
+        "stop_id": _stable_ids("policeuk-csv" + (f":{force}" if force else ""), keys),
+        "occurred_at": police_uk_datetime(g("Date")),
         "legislation": g("Legislation"),
         "self_defined_ethnicity": g("Self-defined ethnicity"),
         "officer_defined_ethnicity": g("Officer-defined ethnicity"),
         "sex": _sex(g("Gender")),
-        "age_range": g("Age range"),
+        "age_range": age_band(g("Age range")),
         "borough": g("Borough") if "Borough" in df.columns else "",
         "latitude": g("Latitude"),
         "longitude": g("Longitude"),
@@ -135,8 +165,12 @@ def map_police_uk_csv(df: pd.DataFrame) -> pd.DataFrame:
         "policing_operation": g("Policing operation"),
         "outcome_linked_to_object_of_search": linked,
         "removal_of_more_than_outer_clothing": g("Removal of more than just outer clothing"),
+        "arrest": _arrest(g("Outcome")),
         "found_basis": FOUND_BASIS,
         "source_format": "police.uk csv",
+        "force": force or "",
+        "source": f"police.uk csv: {source}" if source else "police.uk csv",
+        "tz": "Europe/London",
     }, index=df.index)
     return out
 
@@ -151,7 +185,7 @@ def _json_str(v: Any) -> str:
     return str(v)
 
 
-def map_police_uk_api(records: list[dict[str, Any]]) -> pd.DataFrame:
+def map_police_uk_api(records: list[dict[str, Any]], force: str | None = None, source: str = "") -> pd.DataFrame:
     """police.uk API stop records (parsed JSON) -> contract columns plus pass-through extras."""
     rows = []
     keys = []
@@ -187,16 +221,31 @@ def map_police_uk_api(records: list[dict[str, Any]]) -> pd.DataFrame:
         keys.append(json.dumps(r, sort_keys=True, ensure_ascii=False))
     df = pd.DataFrame(rows, dtype=str) if rows else pd.DataFrame(columns=list(STOP_COLUMNS), dtype=str)
     if len(df):
-        df.insert(0, "stop_id", _stable_ids("policeuk-api", keys))
+        df.insert(0, "stop_id", _stable_ids("policeuk-api" + (f":{force}" if force else ""), keys))
+        from harmlens.stops.quirks import age_band
+
+        df["age_range"] = age_band(df["age_range"])
         df["found"] = _found_from_outcome(df["outcome"], df["outcome_linked_to_object_of_search"])
+        df["arrest"] = _arrest(df["outcome"])
         df["found_basis"] = FOUND_BASIS
         df["source_format"] = "police.uk api json"
+        # The API's stops-force records carry no force; the caller names it (--force) or the record does.
+        df["force"] = [str(r.get("force") or force or "") for r in records]
+        df["source"] = f"police.uk api json: {source}" if source else "police.uk api json"
+        df["tz"] = "Europe/London"
     return df
 
 
-def read_stop_file(path: str | Path) -> SourceRows:
-    """Read one stop file of any supported format; raises UnparseableFileError if it cannot be read."""
+def read_stop_file(path: str | Path, *, force: str | None = None, jurisdiction: str | None = None,
+                   tz: str | None = None) -> SourceRows:
+    """Read one stop file of any supported format; raises UnparseableFileError if it cannot be read.
+
+    ``force`` names the police.uk force when the file name does not (police.uk names it only there);
+    ``jurisdiction`` and ``tz`` do the same for OPP files.
+    """
     from harmlens.contract.read import read_csv, read_parquet
+    from harmlens.stops.opp import is_opp, map_opp, read_opp_csv
+    from harmlens.stops.quirks import force_from_filename
 
     path = Path(path)
     if not path.is_file():
@@ -211,6 +260,8 @@ def read_stop_file(path: str | Path) -> SourceRows:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UnparseableFileError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:  # a crafted file nested thousands deep exhausts the parser's stack
+            raise UnparseableFileError(f"{path}: JSON nested too deeply to be police.uk stop records") from None
         if isinstance(data, dict):
             data = data.get("stops", data.get("data"))
         if not isinstance(data, list):
@@ -218,17 +269,18 @@ def read_stop_file(path: str | Path) -> SourceRows:
         good = [i for i, r in enumerate(data) if isinstance(r, dict)]
         shape = [(i + 1, "record is not a JSON object") for i, r in enumerate(data) if not isinstance(r, dict)]
         records = [data[i] for i in good]
-        frame = map_police_uk_api(records)
+        frame = map_police_uk_api(records, force, path.name)
         raw_json = [json.dumps(r, ensure_ascii=False) for r in records]
         # 'line' for JSON is the record's position in the array (1-based).
         return SourceRows(path, "police.uk api json", frame.reset_index(drop=True), pd.Series([i + 1 for i in good], dtype="int64"),
                           shape, raw_json)
     if suffix == ".csv":
-        raw = read_csv(path)
+        raw = read_opp_csv(path) if _looks_opp(path) else read_csv(path)
     elif suffix == ".parquet":
         raw = read_parquet(path)
     else:
         raise UnparseableFileError(f"{path}: unsupported file type (want .csv, .parquet or police.uk .json)")
+    raw.frame.columns = [str(c).replace("\ufeff", "").strip() for c in raw.frame.columns]
     cols = set(raw.frame.columns)
     if "stop_id" in cols:
         missing = [c for c in ("occurred_at", "legislation") if c not in cols]
@@ -237,12 +289,18 @@ def read_stop_file(path: str | Path) -> SourceRows:
         return SourceRows(path, "contract", raw.frame, raw.lines, raw.shape_problems,
                           raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else [])
     if all(c in cols for c in POLICE_UK_CSV_COLUMNS):
-        mapped = map_police_uk_csv(raw.frame)
+        mapped = map_police_uk_csv(raw.frame, force or force_from_filename(path), path.name)
         return SourceRows(path, "police.uk csv", mapped, raw.lines, raw.shape_problems,
                           raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else [])
+    if is_opp(cols):
+        frame = raw.frame.rename(columns=str.lower)
+        mapped = map_opp(frame, path, jurisdiction=jurisdiction, tz=tz)
+        return SourceRows(path, "opp csv", mapped, raw.lines, raw.shape_problems,
+                          raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else [])
     raise ContractError(
-        f"{path}: not a stop file: want a contract stops table (stop_id, occurred_at, legislation, ...) or a police.uk "
-        f"stop-and-search CSV ({', '.join(POLICE_UK_CSV_COLUMNS)}, ...)"
+        f"{path}: not a stop file: want a contract stops table (stop_id, occurred_at, legislation, ...), a police.uk "
+        f"stop-and-search CSV ({', '.join(POLICE_UK_CSV_COLUMNS)}, ...) or a Stanford Open Policing CSV "
+        "(date, time, subject_race, ...)"
     )
 
 
@@ -258,7 +316,7 @@ def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
                     ignored.append(str(f) + "/")
                     continue
                 suf = f.suffix.lower()
-                if suf == ".json" or (suf in (".csv", ".parquet") and (f.stem == "stops" or _looks_police_uk(f))):
+                if suf == ".json" or (suf in (".csv", ".parquet") and (f.stem == "stops" or _looks_police_uk(f) or _looks_opp(f))):
                     files.append(f)
                 else:
                     ignored.append(str(f))
@@ -280,6 +338,57 @@ def _looks_police_uk(path: Path) -> bool:
     except OSError:
         return False
     return all(c in head for c in POLICE_UK_CSV_COLUMNS)
+
+
+def _looks_opp(path: Path) -> bool:
+    from harmlens.stops.opp import is_opp
+
+    if path.suffix.lower() != ".csv":
+        return False
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            head = f.readline()
+    except OSError:
+        return False
+    return is_opp(h.strip().strip('"') for h in head.split(","))
+
+
+def keep_stops_with_unread_fields(rows: pd.DataFrame, problems: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Split problems into those that mean 'not a stop' (returned, to quarantine) and field problems.
+
+    A field problem keeps the stop: the field is stored empty (not recorded) and the value as
+    published goes to ``extra.not_read``. Returns ``(rows, fatal_problems, kept_by_field)``.
+    """
+    if not len(problems):
+        return rows, problems, {}
+    fatal = problems["column_name"].isin(FATAL_COLUMNS) | problems["column_name"].isna()
+    soft = problems[~fatal]
+    rows = rows.copy()
+    fatal_rows = set(problems.loc[fatal, "_row"].astype(int))
+    soft = soft[~soft["_row"].astype(int).isin(fatal_rows)]
+    kept: dict[str, int] = {}
+    notes: dict[int, dict[str, str]] = {}
+    for i, col, value in zip(soft["_row"].astype(int), soft["column_name"], soft["value"]):
+        if col in rows.columns:
+            rows.at[i, col] = None
+        notes.setdefault(int(i), {})[col] = "" if value is None else str(value)
+    for i, d in notes.items():
+        for col in d:
+            kept[col] = kept.get(col, 0) + 1
+        ex = rows.at[i, "extra"]
+        obj = json.loads(ex) if isinstance(ex, str) and ex else {}
+        obj["not_read"] = d
+        rows.at[i, "extra"] = json.dumps(obj)
+    return rows, problems[fatal].reset_index(drop=True), dict(sorted(kept.items()))
+
+
+def _set_area_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy this area's columns from ``extra`` (the contract upsert writes contract columns only)."""
+    from harmlens.stops.schema import AREA_COLUMNS
+
+    sets = ", ".join(f"{c} = nullif(json_extract_string(extra, '$.{c}'), '')" for c in AREA_COLUMNS)
+    differs = " OR ".join(f"{c} IS DISTINCT FROM nullif(json_extract_string(extra, '$.{c}'), '')" for c in AREA_COLUMNS)
+    con.execute(f"UPDATE stops SET {sets} WHERE extra IS NOT NULL AND ({differs})")
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, load_id: int, stats: FileStats) -> None:
@@ -321,7 +430,8 @@ def _quarantine(con: duckdb.DuckDBPyConnection, src: SourceRows, problems: pd.Da
     return int(n)
 
 
-def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_file=None) -> ImportReport:
+def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_file=None, force: str | None = None,
+                 jurisdiction: str | None = None, tz: str | None = None) -> ImportReport:
     """Import stop files or folders into the warehouse ``stops`` table.
 
     Parameters
@@ -332,6 +442,9 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
         Files (contract stops CSV/Parquet, police.uk CSV, police.uk API JSON) or folders.
     on_file
         Optional callback ``on_file(FileStats)`` after each file.
+    force, jurisdiction, tz
+        The police.uk force when file names do not say it (API JSON); the OPP jurisdiction and
+        time zone when the file name or state do not.
 
     Returns
     -------
@@ -340,7 +453,7 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
         unchanged. ``load_id`` is None when nothing changed (the same files again).
     """
     files, ignored = discover_files(list(paths))
-    sources = [read_stop_file(f) for f in files]  # parse all before writing anything
+    sources = [read_stop_file(f, force=force, jurisdiction=jurisdiction, tz=tz) for f in files]  # parse all before writing
     load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
     report = ImportReport(load_id, ignored=ignored)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -350,7 +463,18 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
     try:
         for src in sources:
             stats = FileStats(str(src.path), src.fmt, read=src.n_read)
+            for key in ("force", "jurisdiction"):
+                if key in src.frame.columns and len(src.frame):
+                    vals = [v for v in src.frame[key].unique() if v]
+                    setattr(stats, key, ", ".join(sorted(vals)) or None)
             rows, problems = validate_stop_frame(src.frame, src.lines)
+            if src.fmt == "opp csv" and len(problems):
+                # OPP records no legislation at all: empty there is the source's shape, not a field left blank.
+                problems = problems[problems["column_name"] != "legislation"].reset_index(drop=True)
+            if len(problems):
+                nodate = (problems["column_name"] == "occurred_at") & problems["reason"].str.startswith("missing required")
+                problems.loc[nodate, "reason"] = "no date: cannot be a stop"
+            rows, problems, stats.kept_field_not_read = keep_stops_with_unread_fields(rows, problems)
             # The same stop id in two files of one import: the first wins, later ones are quarantined.
             ids = rows["stop_id"]
             clash = ids.notna() & ids.isin(list(seen_ids))
@@ -373,6 +497,7 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
             report.files.append(stats)
             if on_file:
                 on_file(stats)
+        _set_area_columns(con)
         if not new_quarantine and not any(f.inserted or f.updated for f in report.files):
             con.execute("ROLLBACK")
             report.load_id = None

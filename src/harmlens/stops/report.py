@@ -10,9 +10,30 @@ from typing import Any
 import pandas as pd
 
 from harmlens.stops.analyse import StopAnalysis
-from harmlens.stops.codes import GROUPS
+from harmlens.stops.codes import ALL_GROUPS as GROUPS
 
-_COLOURS = {"Asian": "#1b9e77", "Black": "#d95f02", "Mixed": "#7570b3", "White": "#666666", "Other": "#e7298a"}
+_COLOURS = {"Asian": "#1b9e77", "Black": "#d95f02", "Mixed": "#7570b3", "White": "#666666", "Other": "#e7298a",
+            "Hispanic": "#66a61e"}
+_ANALYSIS_NAMES = {"rates": "rates and ratios", "agreement": "self vs officer agreement", "outcome_test": "outcome test",
+                   "arrest_rate": "arrest rate", "veil_of_darkness": "veil of darkness"}
+
+
+def used_lines(a: StopAnalysis) -> list[str]:
+    """'rates and ratios: 9,358 stops used; left out: self-defined ethnicity not stated 1,028, ...' per analysis."""
+    out = []
+    for k, u in a.used.items():
+        left = "; ".join(f"{why} {n:,}" for why, n in u["left_out"].items()) or "none"
+        out.append(f"{_ANALYSIS_NAMES.get(k, k)}: {u['used']:,} stops used; left out: {left}")
+    return out
+
+
+def where_from(a: StopAnalysis) -> str:
+    parts = []
+    if a.forces:
+        parts.append("force " + ", ".join(a.forces))
+    if a.jurisdictions:
+        parts.append("jurisdiction " + ", ".join(a.jurisdictions))
+    return "; ".join(parts) or "force not recorded"
 
 
 def _f(v: Any, nd: int = 2) -> str:
@@ -29,7 +50,12 @@ def text_summary(a: StopAnalysis) -> str:
     """A plain-text summary for the terminal."""
     s = a.settings
     basis = "self-defined" if s.ethnicity == "self" else "officer-perceived"
+    if a.jurisdictions and not a.forces:
+        basis = "race as OPP records it (mostly the officer's record)"
     out = [f"stops analysed: {a.n_stops:,} ({a.filter.describe()}; {a.period[0]} to {a.period[1]}); ethnicity: {basis}"]
+    out.append(f"{where_from(a)}; sources: {', '.join(a.sources) or 'not recorded'}")
+    if a.jurisdictions:
+        out.append("stop types: " + ", ".join(f"{k} {v:,}" for k, v in a.stop_types.items()))
     out.append("")
     out.append("stops by group:")
     for g, r in a.counts.iterrows():
@@ -73,6 +99,19 @@ def text_summary(a: StopAnalysis) -> str:
             d = r.get("diff_vs_" + s.reference.lower())
             extra = "" if d is None or pd.isna(d) else f"  vs {s.reference} {d:+.3f} ({r['diff_low']:+.3f} to {r['diff_high']:+.3f})"
             out.append(f"  {g:<8} {int(r['searches']):>9,} searches  hit rate {r['hit_rate']:.1%}{extra}")
+    if a.arrest_rates is not None:
+        out.append("")
+        out.append("arrest rate among searches (shown apart from finds):")
+        for g, r in a.arrest_rates.iterrows():
+            out.append(f"  {g:<8} {int(r['searches']):>9,} searches  arrest rate {r['arrest_rate']:.1%} ({r['low']:.1%}-{r['high']:.1%})")
+    if a.race_mapping:
+        out.append("")
+        out.append("OPP race categories -> groups: " + "; ".join(f"{m['published'] or '(blank/NA)'} -> {m['group']} ({m['stops']:,})"
+                                                                 for m in a.race_mapping))
+    if a.used:
+        out.append("")
+        out.append("stops used and left out, by analysis:")
+        out.extend(f"  {line}" for line in used_lines(a))
     if a.notes:
         out.append("")
         out.extend(f"note: {n}" for n in a.notes)
@@ -235,6 +274,17 @@ def render_stops_report(a: StopAnalysis) -> str:
     if head:
         body.append("<h2>In brief</h2>" + _list(head))
 
+    body.append("<h2>Where and what</h2>")
+    body.append(f"<p>{e(where_from(a))}; period {e(a.period[0])} to {e(a.period[1])}; sources: "
+                f"{e(', '.join(a.sources) or 'not recorded')}.</p>")
+    if a.jurisdictions:
+        body.append("<p>Stop types: " + e(", ".join(f"{k} {v:,}" for k, v in a.stop_types.items())) + ".</p>")
+    if a.race_mapping:
+        body.append("<h3>OPP race categories and the groups used here</h3>"
+                    + _table(pd.DataFrame(a.race_mapping), index=False))
+    if a.used:
+        body.append("<h3>Stops used and left out, by analysis</h3>" + _list(used_lines(a)))
+
     body.append("<h2>Stops by ethnic group</h2>")
     body.append(f"<p>{a.n_stops:,} stops; {e(basis)} ethnicity. 'Not stated' means the person was asked and did not say; "
                 "'Not recorded' means the field is empty. Both are shown, not dropped.</p>")
@@ -290,6 +340,9 @@ def render_stops_report(a: StopAnalysis) -> str:
         if a.hit_rates is not None and a.hit_rates.warnings:
             body.append('<div class="warn">' + "<br>".join(e(w) for w in a.hit_rates.warnings) + "</div>")
         body.append("<h3>Caveats</h3>" + _list(a.caveats.get("outcome_test", ())))
+    if a.arrest_rates is not None:
+        body.append("<h2>Arrest rate among searches</h2><p>Shown apart from finds: an arrest can be for something other "
+                    "than the object of the search.</p>" + _table(a.arrest_rates, pct=("arrest_rate", "low", "high")))
 
     body.append("<h2>Breakdowns</h2>")
     if "month" in a.breakdowns and len(a.breakdowns["month"]) > 1:
@@ -301,6 +354,7 @@ def render_stops_report(a: StopAnalysis) -> str:
 
     body.append("<h2>Notes and caveats on rates</h2>" + _list(list(a.notes) + list(a.caveats.get("rates", ()))))
     meta = {"stops": f"{a.n_stops:,}", "period": f"{a.period[0]} to {a.period[1]}", "filter": a.filter.describe(),
+            "force / jurisdiction": where_from(a),
             "ethnicity basis": basis, "reference group": ref,
             "population": _areas(a.population_areas) if a.population_areas else "none (counts only)"}
     return render_html("Stops: disproportionality and tests for bias", "\n".join(body),

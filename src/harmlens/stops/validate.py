@@ -9,7 +9,9 @@ police.uk export are held to the same rules:
 2. ``harmlens.contract.validate.validate_frame`` with the contract's ``stops`` table checks
    types, enums, ranges, required fields and duplicate ids.
 
-A row with any problem is rejected whole; every problem of that row is reported.
+Every problem of a row is reported. The web form (``validate_stop``) refuses a row with any
+problem, so the officer can correct it; a file import keeps a stop whose problems are only in
+fields other than its id and date (``importer.keep_stops_with_unread_fields``).
 """
 
 from __future__ import annotations

@@ -308,6 +308,7 @@ class VodResult:
     excluded: dict[str, int] = field(default_factory=dict)
     by_minute: pd.DataFrame | None = None  # minute bin x dark -> minority share, for the chart
     caveats: tuple[str, ...] = CAVEATS
+    tz: str | None = None
 
     def model(self, name: str) -> VodModel:
         for m in self.models:
@@ -321,7 +322,7 @@ class VodResult:
             "place": list(self.place) if self.place else None,
             "window_minutes": list(self.window) if self.window else None,
             "window_clock": [f"{w // 60:02d}:{w % 60:02d}" for w in self.window] if self.window else None,
-            "n_window": self.n_window, "n_light": self.n_light, "n_dark": self.n_dark,
+            "tz": self.tz, "n_window": self.n_window, "n_light": self.n_light, "n_dark": self.n_dark,
             "minority_share_light": self.share_light, "minority_share_dark": self.share_dark,
             "models": [m.to_dict() for m in self.models], "excluded": dict(self.excluded), "caveats": list(self.caveats),
         }
@@ -370,7 +371,8 @@ def vod_fit(counts: pd.DataFrame, *, area_col: str | None = None, df: int = 6, n
     return VodModel(name, b, se, fit.n, controls, fit.converged, dropped, n_areas)
 
 
-def window_counts(stops: pd.DataFrame, sun: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], tuple[int, int]]:
+def window_counts(stops: pd.DataFrame, sun: pd.DataFrame, *, drop_boundary_minutes: bool = False
+                  ) -> tuple[pd.DataFrame, dict[str, int], tuple[int, int]]:
     """Inter-twilight window: join sun times by date, keep the window, drop twilight, flag dark.
 
     ``stops`` has ``date, minute, minority (0/1 or count), total`` (aggregated or one row per
@@ -384,7 +386,14 @@ def window_counts(stops: pd.DataFrame, sun: pd.DataFrame) -> tuple[pd.DataFrame,
     in_win = (d["minute"] >= lo) & (d["minute"] <= hi)
     excluded["outside_window"] = tot - int(d.loc[in_win, "total"].sum())
     d = d[in_win]
-    twilight = (d["minute"] > d["sunset_minute"]) & (d["minute"] < d["dusk_minute"])
+    # Stanford's pipeline keeps a stop at exactly the sunset or dusk minute (as light):
+    # filter(!(minute > sunset_minute & minute < dusk_minute)), is_dark = minute > dusk_minute.
+    # An earlier exploratory version dropped them, (minute < sunset_minute | minute > dusk_minute):
+    # drop_boundary_minutes=True reproduces that for comparison.
+    if drop_boundary_minutes:
+        twilight = (d["minute"] >= d["sunset_minute"]) & (d["minute"] <= d["dusk_minute"])
+    else:
+        twilight = (d["minute"] > d["sunset_minute"]) & (d["minute"] < d["dusk_minute"])
     excluded["twilight"] = int(d.loc[twilight, "total"].sum())
     d = d[~twilight].copy()
     d["dark"] = (d["minute"] > d["dusk_minute"]).astype(int)
@@ -405,7 +414,7 @@ def location_cells(lat: pd.Series, lon: pd.Series, km: float = 5.0) -> pd.Series
 def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, tz: str = "Europe/London",
                      minority: str = "Black", reference: str = "White", cell_km: float | None = 5.0,
                      area_col: str | None = None, df: int = 6, area_label: str | None = None,
-                     min_stops: int = 100) -> VodResult:
+                     min_stops: int = 100, drop_boundary_minutes: bool = False) -> VodResult:
     """Run the test on stops with ``date, minute, group, total`` (+ ``cell`` or ``area_col``).
 
     ``group`` is the ethnic group; only ``minority`` and ``reference`` rows are used. Rows may
@@ -421,7 +430,7 @@ def veil_of_darkness(stops: pd.DataFrame, *, latitude: float, longitude: float, 
     sun = sun_minutes(pd.unique(s["date"]), latitude, longitude, tz)
     if sun.empty:
         raise VodError("no sunset/dusk times for these dates at this place")
-    w, excluded, window = window_counts(s, sun)
+    w, excluded, window = window_counts(s, sun, drop_boundary_minutes=drop_boundary_minutes)
     keys = ["minute", "dark"]
     fe_col = area_col if area_col is not None else ("cell" if ((cell_km or area_label) and "cell" in w.columns) else None)
     if fe_col:

@@ -14,6 +14,43 @@ from harmlens.errors import WarehouseError
 DEFAULT_DB = "harmlens.duckdb"
 
 
+SCRATCH_PATTERNS = (r"\_\_hl\_%", r"\_\_splink\_\_%")
+"""Working tables of a link run (``__hl_*``) and Splink's own (``__splink__*``): names and dates of
+birth. A run drops them when it ends; a run killed with SIGKILL cannot, so the next write open does."""
+
+_swept: set[str] = set()
+
+
+def sweep_scratch(con: duckdb.DuckDBPyConnection, path: str, *, force: bool = False) -> list[str]:
+    """Drop leftover scratch tables and views from the warehouse; returns their names.
+
+    Done once per file per process (the first write open), never later: DuckDB lets only one
+    process write a file at a time, so at that moment no run of ours can be using them, while a
+    later open in the same process could be a helper connection of a run still in progress.
+    Read-only opens cannot drop anything; the next write open does it.
+    """
+    key = str(Path(path).resolve())
+    if key in _swept and not force:
+        return []
+    _swept.add(key)
+    like = " OR ".join(["{col} LIKE ? ESCAPE '\\'"] * len(SCRATCH_PATTERNS))
+    rows = con.execute(
+        f"""SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() WHERE NOT temporary AND database_name = current_database()
+                AND ({like.format(col="table_name")})
+            UNION ALL
+            SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() WHERE NOT temporary AND database_name = current_database()
+                AND ({like.format(col="view_name")})""",
+        [*SCRATCH_PATTERNS, *SCRATCH_PATTERNS],
+    ).fetchall()
+    from harmlens.sqlident import quote_ident
+
+    for schema, name, kind in rows:
+        con.execute(f"DROP {kind} IF EXISTS {quote_ident(schema)}.{quote_ident(name)}")
+    if rows:
+        con.execute("CHECKPOINT")  # so the dropped rows leave the file now, not at some later checkpoint
+    return [r[1] for r in rows]
+
+
 def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
     """The warehouse path: explicit argument, else HARMLENS_DB, else ./harmlens.duckdb."""
     return Path(db or os.environ.get("HARMLENS_DB") or DEFAULT_DB)
@@ -73,4 +110,6 @@ def connect(db: str | os.PathLike[str] | None = None, *, read_only: bool = False
     con.execute("SET enable_progress_bar = false")
     if not read_only:
         migrate(con)
+        if path != ":memory:":
+            sweep_scratch(con, path)
     return con

@@ -28,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from harmlens.web import accesslog, views
 from harmlens.web.data import PAGE_SIZES, PRIORITY_SORTS, Warehouse
+from harmlens.web.denials import log_denial
+from harmlens.web.limits import BodySizeLimit
 from harmlens.web.logwriter import LogWriter
 from harmlens.web.security import (
     PRELOGIN_COOKIE,
@@ -165,6 +167,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     _install_handlers(app)
+    # BodySizeLimit refuses before anything reads the body; SecurityHeaders (added after it, so
+    # outside it) puts the headers on that 413 too
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders, secure=settings.secure_cookies)
     views.register(app)
     _register_casework(app)
@@ -255,6 +260,7 @@ def _json_error(status: int, code: str, message: str, headers: dict[str, str] | 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
+        await log_denial(request, exc)
         if is_api(request):
             return _json_error(exc.status, exc.code, exc.message, exc.headers, exc.extra)
         if exc.status == 401:
@@ -358,8 +364,7 @@ def page_url(path: str, **params: Any) -> str:
 def csv_response(rows: list[dict[str, Any]], filename: str) -> Response:
     from harmlens.csvsafe import csv_text
 
-    flat = [{k: ("; ".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()} for r in rows]
-    body = csv_text(flat, columns=list(rows[0].keys())) if rows else ""
+    body = csv_text(rows) if rows else ""
     return Response(
         body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{quote(filename)}"'}
     )

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from harmlens.errors import HarmlensError
+from harmlens.web import passwords
 from harmlens.web.store import Store
 
 ROLES = ("analyst", "supervisor", "partner", "officer", "auditor")
@@ -44,7 +45,7 @@ _CASEWORK_PERMS: dict[str, frozenset[str]] = {
 ROLE_PERMS = {r: p | _CASEWORK_PERMS.get(r, frozenset()) for r, p in ROLE_PERMS.items()}
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
-MIN_PASSWORD = 12
+MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 class UserError(HarmlensError):
@@ -97,8 +98,9 @@ def add_user(store: Store, username: str, password: str, role: str, agency: str 
         raise UserError(f"bad username {username!r}: 2-63 characters, lower-case letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    msg = passwords.problem(password, username)
+    if msg is not None:
+        raise UserError(msg)
     if role == "partner" and not agency:
         raise UserError("a partner user needs --agency (the agency whose referral packs they may read)")
     if role != "partner" and agency:

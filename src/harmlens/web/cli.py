@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from harmlens.errors import HarmlensError
 from harmlens.options import DbOption
 
 StoreOption = typer.Option(
@@ -114,13 +115,24 @@ def log_search(
     since: Optional[str] = typer.Option(None, "--since", help="ISO date/time (UTC)"),
     until: Optional[str] = typer.Option(None, "--until", help="ISO date/time (UTC)"),
     limit: int = typer.Option(100, "--limit"),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl | csv"),
     db: Optional[Path] = DbOption,
     store: Optional[str] = StoreOption,
 ) -> None:
-    """Print matching entries as JSON lines, newest first."""
+    """Print matching entries as JSON lines (or CSV), newest first."""
     from harmlens.web.accesslog import search
 
-    for r in search(_store(store, db), username=user, object_id=object_id, action=action, since=since, until=until, limit=limit):
+    if fmt not in ("jsonl", "csv"):
+        raise HarmlensError(f"--format {fmt!r} is not one of jsonl, csv")
+    rows = search(_store(store, db), username=user, object_id=object_id, action=action, since=since, until=until, limit=limit)
+    if fmt == "csv":
+        from harmlens.csvsafe import csv_text
+
+        # detail is a nested dict: one JSON cell keeps it whole and still goes through the neutraliser
+        flat = [{k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in rows]
+        typer.echo(csv_text(flat) if flat else "", nl=False)
+        return
+    for r in rows:
         typer.echo(json.dumps(r))
 
 
@@ -131,18 +143,14 @@ def recorded_stops_export(
     store: Optional[str] = StoreOption,
 ) -> None:
     """Write the stops recorded in the app as a contract stops.csv, ready for 'harmlens ingest'."""
-    import csv
-
+    from harmlens.csvsafe import write_csv
     from harmlens.web.stopform import FIELDS, export_recorded_stops
 
     rows = export_recorded_stops(_store(store, db))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "stops.csv"
     tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["stop_id", *FIELDS])
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(rows, tmp, columns=["stop_id", *FIELDS])
     tmp.replace(path)
     typer.echo(f"wrote {len(rows)} stop(s) to {path}")
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from fastapi import Request
 
 from harmlens.web.auth import allowed, dummy_verify, get_user, now_iso, verify_password
+from harmlens.web.passwords import within_login_limit
 from harmlens.web.store import Store
 
 SESSION_COOKIE = "hl_session"
@@ -28,8 +29,11 @@ LAST_SEEN_GRANULARITY = timedelta(seconds=30)
 class AppError(Exception):
     """An error with an HTTP status and a stable machine-readable code (the API's ``error.code``)."""
 
-    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, extra: Any = None) -> None:
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, extra: Any = None,
+                 subject: str | None = None) -> None:
         super().__init__(message)
+        # who was refused when nobody is signed in yet (the username a sign-in named), for the access log
+        self.subject = subject
         self.status = status
         self.code = code
         self.message = message
@@ -76,39 +80,62 @@ class Sessions:
         self.window = timedelta(minutes=throttle_minutes)
 
     # -- login ----------------------------------------------------------------------------------
-    def throttled(self, username: str, ip: str | None) -> bool:
+    def reserve_attempt(self, username: str, ip: str | None) -> int | None:
+        """Count and claim one sign-in attempt atomically, before any password is checked.
+
+        In one serialised transaction: count this account's and this address's attempts in the
+        window that have not succeeded (a claimed attempt counts as failed until it succeeds), and
+        either refuse (None) or insert the attempt as failed and return its id. So 30 requests at
+        once can claim at most ``max_fail_user`` attempts between them; the rest are refused
+        without their passwords being checked. SQLite serialises on the write lock and
+        ``BEGIN IMMEDIATE``; PostgreSQL on a transaction-scoped table lock.
+        """
         since = _iso(datetime.now(timezone.utc) - self.window)
-        n_user = self.store.fetchone(
-            "SELECT count(*) AS n FROM web_login_attempts WHERE username = ? AND ok = 0 AND at >= ?", [username, since]
-        )["n"]
-        if n_user >= self.max_fail_user:
-            return True
-        if ip:
-            n_ip = self.store.fetchone("SELECT count(*) AS n FROM web_login_attempts WHERE ip = ? AND ok = 0 AND at >= ?", [ip, since])["n"]
-            if n_ip >= self.max_fail_ip:
-                return True
-        return False
+        with self.store.write_lock(), self.store.transaction(exclusive=True):
+            if self.store.dialect == "postgresql":
+                # conflicts with itself, not with readers: one reservation at a time
+                self.store.execute("LOCK TABLE web_login_attempts IN SHARE ROW EXCLUSIVE MODE")
+            n_user = self.store.fetchone(
+                "SELECT count(*) AS n FROM web_login_attempts WHERE username = ? AND ok = 0 AND at >= ?", [username, since]
+            )["n"]
+            if n_user >= self.max_fail_user:
+                return None
+            if ip:
+                n_ip = self.store.fetchone(
+                    "SELECT count(*) AS n FROM web_login_attempts WHERE ip = ? AND ok = 0 AND at >= ?", [ip, since]
+                )["n"]
+                if n_ip >= self.max_fail_ip:
+                    return None
+            row = self.store.fetchone(
+                "INSERT INTO web_login_attempts (username, ip, at, ok) VALUES (?, ?, ?, 0) RETURNING id", [username, ip, now_iso()]
+            )
+            return int(row["id"])
 
     def login(self, username: str, password: str, ip: str | None) -> tuple[str, Principal]:
         """Check the password (throttled); returns (cookie token, principal) or raises AppError."""
         username = (username or "").strip().lower()
-        if self.throttled(username, ip):
+        attempt = self.reserve_attempt(username, ip)
+        if attempt is None:
             raise AppError(
                 429,
                 "too_many_attempts",
                 f"too many failed sign-ins: try again in {int(self.window.total_seconds() // 60)} minutes",
                 headers={"Retry-After": str(int(self.window.total_seconds()))},
+                subject=username,
             )
         user = get_user(self.store, username) if username else None
         ok = False
-        if user is None:
+        if not within_login_limit(password):
+            pass  # longer than any password an account can have: refused without hashing it
+        elif user is None:
             dummy_verify(password)
         else:
             ok = verify_password(user["password_hash"], password) and not user["disabled"]
-        self.store.execute("INSERT INTO web_login_attempts (username, ip, at, ok) VALUES (?, ?, ?, ?)", [username, ip, now_iso(), int(ok)])
         if not ok:
             # Same message for unknown user, wrong password and disabled account: no enumeration.
-            raise AppError(401, "bad_credentials", "the username or password is not right (or the account is disabled)")
+            raise AppError(401, "bad_credentials", "the username or password is not right (or the account is disabled)", subject=username)
+        with self.store.write_lock():
+            self.store.execute("UPDATE web_login_attempts SET ok = 1 WHERE id = ?", [attempt])
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         h = token_hash(token)

@@ -62,6 +62,8 @@ _SCHEMA = [
         ok INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS web_login_attempts_user ON web_login_attempts (username, at)",
+    # the throttle counts per source address too, inside its serialised reservation: keep it an index lookup
+    "CREATE INDEX IF NOT EXISTS web_login_attempts_ip ON web_login_attempts (ip, at)",
     """CREATE TABLE IF NOT EXISTS web_access_grants (
         grant_id TEXT PRIMARY KEY,
         token_hash TEXT NOT NULL,

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from harmlens.web import accesslog, charts
+from harmlens.web.denials import log_denial_sync
+from harmlens.web.passwords import MAX_LENGTH as MAX_PASSWORD
 from harmlens.web.security import PRELOGIN_COOKIE, AppError, client_ip, safe_next
 
 NO_LIST = ("No priority list has been published yet: run 'harmlens rank' on this warehouse, then a supervisor publishes it"
@@ -26,7 +28,7 @@ NO_PEOPLE = "No linked people in the warehouse yet: run 'harmlens ingest' and 'h
 # -- request bodies (API) ----------------------------------------------------------------------------
 class LoginBody(BaseModel):
     username: str = Field(..., max_length=200)
-    password: str = Field(..., max_length=1000)
+    password: str = Field(..., max_length=MAX_PASSWORD)
 
 
 class StopBody(BaseModel):
@@ -86,7 +88,7 @@ def register(app: FastAPI) -> None:
     def login_submit(
         request: Request,
         username: str = Form("", max_length=200),
-        password: str = Form("", max_length=1000),
+        password: str = Form("", max_length=MAX_PASSWORD),
         csrf_token: str = Form(""),
         next: str = Form(""),
     ) -> Response:
@@ -96,6 +98,7 @@ def register(app: FastAPI) -> None:
         try:
             token, p = sessions.login(username, password, client_ip(request))
         except AppError as exc:
+            log_denial_sync(request, exc)
             return render(request, "login.html.j2", status=exc.status, next=safe_next(next) or "", pre=pre, message=exc.message, username=username)
         request.state.principal = p
         log_access(request, "login", "session")
@@ -323,12 +326,25 @@ def register(app: FastAPI) -> None:
     def stops_page(request: Request) -> Response:
         summ = wh.stops_summary()
         recorded = store.fetchone("SELECT count(*) AS n FROM recorded_stops")["n"]
-        return render(request, "stops.html.j2", s=summ, empty=NO_STOPS, charts=charts.stop_charts(summ) if summ else {}, recorded=recorded)
+        return render(request, "stops.html.j2", s=summ, empty=NO_STOPS, charts=charts.stop_charts(summ) if summ else {}, recorded=recorded,
+                      panels=_stop_panels() if summ else [])
+
+    def _stop_panels() -> list[dict[str, Any]]:
+        # Per force/jurisdiction: where, period, stops used and left out, veil of darkness (stops area).
+        from harmlens.errors import HarmlensError
+        from harmlens.stops.dashboard import stops_dashboard
+
+        try:
+            return stops_dashboard(wh.cur())
+        except HarmlensError as exc:
+            return [{"unit": "stops", "error": str(exc)}]
 
     def stops_api(request: Request) -> dict[str, Any]:
         summ = wh.stops_summary()
         recorded = store.fetchone("SELECT count(*) AS n FROM recorded_stops")["n"]
-        return {"available": summ is not None, "message": None if summ else NO_STOPS, "summary": summ, "recorded_in_app": recorded}
+        panels = [{k: v for k, v in p.items() if k != "vod_svg"} for p in _stop_panels()] if summ else []
+        return {"available": summ is not None, "message": None if summ else NO_STOPS, "summary": summ, "recorded_in_app": recorded,
+                "by_force": panels}
 
     def _record_stop(request: Request, record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         from harmlens.web.stopform import record_stop
