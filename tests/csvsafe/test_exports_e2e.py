@@ -117,11 +117,18 @@ def _web_exports(db: Path, tmp: Path, payloads: list[str]) -> dict[str, str]:
     from harmlens.web.auth import add_user
 
     person = _cells("links", run("export", "links", "--db", str(db)))[0]["person_id"]
+    import gc
+
+    gc.collect()  # in-process CLI runs above may leave unreferenced read-write handles; the app opens the file read-only
     url = f"sqlite:///{tmp / 'ops.sqlite'}"
     app = create_app(WebSettings(warehouse=db, store_url=url))
     pw = "a-long-test-password"
-    for name, role in (("ana", "analyst"), ("olly", "officer")):
+    for name, role in (("ana", "analyst"), ("olly", "officer"), ("sue", "supervisor")):
         add_user(app.state.store, name, pw, role)
+    # the web app opens only a published list: the supervisor publishes the risk list made as of CUT
+    from harmlens.web.casework_routes import publish
+
+    publish(app.state.store, f"offenders:risk:{CUT}", "offenders", "sue")
     out: dict[str, str] = {}
     try:
         with TestClient(app) as c:
