@@ -97,14 +97,18 @@ def prepare(df: pd.DataFrame, *, race_col: str = "subject_race", location_col: s
             raise HarmlensError(f"no column {location_col!r} for --location-column")
     else:
         for c in LOCATION_COLUMNS:
-            if c in cols and (_norm(df[cols[c]]) != "").mean() >= 0.5:
+            if c in cols and (_norm(df[cols[c]]) != "").mean() >= 0.5:  # a mostly empty column is no location
                 location_col = c
                 break
     n = len(df)
     race = _norm(df[cols[race_col.lower()]])
     searched = _flag(df[cols[search_col.lower()]])
     found = _flag(df[cols[hit_col.lower()]])
-    loc = _norm(df[cols[location_col.lower()]]) if location_col else pd.Series("all", index=df.index)
+    if location_col:  # location names keep their case: they are shown as published
+        raw_loc = df[cols[location_col.lower()]].fillna("").astype(str).str.strip()
+        loc = raw_loc.where(_norm(raw_loc) != "", "")
+    else:
+        loc = pd.Series("all", index=df.index)
     left: dict[str, int] = {}
 
     def drop(mask: pd.Series, reason: str) -> pd.Series:
