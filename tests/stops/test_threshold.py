@@ -175,11 +175,12 @@ def test_oakland_sample_posterior_predictive(shared_data):
     path = shared_data / "stops" / "opp" / "ca_oakland_2020_04_01_SHORT.csv"
     r = runner.invoke(app, ["stops", "threshold", str(path), "--draws", "200", "--tune", "200", "--seed", "3", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.output, parse_constant=lambda c: pytest.fail(f"{c} in JSON output"))
     assert out["n_read"] == 98 and out["n_used"] == 93 and out["location_column"] is None
     assert out["left_out"] == {"race missing": 1, "race other or unknown": 4}
     got = {c["group"]: (c["stops"], c["searches"], c["hits"]) for c in out["cells"]}
     assert got == {"black": (66, 17, 0), "hispanic": (16, 5, 0), "white": (7, 2, 0), "asian/pacific islander": (4, 0, 0)}
+    assert next(c for c in out["cells"] if c["searches"] == 0)["hit_rate"] is None
     ppc = out["posterior_predictive"]
     assert ppc["cells_searches_in_95pct_interval"] == 4 and ppc["cells_hits_in_95pct_interval"] == 4
     for g in out["groups"]:

@@ -221,8 +221,12 @@ class ThresholdResult:
     caveats: tuple[str, ...] = CAVEATS
 
     def to_dict(self) -> dict[str, Any]:
+        def plain(v: Any) -> Any:
+            v = v.item() if hasattr(v, "item") else v
+            return None if isinstance(v, float) and np.isnan(v) else v  # NaN is not JSON: a rate with no searches
+
         def rows(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in df.to_dict("records")]
+            return [{k: plain(v) for k, v in r.items()} for r in df.to_dict("records")]
 
         return {"test": "threshold", "reference": self.reference, "location_column": self.location_column,
                 "n_read": self.n_read, "n_used": self.n_used, "left_out": self.left_out, "method": self.method,
