@@ -158,33 +158,6 @@ def signal_to_probability(t, phi, delta):
     return a / (a + (1 - phi) * norm.pdf(t, 0, 1))
 
 
-def draw_truth(threshold_group: dict[str, float], n_locations: int, stops_per_cell: int, seed: int,
-               sigma_threshold: float = 0.2, mu_phi: float = -1.5, mu_delta: float = 0.5) -> pd.DataFrame:
-    """Cell parameters drawn from the model's priors, with the group thresholds (signal units) and
-    hyper-parameters fixed at known values; returns group, location, stops, phi, delta, t and ``p``
-    (the threshold as a probability)."""
-    rng = np.random.default_rng(seed)
-    groups = list(threshold_group)
-    phi_g = {g: rng.normal(mu_phi, 0.1) for g in groups}
-    delta_g = {g: rng.normal(mu_delta, 0.1) for g in groups}
-    phi_l = np.r_[0.0, rng.normal(0, 0.1, n_locations - 1)]
-    delta_l = np.r_[0.0, rng.normal(0, 0.1, n_locations - 1)]
-    rows = []
-    for g in groups:
-        for i in range(n_locations):
-            phi = 1 / (1 + np.exp(-(phi_g[g] + phi_l[i])))
-            delta = float(np.exp(delta_g[g] + delta_l[i]))
-            t = threshold_group[g] + sigma_threshold * rng.normal()
-            rows.append({"group": g, "location": f"L{i:02d}", "stops": stops_per_cell, "phi": phi, "delta": delta,
-                         "t": t, "p": float(signal_to_probability(t, phi, delta))})
-    return pd.DataFrame(rows)
-
-
-def weighted_group_thresholds(truth: pd.DataFrame) -> dict[str, float]:
-    """Each group's threshold probability averaged over locations, weighted by its stops (as reported)."""
-    return {g: float((s["p"] * s["stops"]).sum() / s["stops"].sum()) for g, s in truth.groupby("group")}
-
-
 def simulate_stops(truth: pd.DataFrame, seed: int) -> pd.DataFrame:
     """One row per stop drawn from the model: contraband ~ Bernoulli(phi), signal ~ N(delta * contraband, 1),
     search when signal > t, hit when searched and carrying. ``truth``: group, location, stops, phi, delta, t."""
