@@ -8,8 +8,8 @@ The model is the one in the Stanford Open Policing Project's code (``stan/thresh
 each (group, location) cell has a signal distribution that is a two-component mixture: with
 probability ``phi`` a driver carries contraband and their signal is N(delta, 1), otherwise N(0, 1)
 (the discriminant form of Pierson, Corbett-Davies and Goel 2018, "Fast threshold tests", which OPP
-used in place of the 2017 paper's beta distributions because it is far faster to sample and gives
-the same thresholds). An officer searches when the signal exceeds the cell's threshold ``t``:
+used in place of the 2017 paper's beta distributions: its authors report much faster fits with
+substantively the same conclusions). An officer searches when the signal exceeds the cell's threshold ``t``:
 
     search rate = phi * (1 - Phi(t - delta)) + (1 - phi) * (1 - Phi(t))
     hit rate    = phi * (1 - Phi(t - delta)) / search rate
