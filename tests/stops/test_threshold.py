@@ -70,6 +70,20 @@ def test_prepare_groups_and_errors():
         fit_threshold(prepare(df), reference="asian/pacific islander")
 
 
+_VALUES = st.sampled_from(["TRUE", "FALSE", "NA", "", "yes", "Traffic Violation"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["white", "black", "hispanic", "other", "NA", ""]), st.sampled_from(["A", "B", "NA"]),
+                          _VALUES, _VALUES), min_size=1, max_size=40))
+def test_prepare_every_row_counted(rows):
+    """Whatever the values: stops used + left out = rows read; hits <= searches <= stops in every cell."""
+    df = pd.DataFrame(rows, columns=["subject_race", "district", "search_conducted", "contraband_found"])
+    p = prepare(df, location_col="district")
+    assert p.n_used + sum(p.left_out.values()) == p.n_read == len(rows)
+    assert ((p.cells["hits"] <= p.cells["searches"]) & (p.cells["searches"] <= p.cells["stops"])).all()
+
+
 # ----------------------------------------------------------------------------- the model's rates
 
 
