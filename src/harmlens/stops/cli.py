@@ -1,4 +1,4 @@
-"""Commands: ``harmlens stops import | analyse | veil``."""
+"""Commands: ``harmlens stops import | analyse | veil | threshold``."""
 
 from __future__ import annotations
 
@@ -268,6 +268,72 @@ def veil_cmd(
                    f"(SE {m.se:.3f}, 95% CI {lo:.3f} to {hi:.3f}, p = {m.p_value:.3g}); controls: {m.controls}")
     typer.echo("caveats:")
     for c in out["caveats"]:
+        typer.echo(f"- {c}")
+
+
+@stops_app.command("threshold")
+def threshold_cmd(
+    file: Path = typer.Argument(..., help="CSV of stops with race, search_conducted and contraband_found per stop (Stanford Open Policing standard columns)."),
+    reference: str = typer.Option("white", "--reference", help="Value of the race column for the reference group."),
+    race_col: str = typer.Option("subject_race", "--race-column", help="Race/ethnicity column."),
+    location_col: Optional[str] = typer.Option(None, "--location-column", help="Location column (default: the first of district, precinct, beat, zone, service_area, county_name that is mostly filled)."),
+    no_location: bool = typer.Option(False, "--no-location", help="Treat all stops as one location."),
+    groups: Optional[str] = typer.Option(None, "--groups", help="Comma-separated race values to compare (default: all but other/unknown)."),
+    search_col: str = typer.Option("search_conducted", "--search-column"),
+    hit_col: str = typer.Option("contraband_found", "--hit-column"),
+    method: str = typer.Option("nuts", "--method", help="nuts (reported figures) or advi (quick approximation)."),
+    draws: int = typer.Option(1000, "--draws", min=50, help="Posterior draws per chain."),
+    tune: int = typer.Option(1000, "--tune", min=50, help="Warm-up iterations per chain."),
+    chains: int = typer.Option(2, "--chains", min=1, max=8),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Threshold test (Simoiu, Corbett-Davies and Goel 2017; OPP's model) on a CSV outside the warehouse.
+
+    Prints each group's search threshold (probability of contraband above which officers search) with a
+    95% credible interval, its difference from the reference group, the posterior predictive check of
+    search and hit rates, and the stops used and left out by reason.
+    """
+    import pandas as pd
+
+    from harmlens.stops.threshold import CAVEATS, fit_threshold, prepare
+
+    if not file.is_file():
+        raise HarmlensError(f"{file}: no such file")
+    try:
+        df = pd.read_csv(file, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise HarmlensError(f"{file}: not a readable CSV ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    prep = prepare(df, race_col=race_col, location_col=location_col, search_col=search_col, hit_col=hit_col,
+                   groups=groups.split(",") if groups else None, no_location=no_location)
+    res = fit_threshold(prep, reference=reference, method=method.lower(), draws=draws, tune=tune, chains=chains, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(res.to_dict(), indent=1, default=str))
+        return
+    left = "; ".join(f"{k}: {v:,}" for k, v in res.left_out.items()) or "none"
+    loc = res.location_column or "none (one location)"
+    typer.echo(f"threshold test: {res.n_used:,} of {res.n_read:,} stops used in {len(res.cells)} group x location cells "
+               f"(location: {loc}); left out: {left}")
+    typer.echo(f"fit: {res.method}, {res.chains} chain(s) x {res.draws} draws, seed {res.seed}; diagnostics: "
+               + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in res.diagnostics.items()))
+    for r in res.groups.itertuples(index=False):
+        line = (f"{r.group}: {r.stops:,} stops, {r.searches:,} searches, {r.hits:,} hits; threshold {r.threshold:.1%} "
+                f"(95% CrI {r.threshold_lo:.1%} to {r.threshold_hi:.1%})")
+        if r.group != res.reference:
+            line += (f"; vs {res.reference} {r.diff_vs_reference:+.1%} ({r.diff_lo:+.1%} to {r.diff_hi:+.1%}), "
+                     f"P(lower) {r.p_lower_than_reference:.2f}")
+        typer.echo(line)
+    p = res.ppc
+    rms_h = f"{p['rms_hit_rate_error']:.2%}" if p["rms_hit_rate_error"] is not None else "n/a (no searches)"
+    typer.echo(f"posterior predictive check: RMS error search rate {p['rms_search_rate_error']:.2%}, hit rate {rms_h}; "
+               f"observed searches inside the 95% predictive interval in {p['cells_searches_in_95pct_interval']} of "
+               f"{p['cells']} cells, hits in {p['cells_hits_in_95pct_interval']} of {p['cells']}")
+    for g, v in p["by_group"].items():
+        hit = f"{v['hit_rate']:.1%}" if v["hit_rate"] is not None else "n/a (no searches)"
+        typer.echo(f"  {g}: search rate {v['search_rate']:.1%} (predicted {v['search_rate_predicted']:.1%}), hit rate "
+                   f"{hit} (predicted {v['hit_rate_predicted']:.1%})")
+    typer.echo("caveats:")
+    for c in CAVEATS:
         typer.echo(f"- {c}")
 
 
