@@ -197,6 +197,10 @@ def classify(value: float, lo: float, hi: float) -> str | None:
     """``"flag"``, ``"near_miss"`` or None for a ratio and its interval (see the module docstring)."""
     if any(np.isnan(v) for v in (value, lo, hi)):
         return None
+    if hi <= lo:
+        # a bootstrap interval of zero width (e.g. a ratio of 0 from a group with no false positives at all in
+        # every resample) measures no uncertainty at all: it is a count too small to resample, not a finding
+        return None
     beyond = value > MATERIAL_HIGH or value < MATERIAL_LOW
     excludes_parity = lo > 1 or hi < 1
     if beyond and excludes_parity:
