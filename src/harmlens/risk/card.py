@@ -64,6 +64,7 @@ class CardInputs:
     validation_n: int = 0
     validation_positives: int = 0
     n_boot: int = 200
+    bands: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _label_words(target: Mapping[str, Any]) -> str:
@@ -192,6 +193,12 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
                     metrics_view(ci.differences, ci.validation_n)))
     if ci.calibration is not None:
         out.append(("Calibration", "Predicted probability against the observed rate, by tenth of predicted risk (holdout date).", ci.calibration))
+    if ci.bands:
+        out.append(("Risk bands", (
+            "Each listed person's calibrated chance is put in a band. The bands are cut at the 50th, 75th and 90th "
+            "percentile of predicted risk on the holdout date and kept only where the share who went on to offend "
+            "fell inside the band's own range (else merged with a neighbour):\n\n"
+            + "\n".join(f"- {band_text(b)}" for b in ci.bands)), None))
     if ci.inference is not None:
         out.append(("Statistically tested risk factors", (
             "From the logistic model fitted to the training snapshots: odds ratio per one unit of the factor "
@@ -204,6 +211,12 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
     out.append(("Features", "Every factor the model reads, in plain words, with its unit.", _features_view(ci.features)))
     out.append(("Known limitations", "\n".join(f"- {x}" for x in LIMITATIONS + list(ci.notes)), None))
     return out
+
+
+def band_text(b: Mapping[str, Any]) -> str:
+    from harmlens.risk.bands import band_text as _bt
+
+    return _bt(dict(b))
 
 
 def _harm_policy_text() -> str:

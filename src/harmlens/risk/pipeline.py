@@ -276,13 +276,16 @@ def validate_at(con: Any, models: dict[str, Any], primary: str, as_of: datetime,
     scores.update(base)
     cmp = compare_with_baselines(y, scores, reference=primary, harm_next=harm, ks=DEFAULT_KS, n_boot=settings.n_boot, seed=settings.seed)
     cal = calibration_table(y, scores[primary])
+    from harmlens.risk.bands import derive_bands
+
+    bands = derive_bands(scores[primary], y)
     k = min(settings.flag_top, max(1, len(y) // 10))
     order = np.lexsort((np.random.default_rng(settings.seed).random(len(y)), -scores[primary]))
     flagged = np.zeros(len(y), dtype=bool)
     flagged[order[:k]] = True
     groups = person_groups(con, X.index, as_of)
     by_group = {attr: error_rates_by_group(y, scores[primary], groups[attr].to_numpy(), flagged=flagged) for attr in groups.columns}
-    return {"as_of": as_of, "n": int(len(y)), "positives": int(y.sum()), "compare": cmp, "calibration": cal,
+    return {"as_of": as_of, "n": int(len(y)), "positives": int(y.sum()), "compare": cmp, "calibration": cal, "bands": bands,
             "groups": by_group, "flag_rule": f"the top {k:,} by predicted risk", "notes": notes}
 
 
@@ -372,7 +375,8 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
               "validation_train_end": f"{val_last:%Y-%m-%d}" if settings.validate else None}
     target = {"category": settings.category, "horizon_days": settings.horizon_days, "threshold": settings.threshold}
     bundle = registry.RiskBundle(models=models, primary=settings.primary, features=features, target=target, window=window,
-                                 severity_edges=edges, severity_means=means)
+                                 severity_edges=edges, severity_means=means,
+                                 bands=validation["bands"] if validation is not None else [])
     version = registry.next_version(con)
     folder = registry.models_dir(con, models_folder) / version
     dhash = registry.data_hash(X, y, meta[["person_id", "as_of"]].astype(str))
@@ -385,6 +389,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
         metrics["validation"] = _metrics_json(validation["compare"])
         metrics["validation_as_of"] = f"{V:%Y-%m-%d}"
         metrics["validation_n"] = validation["n"]
+        metrics["bands"] = validation["bands"]
         metrics["differences"] = validation["compare"]["differences"].to_dict(orient="records")
     artifact, sha = registry.save_bundle(bundle, folder)
     ci = card_mod.CardInputs(
@@ -394,6 +399,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
         validation_wide=validation["compare"]["wide"] if validation else None,
         differences=validation["compare"]["differences"] if validation else None,
         calibration=validation["calibration"] if validation else None,
+        bands=validation["bands"] if validation else [],
         inference=models["logit"].inference_table_ if "logit" in models else None,
         groups=validation["groups"] if validation else {}, flag_rule=validation["flag_rule"] if validation else "",
         notes=(validation["notes"] if validation else ["No temporal validation was run for this version (--no-validate)."]),
