@@ -253,3 +253,19 @@ def test_list_profile_and_api_evidence_agree(app, client):
     for it in items:
         ev = client.get(f"/api/v1/persons/{it['person_id']}?purpose=investigation").json()["evidence"]
         assert (ev["allegations"], ev["outcomes"]) == (it["allegations"], it["outcomes"]), it["person_id"]
+
+
+def test_risk_and_harm_are_rounded_with_units_on_list_and_profile(app):
+    # P1: risk 0.62 and expected harm 412.5 (wh_fixture.py): shown as the validation supports, harm with its unit
+    with TestClient(app, follow_redirects=False) as c:
+        api_login(c, "ana")
+        html = c.get("/priority").text
+        assert ">60%<" in html and "412 days of custody equivalent" in html
+        assert "62.0%" not in html and "412.5" not in html and "under 1%" not in html and ">5%<" in html  # P5: 0.05
+        r = c.get("/persons/P1")
+        r = c.post("/persons/P1/purpose", data={"purpose": "matac", "reference": "M-1", "csrf_token": _csrf(r.text)})
+        page = c.get(r.headers["location"]).text
+        risk_box = page[page.index('id="risk"'):]
+        risk_box = risk_box[: risk_box.index("</section>")]
+        assert "60%" in risk_box and "412 days of custody equivalent" in risk_box
+        assert "62.0%" not in risk_box and "412.5" not in risk_box
