@@ -148,6 +148,7 @@ def _features_view(features: Mapping[str, str]) -> pd.DataFrame:
 
 def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
     """(heading, text, table) in card order; rendered to markdown and HTML alike."""
+    from harmlens.features.catalogue import label, plain_text
     w = ci.window
     out: list[tuple[str, str, pd.DataFrame | None]] = []
     out.append(("Intended use", INTENDED_USE + "\n\nNot for:\n" + "\n".join(f"- {x}" for x in NOT_FOR), None))
@@ -186,7 +187,7 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
             "harm. The calibration error is the expected calibration error over 10 equal-count bins. Harm caught in the top k is the share of the "
             "next horizon's harm caused by the top k."
             + (f" Measures at k are shown only for k up to {K_FRACTION:.0%} of the {ci.validation_n:,} people validated "
-               f"(left out: {', '.join(dropped)}, where any ranking catches nearly everyone)." if dropped else "")),
+               f"(left out: {', '.join(label(d) for d in dropped)}, where any ranking catches nearly everyone)." if dropped else "")),
             metrics_view(ci.validation_wide, ci.validation_n)))
     if ci.differences is not None and not ci.differences.empty:
         out.append(("Model minus baseline (paired bootstrap)", "Difference of the primary model and each baseline on the same resamples; ratio = model / baseline.",
@@ -209,7 +210,7 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
             "with no later offence who were flagged; false negative rate: share of those with a later offence who were not; "
             "observed / predicted: observed rate / mean predicted (1 = calibrated)."), tab))
     out.append(("Features", "Every factor the model reads, in plain words, with its unit.", _features_view(ci.features)))
-    out.append(("Known limitations", "\n".join(f"- {x}" for x in LIMITATIONS + list(ci.notes)), None))
+    out.append(("Known limitations", "\n".join(f"- {plain_text(x)}" for x in LIMITATIONS + list(ci.notes)), None))
     return out
 
 
