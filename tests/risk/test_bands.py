@@ -72,3 +72,17 @@ def test_every_kept_band_is_borne_out_by_validation(seed, n):
     names = assign(p, bands)
     for b in bands:
         assert ((names == b["name"]) == ((p >= b["low"]) & ((p < b["high"]) | (b["high"] >= 1)))).all()
+
+
+def test_meanings_of_stored_bands_validated_and_fixed():
+    from harmlens.risk.bands import meanings
+
+    fixed = meanings([[0.5, "very high"], [0.25, "high"], [0.1, "medium"], [0.0, "standard"]])
+    assert fixed == {"very high": "a chance of 50% or more (fixed thresholds, not validated)",
+                     "high": "a chance from 25% to 50% (fixed thresholds, not validated)",
+                     "medium": "a chance from 10% to 25% (fixed thresholds, not validated)",
+                     "standard": "a chance below 10% (fixed thresholds, not validated)"}
+    bands = derive_bands(*_calibrated(5000, 4))
+    m = meanings(bands)
+    assert list(m) == [b["name"] for b in bands] and all("went on to offend" in t for t in m.values())
+    assert meanings(None) == {} and meanings("nonsense") == {}

@@ -103,3 +103,29 @@ def band_text(b: dict[str, Any]) -> str:
     obs = (f"; on the validation date {b['offended']:,} of {b['people']:,} people in this band "
            f"({probability_text(b['observed'])}) went on to offend, against {probability_text(b['base_rate'])} of everyone")
     return f"{b['name']}: {rng}{obs}"
+
+
+def meanings(stored: Any) -> dict[str, str]:
+    """Band name -> what it means, from the bands stored with a list (``priority_lists.params.bands``).
+
+    Validated bands (dicts from :func:`derive_bands`) say their range and what followed on the
+    validation date; fixed thresholds (``[low, name]`` pairs) say their range only.
+    """
+    from harmlens.features.catalogue import probability_text
+
+    out: dict[str, str] = {}
+    if not isinstance(stored, (list, tuple)):
+        return out
+    pairs = []
+    for b in stored:
+        if isinstance(b, dict) and {"name", "low", "high"} <= set(b):
+            out[str(b["name"])] = band_text(b).split(": ", 1)[1] if "people" in b else ""
+        elif isinstance(b, (list, tuple)) and len(b) == 2:
+            pairs.append((float(b[0]), str(b[1])))
+    pairs.sort(reverse=True)
+    for i, (lo, name) in enumerate(pairs):
+        hi = pairs[i - 1][0] if i else 1.0
+        out[name] = (f"a chance of {probability_text(lo)} or more" if i == 0 else
+                     f"a chance below {probability_text(hi)}" if lo <= 0 else
+                     f"a chance from {probability_text(lo)} to {probability_text(hi)}") + " (fixed thresholds, not validated)"
+    return out
