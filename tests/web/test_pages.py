@@ -303,3 +303,14 @@ def test_band_meanings_stored_with_the_list_are_shown(tmp_path):
     finally:
         app.state.store.close()
         app.state.warehouse.close()
+
+
+def test_profile_without_a_score_tells_no_cli_command(app):
+    with TestClient(app, follow_redirects=False) as c:
+        api_login(c, "ana")
+        r = c.get("/persons/P3")
+        r = c.post("/persons/P3/purpose", data={"purpose": "matac", "reference": "M-2", "csrf_token": _csrf(r.text)})
+        page = c.get(r.headers["location"]).text
+        box = page[page.index('id="risk"'):]
+        box = box[: box.index("</section>")]
+        assert "No risk score for this person yet" in box and "harmlens" not in box and "<code>" not in box
