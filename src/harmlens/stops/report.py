@@ -257,6 +257,22 @@ def _warn(lines) -> str:
     return '<div class="warn">' + "<br>".join(html.escape(plain_text(w)) for w in lines) + "</div>"
 
 
+def vod_words(coef: float, low: float, high: float, minority: str) -> str:
+    """What a veil-of-darkness coefficient (log odds that a stopped person is of ``minority``, dark vs
+    daylight, same clock time) means, in words a panel can read."""
+    import math
+
+    odds = f"the odds that a stopped person was {minority} were {math.exp(coef):.2f} times those in daylight"
+    if low <= 0 <= high:
+        return (f"In the dark {odds}, but the interval includes 0 (no difference): this test finds no evidence "
+                "either way that being seen changes who is stopped.")
+    if coef < 0:
+        return (f"In the dark, when officers can see less, {odds}: {minority} people were a smaller share of stops "
+                "when harder to see, the pattern bias in daylight stops would leave (evidence to examine, not proof).")
+    return (f"In the dark {odds}: {minority} people were a larger share of stops when harder to see, the opposite "
+            "of the pattern daylight bias would leave.")
+
+
 def render_stops_report(a: StopAnalysis) -> str:
     """The whole analysis as one HTML page (shared page shell, inline SVG charts)."""
     from harmlens.reports import render_html
@@ -280,7 +296,8 @@ def render_stops_report(a: StopAnalysis) -> str:
         m = a.vod.models[0]
         lo, hi = m.ci
         head.append(f"Veil of darkness: dark coefficient {m.coef:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}) with clock time controlled"
-                    + (f"; {a.vod.models[1].coef:+.3f} (SE {a.vod.models[1].se:.3f}) with area fixed effects." if len(a.vod.models) > 1 else "."))
+                    + (f"; {a.vod.models[1].coef:+.3f} (SE {a.vod.models[1].se:.3f}) with area fixed effects." if len(a.vod.models) > 1 else ".")
+                    + " " + vod_words(m.coef, lo, hi, a.vod.minority))
     head += [n for n in a.notes if "lower bounds" in n]
     if head:
         body.append("<h2>In brief</h2>" + _list(head))
