@@ -20,6 +20,8 @@ import pandas as pd
 PEOPLE = 100_000
 SEED = 7
 CUT = "2025-01-01"
+# The extract holds events before CUT, so a list as of CUT is the day after the last event: the span
+# rule refuses that without --force (it cannot tell a cut extract from stale data), hence --force below.
 BACKTEST = "2024-01-01"
 
 
@@ -83,14 +85,14 @@ def main(argv: list[str] | None = None) -> None:
     run("4. Link every mention to one city-wide person", "link", "--db", db)
     run("5. Offence map and harm weights (CCHI)", "harm", "apply", "--db", db)
     run(f"6. Baseline: V100 top 20 as of {CUT} (summed CCHI harm of VAWG allegations in 365 days)",
-        "rank", "--method", "v100", "--as-of", CUT, "--top", "20", "--db", db)
+        "rank", "--method", "v100", "--as-of", CUT, "--force", "--top", "20", "--db", db)
     run("7. Train the forecast (monthly snapshots, temporal holdout, model card, registry)",
         "train", "--n-boot", "100", "--db", db)
     run("   A supervisor promotes the validated model for scoring", "models", "promote", "v1", "--db", db)
     run(f"8. Priority offenders at large as of {CUT}: expected harm = P(offend) x expected harm",
-        "rank", "--as-of", CUT, "--top", "20", "--db", db)
+        "rank", "--as-of", CUT, "--force", "--top", "20", "--db", db)
     check_evidence(db)
-    run("   ...and the V100 baseline beside it", "rank", "--method", "v100", "--as-of", CUT, "--top", "100", "--format", "csv",
+    run("   ...and the V100 baseline beside it", "rank", "--method", "v100", "--as-of", CUT, "--force", "--top", "100", "--format", "csv",
         "--out", str(report / "v100_baseline.csv"), "--db", db)
     run("9. Women and children most at risk of being victimised again", "victims", "--as-of", CUT, "--top", "20", "--db", db)
     run("10. The network between them: serial perpetrators, victims with several perpetrators, groups",
@@ -99,9 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     top = pd.read_csv(report / "v100_baseline.csv")
     if len(top):
         person = str(top.iloc[0]["person_id"])
-        run("11. A referral pack for an IDVA service about the top person (only the fields an IDVA needs; recorded)",
-            "referral", person, "--partner", "idva", "--purpose", "Demo: safeguarding the victims linked to a priority offender",
-            "--by", "demo", "--as-of", CUT, "--out", str(report / "referrals"), "--db", db)
+        run("11. A referral pack for the Probation Service about the top person (only the fields probation needs; recorded)",
+            "referral", person, "--partner", "probation", "--purpose", "Demo: MATAC tasking of a priority offender",
+            "--by", "demo-analyst", "--as-of", CUT, "--out", str(report / "referrals"), "--db", db)
     # the current list has no follow-up yet, so its audit cannot show error rates: audit the list the
     # model would have made a year earlier too, whose year of outcomes is in the data
     run(f"12. Back-test: the model's list as of {BACKTEST}, a year before the data ends", "score", "--as-of", BACKTEST,
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     run("   Model registry", "models", "list", "--db", db)
     _copy_model_cards(out, report)
     check_layout(report)
+    web_users(db)
     run("   Warehouse summary", "status", "--db", db)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s.")
     print(f"Report folder: {report}")
@@ -170,6 +173,41 @@ def check_layout(report: Path) -> None:
         print("demo stopped: report layout problems:\n  " + "\n  ".join(bad), file=sys.stderr)
         sys.exit(1)
     print(f"{len(pdfs)} PDFs lay out right", flush=True)
+
+
+DEMO_PASSWORD_ENV = "HARMLENS_DEMO_PASSWORD"
+DEMO_PASSWORD = "harmlens-demo-only-password"  # documented in the README; set HARMLENS_DEMO_PASSWORD to choose another
+DEMO_USERS = (("demo-analyst", "analyst", None), ("demo-supervisor", "supervisor", None), ("demo-supervisor2", "supervisor", None),
+              ("demo-partner", "partner", "probation"), ("demo-officer", "officer", None), ("demo-auditor", "auditor", None))
+
+
+def web_users(db: str) -> None:
+    """One web user per role and the newest offenders and victims lists published, so 'harmlens serve' shows them."""
+    import os
+
+    from harmlens.web.store import open_store
+
+    os.environ.setdefault(DEMO_PASSWORD_ENV, DEMO_PASSWORD)
+    s = open_store(None, Path(db))
+    try:
+        have = {u["username"] for u in s.fetchall("SELECT username FROM web_users")}
+    finally:
+        s.close()
+    for name, role, agency in DEMO_USERS:
+        if name not in have:
+            run(f"15. Web user {name} ({role})", "users", "add", name, "--role", role, *(["--agency", agency] if agency else []),
+                "--password-env", DEMO_PASSWORD_ENV, "--db", db)
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    try:
+        newest = con.execute("SELECT kind, arg_max(list_id, as_of) FROM priority_lists WHERE method = 'risk' OR kind = 'victims'"
+                             " GROUP BY kind ORDER BY kind").fetchall()
+    finally:
+        con.close()
+    for kind, list_id in newest:
+        run(f"16. The supervisor publishes the {kind} list: it is the one the web app opens", "publish", list_id,
+            "--by", "demo-supervisor", "--note", "demo", "--db", db)
 
 
 def _copy_model_cards(out: Path, report: Path) -> None:

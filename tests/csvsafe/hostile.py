@@ -101,7 +101,7 @@ def build(root: Path, synth_dir: Path, payloads: list[str]) -> Path:
     finally:
         con.close()
     run("models", "promote", version, "--db", db)
-    run("rank", "--as-of", CUT, "--top", "50", "--db", db)
+    run("rank", "--as-of", CUT, "--force", "--top", "50", "--db", db)  # the extract is cut at CUT: the day after its last event
     run("rank", "--as-of", "2024-07-01", "--top", "50", "--db", db)  # an earlier list, so 'changes' has rows
     run("victims", "--as-of", CUT, "--top", "50", "--db", db)
     return Path(db)

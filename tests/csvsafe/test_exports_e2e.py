@@ -63,7 +63,7 @@ def _cli_exports(db: Path, tmp: Path) -> dict[str, str]:
     run("export", "links", "--db", d, "--out", str(tmp / "links.csv"))
     out["export links --out"] = (tmp / "links.csv").read_text(encoding="utf-8")
     out["harm unmapped"] = run("harm", "unmapped", "--db", d, "--format", "csv")
-    run("rank", "--method", "v100", "--as-of", CUT, "--format", "csv", "--out", str(tmp / "v100.csv"), "--db", d)
+    run("rank", "--method", "v100", "--as-of", CUT, "--force", "--format", "csv", "--out", str(tmp / "v100.csv"), "--db", d)
     out["rank v100 --out"] = (tmp / "v100.csv").read_text(encoding="utf-8")
     out["victims csv"] = run("victims", "--as-of", CUT, "--format", "csv", "--db", d)
     out["lists show"] = run("lists", "show", "--format", "csv", "--db", d)

@@ -72,7 +72,7 @@ def test_apply_then_rank_golden_csv(golden_db):
     r = _run("harm", "apply", "--db", str(golden_db))
     assert r.exit_code == 0, r.output
     assert "unmapped: 1" in r.output and "cchi-subgroup-2026-v1" in r.output
-    r = _run("rank", "--method", "v100", "--as-of", "2025-01-01", "--top", "4", "--format", "csv", "--db", str(golden_db))
+    r = _run("rank", "--method", "v100", "--as-of", "2025-01-01", "--force", "--top", "4", "--format", "csv", "--db", str(golden_db))
     assert r.exit_code == 0, r.output
     got = r.stdout
     if os.environ.get("HARMLENS_REGEN_GOLDEN"):  # regenerate, then check the diff by hand against the table above
@@ -82,13 +82,13 @@ def test_apply_then_rank_golden_csv(golden_db):
 
 def test_rank_table_and_json(golden_db):
     _run("harm", "apply", "--db", str(golden_db))
-    r = _run("rank", "--method", "v100", "--as-of", "2025-01-01", "--top", "4", "--db", str(golden_db))
+    r = _run("rank", "--method", "v100", "--as-of", "2025-01-01", "--force", "--top", "4", "--db", str(golden_db))
     assert r.exit_code == 0
     out = r.stdout
     assert "V100 priority list as of 2025-01-01" in out and "cchi-subgroup-2026-v1" in out
     assert out.index("Not at large") > out.index("P5")
     assert "dead" in out and "custody until 2025-06-01" in out
-    r = _run("rank", "--method", "rfh", "--as-of", "2025-01-01", "--format", "json", "--db", str(golden_db))
+    r = _run("rank", "--method", "rfh", "--as-of", "2025-01-01", "--force", "--format", "json", "--db", str(golden_db))
     doc = json.loads(r.stdout)
     assert doc["method"] == "rfh" and doc["as_of"] == "2025-01-01" and doc["weight_table"] == "cchi-subgroup-2026-v1"
     ids = [e["person_id"] for e in doc["priority"]]
@@ -106,14 +106,14 @@ def test_unmapped_command(golden_db):
 
 
 def test_rank_before_apply_is_a_clear_error(golden_db):
-    r = _run("rank", "--method", "v100", "--as-of", "2025-01-01", "--db", str(golden_db))
+    r = _run("rank", "--method", "v100", "--as-of", "2025-01-01", "--force", "--db", str(golden_db))
     assert isinstance(r.exception, HarmError) and "harmlens harm apply" in str(r.exception)
 
 
 def test_cli_error_is_one_line_exit_1(golden_db):
     exe = Path(sys.executable).with_name("harmlens")
     p = subprocess.run(
-        [str(exe), "rank", "--method", "nope", "--as-of", "2025-01-01", "--db", str(golden_db)],
+        [str(exe), "rank", "--method", "nope", "--as-of", "2025-01-01", "--force", "--db", str(golden_db)],
         capture_output=True, text=True, timeout=60,
     )
     assert p.returncode == 1 and p.stderr.strip().count("\n") == 0 and p.stderr.startswith("error: unknown ranking method")

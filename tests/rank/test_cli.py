@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 import json
+from datetime import timedelta
 
 import pytest
 from typer.testing import CliRunner
 
 from harmlens.cli import app
+from harmlens.errors import HarmlensError
 from harmlens.warehouse import connect
 from tests.rank.test_offenders import make_world as offenders_world
 from tests.rank.test_victims import make_world as victims_world
@@ -28,11 +30,30 @@ def db(tmp_path):
     return path
 
 
+def test_rank_refuses_as_of_outside_the_events_unless_forced(db):
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    first, last = con.execute("SELECT min(occurred_at), max(occurred_at) FROM events").fetchone()
+    con.close()
+    after = (last + timedelta(days=1)).date().isoformat()
+    r = runner.invoke(app, ["rank", "--as-of", after, "--db", str(db)])
+    # The CLI's handler prints a HarmlensError as one line and exits 1 (tests/test_cli.py covers the handler).
+    assert r.exit_code == 1 and isinstance(r.exception, HarmlensError)
+    assert "after the last recorded event" in str(r.exception) and "\n" not in str(r.exception)
+    r = runner.invoke(app, ["rank", "--as-of", "1990-01-01", "--db", str(db)])
+    assert r.exit_code == 1 and "not after the first recorded event" in str(r.exception)
+    r = runner.invoke(app, ["rank", "--as-of", last.date().isoformat(), "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["rank", "--as-of", after, "--force", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+
+
 def test_rank_defaults_to_risk_and_lists_record_changes(db):
     r = runner.invoke(app, ["rank", "--as-of", "2024-01-01", "--top", "5", "--db", str(db)])
     assert r.exit_code == 0, r.output
     assert "RISK priority list as of 2024-01-01" in r.output and "(model v1)" in r.output
-    r = runner.invoke(app, ["rank", "--as-of", "2024-03-01", "--format", "json", "--db", str(db)])
+    r = runner.invoke(app, ["rank", "--as-of", "2024-03-01", "--force", "--format", "json", "--db", str(db)])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout[r.stdout.index("{"):])
     assert doc["method"] == "risk" and doc["priority"][0]["person_id"] == "B"

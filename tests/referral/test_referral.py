@@ -61,8 +61,17 @@ def test_facts_by_hand(warehouse):
 @pytest.mark.parametrize("person", ["P1", "V1"])
 def test_pack_holds_only_the_partner_fields(warehouse, tmp_path, partner, person):
     _world(warehouse)
+    from harmlens.referral.fields import has_content
+
+    if not has_content(partner, person_facts(warehouse, person, AS_OF)):
+        # e.g. P1 is never a victim, V1 never a suspect: such a pack is refused (test_pack_with_nothing_needed_is_refused).
+        with pytest.raises(ReferralError, match="nothing to refer"):
+            make_pack(warehouse, person, partner, "MARAC", made_by="analyst7", out_dir=tmp_path, as_of=AS_OF, pdf=False)
+        assert (person, partner) in {("P1", "health"), ("V1", "probation")}
+        return
     pack = make_pack(warehouse, person, partner, "MARAC safety planning", made_by="analyst7", out_dir=tmp_path, as_of=AS_OF, pdf=False)
     html = pack.paths["html"].read_text()
+    assert "analyst7" not in html and "docs/" not in html  # no login, no developer documentation
     allowed = set(PARTNER_FIELDS[partner])
     for field, label in FIELD_LABELS.items():
         assert (label in html) is (field in allowed), (partner, field)
@@ -112,3 +121,19 @@ def test_cli(tmp_path):
                                  "--out", str(tmp_path / "out"), "--as-of", AS_OF, "--no-pdf", "--db", str(db)])
     assert r.exit_code == 0, r.output
     assert "for health: 7 fields" in r.stdout and len(list((tmp_path / "out").glob("*.html"))) == 1
+
+
+def test_pack_with_nothing_needed_is_refused(warehouse, tmp_path):
+    _world(warehouse)
+    with pytest.raises(ReferralError) as e:
+        make_pack(warehouse, "P1", "health", "MARAC", made_by="analyst7", out_dir=tmp_path, as_of=AS_OF, pdf=False)
+    msg = str(e.value)
+    # P1 is a suspect with allegations and an order: probation and children's social care would need a pack.
+    assert "nothing to refer" in msg and "Probation Service" in msg and "Children's social care" in msg and "\n" not in msg
+    assert not list(tmp_path.glob("*.html"))  # nothing written
+    from harmlens.referral.fields import nothing_needed_message
+
+    assert nothing_needed_message("X", "idva", {"victim_offences": 0, "victim_last_offence": "none", "victim_suspects": 0,
+                                                "latest_dash_level": "no assessment", "latest_dash_date": "none",
+                                                "active_orders": "none"}) is not None
+    assert nothing_needed_message("X", "idva", {"victim_offences": 1}) is None

@@ -80,10 +80,20 @@ def _template(lists: bool, stops: bool):
         s = Store(f"sqlite:///{d / 'ops.sqlite'}")
         for name, (role, agency) in ROLES.items():
             add_user(s, name, PASSWORD, role, agency)
+        if lists:
+            _publish_fixture_lists(s)
         s.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         s.close()
         _TEMPLATES[key] = d
     return _TEMPLATES[key]
+
+
+def _publish_fixture_lists(store) -> None:
+    """The fixture's lists, published by the supervisor (lists are only opened once published)."""
+    from harmlens.web.casework_routes import publish
+
+    publish(store, "offenders:risk:2024-07-01", "offenders", "sue")
+    publish(store, "victims:risk:2024-07-01", "victims", "sue")
 
 
 def make_app(tmp_path, store_url=None, *, lists=True, stops=True, **settings):
@@ -105,6 +115,8 @@ def make_app(tmp_path, store_url=None, *, lists=True, stops=True, **settings):
         s = Store(url)
         for name, (role, agency) in ROLES.items():
             add_user(s, name, PASSWORD, role, agency)
+        if lists:
+            _publish_fixture_lists(s)
         s.close()
     return create_app(WebSettings(warehouse=wh, store_url=url, **settings))
 

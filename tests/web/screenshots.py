@@ -34,6 +34,16 @@ def main() -> None:
     s = Store(url)
     for name, role, agency in (("ana", "analyst", None), ("olly", "officer", None), ("aud", "auditor", None)):
         add_user(s, name, PW, role, agency)
+    # The list pages open the published lists: publish the newest of each kind, as a supervisor would.
+    import duckdb
+
+    from harmlens.web.casework_routes import publish
+
+    con = duckdb.connect(str(wh), read_only=True)
+    newest = con.execute("SELECT kind, arg_max(list_id, as_of) FROM priority_lists GROUP BY kind").fetchall()
+    con.close()
+    for kind, list_id in newest:
+        publish(s, list_id, kind, "screenshots")
     s.close()
     app = create_app(WebSettings(warehouse=wh, store_url=url))
     a.out.mkdir(parents=True, exist_ok=True)

@@ -57,8 +57,32 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/access-log"): {"auditor"},
     ("GET", "/api/v1/access-log"): {"auditor"},
     ("GET", "/api/v1/access-log/verify"): {"auditor"},
+    # casework: lists published, search, cases, the referral lifecycle
+    ("GET", "/lists"): A,
+    ("GET", "/api/v1/lists"): A,
+    ("POST", "/lists/{list_id}/publish"): {"supervisor"},
+    ("POST", "/api/v1/lists/{list_id}/publish"): {"supervisor"},
+    ("GET", "/search"): A,
+    ("GET", "/api/v1/search"): A,
+    ("GET", "/casework"): A | {"officer"},
+    ("GET", "/casework/{person_id}"): A | {"officer"},
+    ("POST", "/casework/{person_id}/assign"): A,
+    ("POST", "/casework/{person_id}/action"): A | {"officer"},
+    ("POST", "/casework/{person_id}/leave"): A,
+    ("GET", "/api/v1/casework/vocabulary"): A | {"officer"},
+    ("GET", "/api/v1/casework/{person_id}"): A | {"officer"},
+    ("POST", "/api/v1/casework/{person_id}/assignment"): A,
+    ("POST", "/api/v1/casework/{person_id}/actions"): A | {"officer"},
+    ("POST", "/api/v1/casework/{person_id}/leave"): A,
+    ("GET", "/casework-audit"): {"auditor"},
+    ("GET", "/api/v1/casework-audit"): {"auditor"},
+    ("POST", "/referrals/{referral_id}/do/{action}"): A,
+    ("POST", "/api/v1/referrals/{referral_id}/actions/{action}"): A,
+    ("GET", "/persons/{person_id}/referral"): A,
+    ("POST", "/persons/{person_id}/referral"): A,
+    ("POST", "/api/v1/persons/{person_id}/referrals"): A,
 }
-PARAMS = {"{person_id}": "P1", "{referral_id}": "R1", "{version}": "v1"}
+PARAMS = {"{person_id}": "P1", "{referral_id}": "R1", "{version}": "v1", "{list_id}": "offenders:risk:2024-07-01", "{action}": "submit"}
 ENDS_SESSION = {("POST", "/logout"), ("DELETE", "/api/v1/session")}
 
 

@@ -97,6 +97,13 @@ def test_person_api_network_truth(app, client):
 
 def test_partner_sees_only_their_agency(app, client):
     api_login(client, "pat")  # Probation
+    assert client.get("/api/v1/referrals").json()["items"] == []  # nothing before a supervisor approves
+    assert client.get("/api/v1/referrals/R1").status_code == 404
+    with TestClient(app, follow_redirects=False) as sup:
+        csrf = api_login(sup, "sue")
+        for rid in ("R1", "R2"):
+            assert sup.post(f"/api/v1/referrals/{rid}/decision", json={"decision": "approved", "note": "ok"},
+                            headers={"X-CSRF-Token": csrf}).status_code == 200
     items = client.get("/api/v1/referrals").json()["items"]
     assert [i["referral_id"] for i in items] == ["R1"]
     assert client.get("/api/v1/referrals/R1").status_code == 200
@@ -174,9 +181,9 @@ def test_empty_states_are_honest(tmp_path):
     a = make_app(tmp_path, lists=False, stops=False)
     with TestClient(a) as c:
         api_login(c, "ana")
-        assert "No priority list has been produced yet" in c.get("/priority").text
+        assert "No priority list has been published yet" in c.get("/priority").text
         assert c.get("/api/v1/priority").json() == {"available": False, "message": c.get("/api/v1/priority").json()["message"], "items": [], "total": 0}
-        assert "harmlens rank" in c.get("/victims").text
+        assert "harmlens victims" in c.get("/victims").text
         assert "No stop records" in c.get("/stops").text
         assert "No referral packs" in c.get("/referrals").text
         assert "No audit report" in c.get("/audit").text

@@ -119,6 +119,7 @@ def rank_cmd(
     weights: Optional[str] = typer.Option(None, "--weights", help="Score with this weight table instead of event_harm as applied."),
     config: Optional[Path] = typer.Option(None, "--config", help="RFG/RFH bands as TOML (see docs/harm.md)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Make the list even when --as-of is outside the recorded events."),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Priority list as of a date, for human review: each entry shows why, on what evidence, and as of when."""
@@ -138,8 +139,13 @@ def rank_cmd(
         if "config" not in m.options:
             raise HarmError(f"method {name!r} takes no --config")
         opts["config"] = RFGConfig.from_file(config)
+    from harmlens.harm.baselines import as_of_timestamp
+    from harmlens.rank.span import check_as_of
+
+    when = as_of_timestamp(as_of)
     con = connect(db, create=False)
     try:
+        check_as_of(con, when, force=force)
         res = rank(con, name, as_of, top=top, **opts)
     finally:
         con.close()

@@ -15,7 +15,8 @@ def referral_cmd(
     person_id: str = typer.Argument(..., help="Person id (from 'harmlens link')."),
     partner: str = typer.Option(..., "--partner", help="probation | children_social_care | idva | health"),
     purpose: str = typer.Option(..., "--purpose", help="Why this partner needs the information (recorded)."),
-    by: Optional[str] = typer.Option(None, "--by", help="Who is making the referral (default: the login name)."),
+    by: Optional[str] = typer.Option(None, "--by", envvar="HARMLENS_USER",
+                                     help="The harmlens user making the referral (named in the pack; default: recorded as the login, not shown)."),
     out: Path = typer.Option(Path("referrals"), "--out", help="Folder for the HTML and PDF."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Information as of this date (default today)."),
     no_pdf: bool = typer.Option(False, "--no-pdf", help="HTML only."),
@@ -29,7 +30,8 @@ def referral_cmd(
     check_flags(**{"--as-of": as_of})
     con = connect(db, create=False)
     try:
-        pack = make_pack(con, person_id, partner, purpose, made_by=by or getpass.getuser(), out_dir=out, as_of=as_of, pdf=not no_pdf)
+        pack = make_pack(con, person_id, partner, purpose, made_by=by or getpass.getuser(), out_dir=out, as_of=as_of, pdf=not no_pdf,
+                         shown_by=by)
     finally:
         con.close()
     typer.echo(f"pack {pack.pack_id} for {partner}: {len(pack.fields)} fields")

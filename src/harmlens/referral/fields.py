@@ -75,3 +75,28 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 ALL_FIELDS = tuple(FIELD_LABELS)
+
+
+# Values that mean "nothing recorded" in a pack's facts.
+EMPTY_VALUES = (None, "", 0, 0.0, "none", "none recorded", "no assessment", "not recorded")
+# Context every probation pack carries (custody is always known): not, on its own, a reason to refer.
+CONTEXT_FIELDS = COMMON + ("custody_status",)
+
+
+def has_content(partner: str, facts: dict) -> bool:
+    """True when at least one field this partner receives holds something (beyond the common context)."""
+    return any(facts.get(f) not in EMPTY_VALUES for f in PARTNER_FIELDS[partner] if f not in CONTEXT_FIELDS)
+
+
+def partners_with_content(facts: dict) -> list[str]:
+    return [p for p in PARTNER_FIELDS if has_content(p, facts)]
+
+
+def nothing_needed_message(person_id: str, partner: str, facts: dict) -> str | None:
+    """None when the pack holds something ``partner`` needs, else a one-line refusal naming who would need it."""
+    if has_content(partner, facts):
+        return None
+    others = [PARTNER_LABELS[p] for p in partners_with_content(facts) if p != partner]
+    who = ("the information points to: " + ", ".join(others)) if others else "no partner would need a pack about this person now"
+    return (f"nothing to refer: every field a pack for {PARTNER_LABELS[partner]} would hold about {person_id} is empty or zero; "
+            f"{who}")

@@ -57,7 +57,8 @@ def model_card_reference(con: duckdb.DuckDBPyConnection) -> str:
     except (HarmlensError, duckdb.Error):
         return "no model trained"
     card = rec.get("card_html") or rec.get("card_md")
-    return f"model {rec.get('version')}: {card}" if card else f"model {rec.get('version')} (no card file recorded)"
+    # The version only: the card's file path is a server detail no partner may see.
+    return f"model {rec.get('version')}" + ("" if card else " (no card recorded)")
 
 
 def person_facts(con: duckdb.DuckDBPyConnection, person_id: str, as_of: str | date | datetime) -> dict[str, Any]:
@@ -188,10 +189,11 @@ def _render(partner: str, facts: dict[str, Any], fields: tuple[str, ...], made_b
     rows = "".join(f"<tr><th>{escape(FIELD_LABELS[f])}</th><td>{escape(_show(facts.get(f)))}</td></tr>" for f in fields)
     body = (
         f"<p>Referral to: <strong>{escape(PARTNER_LABELS[partner])}</strong>. This pack holds only the information "
-        "this partner type needs (see docs/protect.md). Allegations are not findings of guilt. Handle as OFFICIAL-SENSITIVE; "
+        "this partner type needs. Allegations are not findings of guilt. Handle as OFFICIAL-SENSITIVE; "
         "do not forward.</p>"
         f"<table class=\"data\"><tbody>{rows}</tbody></table>"
-        f"<p>Pack {escape(pack_id)}, made by {escape(made_by)}. The making of this pack is recorded.</p>"
+        f"<p>Pack {escape(pack_id)}, made {('by ' + escape(made_by)) if made_by else 'at the command line'}. "
+        "The making of this pack is recorded.</p>"
     )
     return render_html(
         f"Referral pack: {PARTNER_LABELS[partner]}",
@@ -217,6 +219,7 @@ def make_pack(
     out_dir: str | Path,
     as_of: str | date | datetime | None = None,
     pdf: bool = True,
+    shown_by: str | None = None,
 ) -> Pack:
     """Build, write (HTML, and PDF unless ``pdf=False``) and record a referral pack."""
     if partner not in PARTNER_FIELDS:
@@ -229,8 +232,14 @@ def make_pack(
     facts = person_facts(con, person_id, when)
     facts["reason"] = purpose.strip()
     fields = PARTNER_FIELDS[partner]
+    from harmlens.referral.fields import nothing_needed_message
+
+    refusal = nothing_needed_message(person_id, partner, facts)
+    if refusal:
+        raise ReferralError(refusal)
     pack_id = f"RP-{uuid.uuid4().hex[:12]}"
-    html = _render(partner, facts, fields, made_by, pack_id)
+    # The pack names the harmlens user who made it (``shown_by``), never an operating-system login.
+    html = _render(partner, facts, fields, shown_by or "", pack_id)
     from harmlens.reports import write_report
 
     paths = write_report(html, out_dir, f"referral_{partner}_{person_id}_{pack_id}", pdf=pdf)

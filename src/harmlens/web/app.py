@@ -55,12 +55,16 @@ HOME = {"analyst": "/priority", "supervisor": "/priority", "partner": "/referral
 NAV = [
     ("/priority", "Priority list", ("list.view",)),
     ("/victims", "Victims at risk", ("list.view",)),
+    ("/lists", "List history", ("list.history",)),
+    ("/search", "Search", ("person.search",)),
+    ("/casework", "Casework", ("casework.view", "casework.mine")),
     ("/referrals", "Referral packs", ("referral.view", "referral.view_own")),
     ("/models", "Model cards", ("report.view",)),
     ("/audit", "Audit report", ("report.view",)),
     ("/stops", "Stop dashboard", ("stops.view",)),
     ("/stops/new", "Record a stop", ("stops.record",)),
     ("/access-log", "Access log", ("accesslog.view",)),
+    ("/casework-audit", "Decisions and casework", ("casework.audit",)),
 ]
 
 
@@ -78,6 +82,8 @@ class WebSettings:
     throttle_minutes: int = 15
     read_only: bool = False
     serving_index: bool = True
+    snapshot: bool = True  # serve a snapshot of the warehouse, swapped when it changes (web/snapshot.py)
+    snapshot_poll: float = 2.0  # seconds between checks of the warehouse file for changes
 
     @classmethod
     def from_env(cls) -> "WebSettings":
@@ -90,6 +96,7 @@ class WebSettings:
             idle_minutes=int(os.environ.get("HARMLENS_IDLE_MINUTES", "15")),
             secure_cookies=os.environ.get("HARMLENS_SECURE_COOKIES", "0") == "1",
             read_only=os.environ.get("HARMLENS_WEB_READ_ONLY", "0") == "1",
+            snapshot_poll=float(os.environ.get("HARMLENS_SNAPSHOT_POLL", "2")),
         )
 
 
@@ -128,14 +135,21 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     store = Store(settings.store_url)
     writer = LogWriter(store)
-    index = None
-    if settings.serving_index:
-        from harmlens.web.serving import build_index, index_path
+    if settings.snapshot:
+        from harmlens.web.snapshot import LiveWarehouse
 
-        # Rebuilt only when the warehouse changed; several --read-only workers share one file.
-        index = build_index(settings.warehouse) if not settings.read_only or not index_path(settings.warehouse).exists() else \
-            index_path(settings.warehouse)
-    wh = Warehouse(settings.warehouse, read_only=settings.read_only, index=index)
+        # The server serves a snapshot and never holds the warehouse, so commands can write it (web/snapshot.py).
+        wh = LiveWarehouse(settings.warehouse, serving_index=settings.serving_index, poll_seconds=settings.snapshot_poll)
+        wh.start()
+    else:
+        index = None
+        if settings.serving_index:
+            from harmlens.web.serving import build_index, index_path
+
+            # Rebuilt only when the warehouse changed; several --read-only workers share one file.
+            index = build_index(settings.warehouse) if not settings.read_only or not index_path(settings.warehouse).exists() else \
+                index_path(settings.warehouse)
+        wh = Warehouse(settings.warehouse, read_only=settings.read_only, index=index)
     app.state.settings = settings
     app.state.store = store
     app.state.logwriter = writer
@@ -158,8 +172,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders, secure=settings.secure_cookies)
     views.register(app)
+    _register_casework(app)
     wh.warm()
     return app
+
+
+def _register_casework(app: FastAPI) -> None:
+    """Routes of the unit's casework: referral lifecycle, lists published, search, assignments and actions."""
+    from harmlens.web import casework_routes, referral_routes
+
+    referral_routes.register(app)
+    casework_routes.register(app)
 
 
 # -- route registration with declared permissions ------------------------------------------------

@@ -35,6 +35,15 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     "auditor": frozenset({"report.view", "accesslog.view", "stops.view"}),
 }
 
+# Casework (web/casework_routes.py, web/referral_routes.py): what each role may do in the unit's work.
+_CASEWORK_PERMS: dict[str, frozenset[str]] = {
+    "analyst": frozenset({"person.search", "casework.view", "casework.edit", "referral.make", "list.history"}),
+    "supervisor": frozenset({"person.search", "casework.view", "casework.edit", "referral.make", "list.history", "list.publish"}),
+    "officer": frozenset({"casework.mine"}),
+    "auditor": frozenset({"casework.audit"}),
+}
+ROLE_PERMS = {r: p | _CASEWORK_PERMS.get(r, frozenset()) for r, p in ROLE_PERMS.items()}
+
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD = passwords.MIN_LENGTH
 

@@ -164,7 +164,7 @@ def serve(
     tls_key: Optional[Path] = typer.Option(None, "--tls-key"),
     behind_tls: bool = typer.Option(False, "--behind-tls", help="A TLS proxy fronts the app: mark cookies Secure."),
     read_only: bool = typer.Option(
-        False, "--read-only", help="Open the warehouse read-only (allows --workers > 1; promoting models is then refused)."
+        False, "--read-only", help="Allow --workers > 1 (each worker serves its own snapshot of the warehouse; see docs/web.md)."
     ),
     db: Optional[Path] = DbOption,
     store: Optional[str] = StoreOption,
@@ -192,10 +192,8 @@ def serve(
     os.environ["HARMLENS_SECURE_COOKIES"] = "1" if (tls_cert or behind_tls) else "0"
     os.environ["HARMLENS_WEB_READ_ONLY"] = "1" if read_only else "0"
     _store(store, wh)  # fail early, with a clear line, if the store cannot be opened
-    from harmlens.web.serving import build_index
-
-    typer.echo("checking the serving index (rebuilt only when the warehouse changed)...", err=True)
-    build_index(wh)
+    # The app copies the warehouse into its own snapshot and builds the serving index there
+    # (web/snapshot.py): the warehouse stays free for commands while the app runs.
     typer.echo(f"harmlens web app on {'https' if tls_cert else 'http'}://{host}:{port}/", err=True)
     from harmlens.web.server import run
 

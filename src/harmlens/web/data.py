@@ -63,6 +63,8 @@ class Warehouse:
         self._entries_lock = threading.Lock()
         self._lists_cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self._entries_cache: dict[tuple[str, str], CachedList] = {}
+        # kind -> the list people open (the one a supervisor published, web/casework_routes.py); None: the newest live list
+        self.default_list: Any = None
 
     def close(self) -> None:
         self._con.close()
@@ -134,6 +136,10 @@ class Warehouse:
 
     def _current_list(self, kind: str, list_id: str | None) -> dict[str, Any] | None:
         lists = self.stored_lists(kind)
+        if not list_id and self.default_list is not None:
+            list_id = self.default_list(kind)
+            if not list_id:
+                return None
         if list_id:
             return next((x for x in lists if x["list_id"] == list_id), None)
         live = [x for x in lists if not x["expired"]]
@@ -345,6 +351,11 @@ class Warehouse:
         if not r:
             return None
         card = dict(r[0])
+        # The registry records where the card files are; the page shows the card itself, never the path.
+        for k in ("card_html", "card_md"):
+            card[k], problem = _card_text(card.get(k))
+            if problem:
+                card["card_warning"] = problem
         # The ATRS-style transparency record (audit area) is shown with the card it was built from.
         card["transparency_md"] = None
         if self.has("transparency_records", "model_version", "record_md"):
@@ -375,6 +386,42 @@ class Warehouse:
         from harmlens.risk.registry import promote
 
         return promote(self.cur(), version)
+
+    def list_churn(self, list_id: str) -> dict[str, int]:
+        """How a list differs from the one before it (the rank area's ``priority_changes``): count per change."""
+        if not self.has("priority_changes", "list_id", "change"):
+            return {}
+        return {c: int(n) for c, n in self.cur().execute(
+            "SELECT change, count(*) FROM priority_changes WHERE list_id = ? GROUP BY 1 ORDER BY 1", [list_id]).fetchall()}
+
+    def person_facts(self, person_id: str) -> dict[str, Any] | None:
+        """What a referral pack about this person would hold (the referral area's facts), or None for an unknown person."""
+        from harmlens.referral.pack import ReferralError, person_facts
+
+        try:
+            return person_facts(self.cur(), person_id, self._today())
+        except ReferralError as exc:
+            if "unknown person" in str(exc):
+                return None
+            raise
+
+    def _today(self) -> str:
+        from datetime import date
+
+        return date.today().isoformat()
+
+    def search_people(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        """People whose id is ``text`` or whose recorded name contains it (at most ``limit``)."""
+        if not self.has("links", "person_id", "mention_id") or not self.has("people", "forename", "surname"):
+            return []
+        like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return self.rows(
+            "SELECT l.person_id, string_agg(DISTINCT trim(coalesce(p.forename, '') || ' ' || coalesce(p.surname, '')), '; ') AS names,"
+            " count(DISTINCT p.event_id) AS events FROM links l JOIN people p ON p.mention_id = l.mention_id"
+            " WHERE lower(l.person_id) = lower(?) OR lower(coalesce(p.forename, '') || ' ' || coalesce(p.surname, '')) LIKE ? ESCAPE '\\'"
+            " GROUP BY 1 ORDER BY events DESC, 1 LIMIT ?",
+            [text, like, limit],
+        )
 
     # -- referral packs and audit reports ---------------------------------------------------------
     def _referral_table(self) -> tuple[str, str, str | None] | None:
@@ -465,3 +512,16 @@ def _band_meanings(params: Any) -> dict[str, str]:
     except ValueError:
         return {}
     return meanings(p.get("bands")) if isinstance(p, dict) else {}
+
+
+def _card_text(value: Any) -> tuple[str | None, str | None]:
+    """(the card's text, a problem) from what the registry stored: the text itself, or a file path to read."""
+    if not value:
+        return None, None
+    v = str(value)
+    if "<" in v or "\n" in v:
+        return v, None  # already the card
+    f = Path(v)
+    if f.is_file():
+        return f.read_text(encoding="utf-8", errors="replace"), None
+    return None, f"the model card file ({f.name}) is missing on the server"

@@ -14,8 +14,10 @@ from harmlens.web.denials import log_denial_sync
 from harmlens.web.passwords import MAX_LENGTH as MAX_PASSWORD
 from harmlens.web.security import PRELOGIN_COOKIE, AppError, client_ip, safe_next
 
-NO_LIST = "No priority list has been produced yet: run 'harmlens rank' on this warehouse."
-NO_VICTIMS = "No victims-at-risk list has been produced yet: run 'harmlens rank' on this warehouse."
+NO_LIST = ("No priority list has been published yet: run 'harmlens rank' on this warehouse, then a supervisor publishes it"
+           " on the List history page.")
+NO_VICTIMS = ("No victims-at-risk list has been published yet: run 'harmlens victims' on this warehouse, then a supervisor"
+              " publishes it on the List history page.")
 NO_MODELS = "No model has been trained yet: run 'harmlens train' on this warehouse."
 NO_STOPS = "No stop records in the warehouse yet: ingest a stops extract or record stops in the app."
 NO_REFERRALS = "No referral packs have been produced yet: run 'harmlens referral' on this warehouse."
@@ -27,11 +29,6 @@ NO_PEOPLE = "No linked people in the warehouse yet: run 'harmlens ingest' and 'h
 class LoginBody(BaseModel):
     username: str = Field(..., max_length=200)
     password: str = Field(..., max_length=MAX_PASSWORD)
-
-
-class DecisionBody(BaseModel):
-    decision: str = Field(..., pattern="^(approved|rejected)$")
-    note: Optional[str] = Field(None, max_length=2000)
 
 
 class StopBody(BaseModel):
@@ -59,6 +56,12 @@ def register(app: FastAPI) -> None:
     sessions = app.state.sessions
 
     from harmlens.web.app import csv_response, log_access, log_access_async, new_prelogin, page_url, principal, render, set_session_cookie
+
+    def published(kind: str) -> str | None:
+        """The list people open: the one a supervisor published last (web/casework_routes.py)."""
+        from harmlens.web.casework_routes import published_list_id
+
+        return published_list_id(store, kind)
 
     # The busiest routes (list pages, person profiles, and their API twins) are ``async``: their
     # reads are in-memory lists and serving-index point lookups (tens of microseconds, see
@@ -118,7 +121,8 @@ def register(app: FastAPI) -> None:
     # -- priority list -----------------------------------------------------------------------------
     async def _priority(request: Request, list_id: Optional[str], borough: Optional[str], band: Optional[str], sort: str, page: int,
                         size: int) -> dict[str, Any] | None:
-        data = wh.priority_list(list_id=list_id or None, borough=borough or None, band=band or None, sort=sort, page=page, size=size)
+        lid = list_id or published("offenders")
+        data = wh.priority_list(list_id=lid, borough=borough or None, band=band or None, sort=sort, page=page, size=size) if lid else None
         await log_access_async(request, "list.view", "priority_list", data["list_id"] if data else None,
                                detail={"borough": borough, "band": band, "sort": sort, "page": page})
         return data
@@ -145,18 +149,22 @@ def register(app: FastAPI) -> None:
         list_id: Optional[str] = Query(None, max_length=200),
         borough: Optional[str] = Query(None, max_length=100),
         band: Optional[str] = Query(None, max_length=50),
+        sort: str = Query("rank", pattern="^(rank|risk|harm|last_event)$"),
     ) -> Response:
+        # Exactly what the page shows for the same address: the same list, filters and sort, every page.
         rows: list[dict[str, Any]] = []
         page = 1
+        lid = list_id or published("offenders")
         while True:
-            d = wh.priority_list(list_id=list_id or None, borough=borough or None, band=band or None, sort="rank", page=page, size=5000)
+            d = wh.priority_list(list_id=lid, borough=borough or None, band=band or None, sort=sort, page=page, size=5000) if lid else None
             if d is None:
                 raise AppError(404, "no_data", NO_LIST)
             rows.extend(d["items"])
             if page >= d["pages"]:
                 break
             page += 1
-        log_access(request, "export", "priority_list", d["list_id"], detail={"format": "csv", "rows": len(rows), "borough": borough, "band": band})
+        log_access(request, "export", "priority_list", d["list_id"],
+                   detail={"format": "csv", "rows": len(rows), "filter": {"borough": borough or None, "band": band or None}, "sort": sort})
         return csv_response(rows, "priority_list.csv")
 
     async def priority_api(
@@ -180,13 +188,15 @@ def register(app: FastAPI) -> None:
     # -- victims -----------------------------------------------------------------------------------
     async def victims_page(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
                            size: int = Query(50, ge=1, le=500)) -> Response:
-        data = wh.victims_list(list_id=list_id or None, page=page, size=size)
+        lid = list_id or published("victims")
+        data = wh.victims_list(list_id=lid, page=page, size=size) if lid else None
         await log_access_async(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page})
         return render(request, "victims.html.j2", data=data, empty=NO_VICTIMS, url=lambda **kw: page_url("/victims", **{"list_id": list_id, "size": size, **kw}))
 
     async def victims_api(request: Request, list_id: Optional[str] = Query(None, max_length=200), page: int = Query(1, ge=1, le=100000),
                           size: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        data = wh.victims_list(list_id=list_id or None, page=page, size=size)
+        lid = list_id or published("victims")
+        data = wh.victims_list(list_id=lid, page=page, size=size) if lid else None
         await log_access_async(request, "list.view", "victims_list", data["list_id"] if data else None, detail={"page": page, "via": "api"})
         if data is None:
             return {"available": False, "message": NO_VICTIMS, "items": [], "total": 0}
@@ -241,73 +251,7 @@ def register(app: FastAPI) -> None:
     route(app, "GET", f"{API}/persons/{{person_id}}", ("person.view",), person_api, tags=["persons"],
           summary="Person profile: events with evidential status, risk and factors, linked people (purpose required)")
 
-    # -- referral packs ----------------------------------------------------------------------------
-    def _referrals(request: Request) -> list[dict[str, Any]] | None:
-        p = principal(request)
-        items = wh.referrals(agency=p.agency if p.role == "partner" else None)
-        if items is not None:
-            decisions = {d["referral_id"]: d for d in store.fetchall(
-                "SELECT referral_id, decision, decided_by, decided_at FROM referral_decisions ORDER BY id")}
-            for it in items:
-                it["decision"] = decisions.get(str(it["referral_id"]))
-        return items
-
-    def _referral(request: Request, referral_id: str) -> dict[str, Any]:
-        p = principal(request)
-        r = wh.referral(referral_id)
-        # A partner sees only packs addressed to their agency; others' packs do not exist for them.
-        if r is None or (p.role == "partner" and (r.get("agency") or "").lower() != (p.agency or "").lower()):
-            raise AppError(404, "not_found", f"no referral pack {referral_id}")
-        log_access(request, "referral.view", "referral", referral_id, detail={"agency": r.get("agency")})
-        r["decisions"] = store.fetchall(
-            "SELECT decision, decided_by, decided_at, note FROM referral_decisions WHERE referral_id = ? ORDER BY id", [referral_id])
-        return r
-
-    def referrals_page(request: Request) -> Response:
-        items = _referrals(request)
-        log_access(request, "list.view", "referrals")
-        return render(request, "referrals.html.j2", items=items, empty=NO_REFERRALS)
-
-    def referral_page(request: Request, referral_id: str) -> Response:
-        return render(request, "referral.html.j2", r=_referral(request, referral_id))
-
-    def _decide(request: Request, referral_id: str, decision: str, note: Optional[str]) -> None:
-        if wh.referral(referral_id) is None:
-            raise AppError(404, "not_found", f"no referral pack {referral_id}")
-        if decision not in ("approved", "rejected"):
-            raise AppError(422, "validation_failed", "decision must be approved or rejected")
-        from harmlens.web.auth import now_iso
-
-        p = principal(request)
-        store.execute("INSERT INTO referral_decisions (referral_id, decision, decided_by, decided_at, note) VALUES (?, ?, ?, ?, ?)",
-                      [referral_id, decision, p.username, now_iso(), note])
-        log_access(request, f"referral.{decision}", "referral", referral_id)
-
-    def referral_decide_page(request: Request, referral_id: str, decision: str = Form("", max_length=20),
-                             note: str = Form("", max_length=2000)) -> Response:
-        _decide(request, referral_id, decision, note or None)
-        return RedirectResponse(f"/referrals/{referral_id}", status_code=303)
-
-    def referrals_api(request: Request) -> dict[str, Any]:
-        items = _referrals(request)
-        log_access(request, "list.view", "referrals", detail={"via": "api"})
-        return {"available": items is not None, "message": None if items is not None else NO_REFERRALS, "items": items or []}
-
-    def referral_api(request: Request, referral_id: str) -> dict[str, Any]:
-        return _referral(request, referral_id)
-
-    def referral_decide_api(request: Request, referral_id: str, body: DecisionBody) -> dict[str, Any]:
-        _decide(request, referral_id, body.decision, body.note)
-        return {"referral_id": referral_id, "decision": body.decision}
-
-    rperm = ("referral.view", "referral.view_own")
-    route(app, "GET", "/referrals", rperm, referrals_page, include_in_schema=False)
-    route(app, "GET", "/referrals/{referral_id}", rperm, referral_page, include_in_schema=False)
-    route(app, "POST", "/referrals/{referral_id}/decision", ("referral.approve",), referral_decide_page, include_in_schema=False)
-    route(app, "GET", f"{API}/referrals", rperm, referrals_api, tags=["referrals"], summary="Referral packs (partners: their agency's only)")
-    route(app, "GET", f"{API}/referrals/{{referral_id}}", rperm, referral_api, tags=["referrals"], summary="One referral pack")
-    route(app, "POST", f"{API}/referrals/{{referral_id}}/decision", ("referral.approve",), referral_decide_api, tags=["referrals"],
-          summary="Approve or reject a referral (supervisor)")
+    # -- referral packs: web/referral_routes.py (the lifecycle) -------------------------------------
 
     # -- models ------------------------------------------------------------------------------------
     def models_page(request: Request) -> Response:
