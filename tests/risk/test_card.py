@@ -35,7 +35,7 @@ def test_metrics_at_k_only_where_k_is_well_below_n():
     md = card_markdown(_inputs(673))
     assert "precision in the top 100" in md and "harm caught in the top 100" in md
     assert "top 1000" not in md.split("## Validation on the holdout date")[1].split("left out:")[0]
-    assert "left out: precision@1000, recall@1000" in md
+    assert "left out: precision in the top 1000, recall in the top 1000" in md
     md_big = card_markdown(_inputs(20000))
     assert "precision in the top 1000" in md_big and "left out" not in md_big
 

@@ -182,3 +182,18 @@ def test_not_enough_history_is_a_clear_error(warehouse):
     load_city(warehouse, city)
     with pytest.raises(PipelineError, match="not enough history"):
         train(warehouse, TrainSettings(n_boot=0))
+
+
+def test_score_evidence_agrees_with_the_list(trained):
+    """`harmlens score` counts evidence by the one definition of lists and profiles (rank/evidence.py)."""
+    from harmlens.rank import build_offender_list
+    from harmlens.rank.offenders import RiskRankSettings
+
+    con = trained["con"]
+    s = score(con, "2023-01-01", explain_top=0, save=False).set_index("person_id")
+    lst = build_offender_list(con, "2023-01-01", settings=RiskRankSettings(save=False, explain_top=0))["entries"].set_index("person_id")
+    both = lst.index.intersection(s.index)
+    assert len(both) >= 20
+    for col in ("allegations", "charges", "convictions"):
+        assert (s.loc[both, col].astype(int).to_numpy() == lst.loc[both, col].astype(int).to_numpy()).all(), col
+    assert s["evidence"].str.contains(" VAWG allegations? in the last 3 years \\(\\d+ convicted; ", regex=True).all()

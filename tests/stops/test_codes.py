@@ -139,3 +139,22 @@ def test_any_text_maps_to_a_contract_value_or_raises(text):
     except ValueError:
         return
     assert code is None or code == "not_stated" or code in CODES_2021
+
+
+def test_group_label_reads_groups_as_the_one_label_module_does():
+    """stops reads a group through harmlens.grouplabels: every long spelling there names the same stops group."""
+    from harmlens.grouplabels import SYNONYMS
+    from harmlens.stops.codes import ALL_GROUPS, group_label
+
+    by_key = {g.lower(): g for g in ALL_GROUPS}
+    for key, spellings in SYNONYMS.items():
+        for sp in spellings:
+            if len(sp) > 2:  # single-letter codes are groups only where a whole column uses them
+                assert group_label(sp.upper()) == by_key.get(key), sp
+    # the spellings the stops area matched before it used the one module (written-down truth)
+    old = {"african-american": "Black", "african american": "Black", "black or african american": "Black",
+           "black british": "Black", "caucasian": "White", "white british": "White", "latino": "Hispanic",
+           "latina": "Hispanic", "latinx": "Hispanic", "hispanic or latino": "Hispanic", "asian/pacific islander": "Asian",
+           "asian or pacific islander": "Asian", "mixed race": "Mixed", "multiracial": "Mixed"}
+    assert {k: group_label(k) for k in old} == old
+    assert group_label("W") is None and group_label("not stated") is None and group_label("Purple") is None

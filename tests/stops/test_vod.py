@@ -163,3 +163,14 @@ def test_read_dated_stop_file(tmp_path):
     assert df.attrs["left_out"] == 2 and df["cell"].iloc[1] is None
     with pytest.raises(VodError, match="no column"):
         read_dated_stop_file(p, race_col="driver_race")
+
+
+def test_the_coefficient_is_said_in_words():
+    from harmlens.stops.report import vod_words
+
+    none = vod_words(-0.230, -0.6, 0.14, "Black")
+    assert "0.79 times those in daylight" in none and "interval includes 0" in none and "no evidence either way" in none
+    bias = vod_words(-0.4, -0.6, -0.2, "Black")
+    assert "0.67 times" in bias and "smaller share of stops when harder to see" in bias
+    other = vod_words(0.3, 0.1, 0.5, "Black")
+    assert "1.35 times" in other and "opposite" in other

@@ -260,3 +260,64 @@ def test_list_profile_and_api_evidence_agree(app, client):
     for it in items:
         ev = client.get(f"/api/v1/persons/{it['person_id']}?purpose=investigation").json()["evidence"]
         assert (ev["allegations"], ev["outcomes"]) == (it["allegations"], it["outcomes"]), it["person_id"]
+
+
+def test_risk_and_harm_are_rounded_with_units_on_list_and_profile(app):
+    # P1: risk 0.62 and expected harm 412.5 (wh_fixture.py): shown as the validation supports, harm with its unit
+    with TestClient(app, follow_redirects=False) as c:
+        api_login(c, "ana")
+        html = c.get("/priority").text
+        assert ">60%<" in html and "412 days of custody equivalent" in html
+        assert "62.0%" not in html and "412.5" not in html and "under 1%" not in html and ">5%<" in html  # P5: 0.05
+        r = c.get("/persons/P1")
+        r = c.post("/persons/P1/purpose", data={"purpose": "matac", "reference": "M-1", "csrf_token": _csrf(r.text)})
+        page = c.get(r.headers["location"]).text
+        risk_box = page[page.index('id="risk"'):]
+        risk_box = risk_box[: risk_box.index("</section>")]
+        assert "60%" in risk_box and "412 days of custody equivalent" in risk_box
+        assert "62.0%" not in risk_box and "412.5" not in risk_box
+
+
+def test_band_meanings_stored_with_the_list_are_shown(tmp_path):
+    import json
+    import shutil
+
+    from harmlens.warehouse import connect
+    from harmlens.web.app import WebSettings, create_app
+    from tests.web.conftest import _template
+
+    tpl = _template(True, True)
+    shutil.copy(tpl / "wh.duckdb", tmp_path / "wh.duckdb")
+    shutil.copy(tpl / "ops.sqlite", tmp_path / "ops.sqlite")
+    bands = [{"name": "high", "low": 0.5, "high": 1.0, "people": 40, "offended": 30, "observed": 0.75, "base_rate": 0.3},
+             {"name": "medium", "low": 0.2, "high": 0.5, "people": 60, "offended": 20, "observed": 0.33, "base_rate": 0.3},
+             {"name": "low", "low": 0.0, "high": 0.2, "people": 100, "offended": 10, "observed": 0.1, "base_rate": 0.3}]
+    con = connect(tmp_path / "wh.duckdb")
+    con.execute("UPDATE priority_lists SET params = ? WHERE list_id = 'offenders:risk:2024-07-01'", [json.dumps({"bands": bands})])
+    con.close()
+    app = create_app(WebSettings(warehouse=tmp_path / "wh.duckdb", store_url=f"sqlite:///{tmp_path / 'ops.sqlite'}"))
+    try:
+        with TestClient(app) as c:
+            api_login(c, "ana")
+            html = c.get("/priority").text
+            legend = html[html.index('id="band-meanings"'):]
+            legend = legend[: legend.index("</dl>")]
+            # the list's bands (high, medium, low) each with its range and what followed on the validation date
+            assert "a chance from 20% to 50%; on the validation date 20 of 60 people in this band (35%) went on to offend" in legend
+            assert "a chance of 50% or more" in legend and "a chance below 20%" in legend
+            d = c.get("/api/v1/priority").json()
+            assert set(d["band_meanings"]) == {"high", "medium", "low"}
+    finally:
+        app.state.store.close()
+        app.state.warehouse.close()
+
+
+def test_profile_without_a_score_tells_no_cli_command(app):
+    with TestClient(app, follow_redirects=False) as c:
+        api_login(c, "ana")
+        r = c.get("/persons/P3")
+        r = c.post("/persons/P3/purpose", data={"purpose": "matac", "reference": "M-2", "csrf_token": _csrf(r.text)})
+        page = c.get(r.headers["location"]).text
+        box = page[page.index('id="risk"'):]
+        box = box[: box.index("</section>")]
+        assert "No risk score for this person yet" in box and "harmlens" not in box and "<code>" not in box

@@ -29,14 +29,18 @@ def num(v: Any, digits: int = 2) -> str:
 def warnings_html(warns: list[str]) -> str:
     if not warns:
         return "<p>No group was too small for the figures shown.</p>"
-    items = "".join(f"<li>{esc(w)}</li>" for w in warns)
+    from harmlens.features.catalogue import plain_text
+
+    items = "".join(f"<li>{esc(plain_text(w))}</li>" for w in warns)
     return f'<div class="warn"><strong>Too few cases to say anything reliable:</strong><ul>{items}</ul></div>'
 
 
 def findings_html(findings: list[str], empty: str) -> str:
     if not findings:
         return f"<p>{esc(empty)}</p>"
-    return "<ul>" + "".join(f"<li>{esc(f)}</li>" for f in findings) + "</ul>"
+    from harmlens.features.catalogue import plain_text
+
+    return "<ul>" + "".join(f"<li>{esc(plain_text(f))}</li>" for f in findings) + "</ul>"
 
 
 def group_table_html(gf: GroupFrame, metrics: list[str], *, percent: set[str] | None = None) -> str:
@@ -48,7 +52,9 @@ def group_table_html(gf: GroupFrame, metrics: list[str], *, percent: set[str] | 
     oci = gf.overall_ci
     fmt = lambda m, v: pct(v) if m in percent else num(v, 3)  # noqa: E731
     head = "".join(f"<th>{esc(_NICE.get(m, m))}</th>" for m in metrics)
-    rows = [f"<tr><th>{esc(gf.feature)}</th><th>n</th>{head}</tr>"]
+    from harmlens.features.catalogue import label
+
+    rows = [f"<tr><th>{esc(label(gf.feature))}</th><th>people</th>{head}</tr>"]
     cells = "".join(
         f"<td><strong>{fmt(m, gf.overall[m])}</strong><br><small>{fmt(m, oci.loc[m, 'low'])} to "
         f"{fmt(m, oci.loc[m, 'high'])}</small></td>" for m in metrics)
@@ -71,7 +77,9 @@ def shares_table_html(gf: GroupFrame, columns: list[str], labels: dict[str, str]
     head += "".join(f"<th>{esc(labels.get(a, a))} / {esc(labels.get(b, b))}</th>" for a, b in compare)
     ci = gf.ci
     comps = {(a, b): gf.compare(a, b) for a, b in compare}
-    rows = [f"<tr><th>{esc(gf.feature)}</th>{head}</tr>"]
+    from harmlens.features.catalogue import label
+
+    rows = [f"<tr><th>{esc(label(gf.feature))}</th>{head}</tr>"]
     for g in gf.groups:
         tds = [f"<td>{pct(gf.by_group.loc[g, c])}<br><small>{pct(ci.loc[(g, c), 'low'])} to "
                f"{pct(ci.loc[(g, c), 'high'])}</small></td>" for c in columns]

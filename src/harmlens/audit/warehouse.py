@@ -269,6 +269,10 @@ def warehouse_body(res: AuditResult) -> str:
     from harmlens.audit.groups import DIMENSION_LABELS
     from harmlens.audit.report import (chart_html, esc, findings_html, group_table_html, num, pct,
                                        shares_table_html, warnings_html)
+    from harmlens.features.catalogue import label as plain_label, plain_text
+
+    def notes_html(notes: Any) -> str:  # notes name columns and measures: in plain words for the reader
+        return "<ul>" + "".join(f"<li>{esc(plain_text(n))}</li>" for n in notes) + "</ul>"
 
     parts = ["<h2>Summary</h2>",
              f"<p>{esc(res.subtitle())}. {esc(res.model.get('list', ''))}.</p>",
@@ -289,7 +293,7 @@ def warehouse_body(res: AuditResult) -> str:
                   "offending in the year before, and of residents. The Met's Gangs Matrix was 78% Black "
                   "against 27% of those committing serious youth violence: a gap like that shows here.</p>"]
     for dim, d in res.dimensions.items():
-        label = DIMENSION_LABELS.get(dim, dim)
+        label = DIMENSION_LABELS.get(dim, plain_label(dim))
         parts.append(f"<h2>By {esc(label)}</h2>")
         cols = d.share_columns
         labels = {c: SHARE_LABELS.get(c, c) for c in cols}
@@ -319,12 +323,12 @@ def warehouse_body(res: AuditResult) -> str:
             parts.append('<table class="data"><tr><th>group</th><th>AUC of proxy model</th>'
                          f'<th>AUC of the risk score alone</th></tr>{rows}</table>')
         if len(p.importance):
-            rows = "".join(f"<tr><td>{esc(r.feature)}</td><td>{num(r.importance, 4)}</td><td>{num(r.own_auc, 3)} "
+            rows = "".join(f"<tr><td>{esc(plain_label(r.feature))}</td><td>{num(r.importance, 4)}</td><td>{num(r.own_auc, 3)} "
                            f"({esc(r.own_auc_group)})</td></tr>" for r in p.importance.itertuples())
             parts.append('<h3>Inputs that carry it</h3><table class="data"><tr><th>input</th>'
                          '<th>drop in AUC when shuffled</th><th>its own best AUC (group)</th></tr>'
                          f"{rows}</table>")
-        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in p.notes) + "</ul>")
+        parts.append(notes_html(p.notes))
     if res.label_bias is not None:
         lb = res.label_bias
         parts += ["<h2>Label bias: allegation, charge or conviction</h2>",
@@ -342,7 +346,7 @@ def warehouse_body(res: AuditResult) -> str:
             tds = "".join(f"<td>{pct(lb.outcome_rate.loc[g, lab])}</td><td>{pct(lb.fpr.loc[g, lab])}</td>"
                           f"<td>{pct(lb.fnr.loc[g, lab])}</td>" for lab in lb.labels)
             rows.append(f"<tr><td>{esc(g)}</td>{tds}</tr>")
-        parts.append(f'<table class="data"><tr><th>{esc(lb.dimension)}</th>{hdr}</tr>{"".join(rows)}</table>')
+        parts.append(f'<table class="data"><tr><th>{esc(plain_label(lb.dimension))}</th>{hdr}</tr>{"".join(rows)}</table>')
         cols = list(lb.list_share.columns)
         hdr = "".join(f"<th>list by {esc(c)}</th>" for c in cols)
         rows = ["<tr><td>overlap with actual list</td>" + "".join(
@@ -352,7 +356,7 @@ def warehouse_body(res: AuditResult) -> str:
                         + "</tr>")
         parts.append(f'<table class="data"><tr><th>share of list</th>{hdr}</tr>{"".join(rows)}</table>')
         parts.append("<ul>" + "".join(f"<li>{esc(k)}: scores from {esc(v)}</li>" for k, v in lb.source.items())
-                     + "".join(f"<li>{esc(n)}</li>" for n in lb.notes) + "</ul>")
+                     + "".join(f"<li>{esc(plain_text(n))}</li>" for n in lb.notes) + "</ul>")
     if res.outcomes is not None:
         o = res.outcomes
         parts += ["<h2>Outcome monitoring: what happened next</h2>",
@@ -360,13 +364,13 @@ def warehouse_body(res: AuditResult) -> str:
                   f"risk (mean risk {num(o.mean_score_listed, 3)} vs {num(o.mean_score_comparison, 3)}); "
                   f"follow-up {esc(o.start)} to {esc(o.end)} ({o.follow_up_days} days).</p>"]
         rows = "".join(
-            f"<tr><td>{esc(r.outcome)}</td><td>{esc(r.measure)}</td><td>{num(r.listed, 3)}</td>"
+            f"<tr><td>{esc(plain_label(r.outcome))}</td><td>{esc(plain_text(r.measure))}</td><td>{num(r.listed, 3)}</td>"
             f"<td>{num(r.comparison, 3)}</td><td>{num(r.difference, 3)} ({num(r.low, 3)} to {num(r.high, 3)})</td></tr>"
             for r in o.table.itertuples())
         parts.append('<table class="data"><tr><th>outcome</th><th>measure</th><th>listed</th><th>comparison</th>'
                      f"<th>difference (95% CI)</th></tr>{rows}</table>")
-        parts.append("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in o.notes) + "</ul>")
-    parts += ["<h2>Notes and method</h2>", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in res.notes) + "</ul>",
+        parts.append(notes_html(o.notes))
+    parts += ["<h2>Notes and method</h2>", notes_html(res.notes),
               "<p>Groups: self-defined ethnicity in the five 2021 Census groups plus not stated (most often stated "
               "code over a person's records), sex, age band at the list date, borough of most of their events. "
               "Ethnicity is never a model input; it is used here only to audit.</p>"]

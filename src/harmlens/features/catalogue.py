@@ -316,6 +316,23 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "reference_value": ("model's value", "", ""),
     "other_value": ("comparison's value", "", ""),
     "difference": ("difference", "", ""),
+    # audit dimensions, measures and outcome monitoring
+    "age_band": ("age band", "", "age at the list date, in bands"),
+    "ethnicity": ("ethnicity", "", "self-defined, in the five 2021 Census groups plus not stated"),
+    "sex": ("sex", "", ""),
+    "selection_rate": ("share listed", "share", ""),
+    "false_positive_rate": ("false positive rate", "share", "of those who did not go on to offend, the share listed"),
+    "false_negative_rate": ("false negative rate", "share", "of those who went on to offend, the share not listed"),
+    "calibration_oe": ("observed / predicted", "times", "1 = calibrated"),
+    "base_rate": ("outcome rate", "share", ""),
+    "list_share": ("share of the list", "share", ""),
+    "offences": ("offences", "offences", "offences naming the person after the list date"),
+    "vawg_offences": ("VAWG offences", "offences", "of which VAWG"),
+    "arrests": ("arrests", "arrests", ""),
+    "victims_revictimised": ("victims victimised again", "victims", "victims of their earlier offences recorded as victims again"),
+    "contraband_found": ("contraband found", "yes/no", ""),
+    "outside_window": ("outside the time window", "stops", ""),
+    "age_range": ("age range", "", ""),
 }
 
 _GROUP_SUFFIX = {
@@ -358,6 +375,23 @@ def unit(name: str) -> str:
 
 def meaning(name: str) -> str:
     return words(name)[2]
+
+
+_RAW = None
+
+
+def plain_text(text: str) -> str:
+    """Free text (notes, warnings, findings) with every snake_case name in it replaced by its label.
+
+    Notes and warnings are written by the analysis code and may name a column or measure
+    (``stops_per_1000``, ``age_band``); anything a partner or the public reads goes through here.
+    """
+    import re
+
+    global _RAW
+    if _RAW is None:
+        _RAW = re.compile(r"\b[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+(?:@\d+)?\b")
+    return _RAW.sub(lambda m: label(m.group(0)), "" if text is None else str(text))
 
 
 def plain_columns(df):  # noqa: ANN001 - a pandas DataFrame; pandas is not imported at module load

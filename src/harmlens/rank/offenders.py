@@ -56,8 +56,10 @@ SCORER_COLUMNS = [
 class RiskRankSettings:
     """How the risk list is built (defaults documented in docs/rank.md)."""
 
-    bands: tuple[tuple[float, str], ...] = ((0.5, "very high"), (0.25, "high"), (0.1, "medium"), (0.0, "standard"))
-    """(lowest calibrated risk, band name), highest first: a band is a statement about probability."""
+    bands: tuple[tuple[float, str], ...] | None = None
+    """(lowest calibrated risk, band name), highest first: a band is a statement about probability.
+    None (the default): the bands stored with the model, cut from its validation (risk/bands.py);
+    a version registered without validation falls back to ``FALLBACK_BANDS``."""
     history_weight: float = 2.0
     """Pseudo-years given to the model's severity when blending with the person's own yearly harm rate."""
     explain_top: int = 300
@@ -72,6 +74,19 @@ class RiskRankSettings:
 
 
 DEFAULT = RiskRankSettings()
+
+FALLBACK_BANDS: tuple[tuple[float, str], ...] = ((0.5, "very high"), (0.25, "high"), (0.1, "medium"), (0.0, "standard"))
+"""Fixed thresholds for a model with no validated bands (e.g. registered with --no-validate)."""
+
+
+def bands_for(bundle: Any, settings: RiskRankSettings) -> tuple[tuple[float, str], ...]:
+    """The bands a list uses: the settings' if given, else the model's validated ones, else the fallback."""
+    if settings.bands is not None:
+        return tuple(settings.bands)
+    stored = getattr(bundle, "bands", None) or []  # bundles saved before bands were stored have none
+    if stored:
+        return tuple((float(b["low"]), str(b["name"])) for b in stored)
+    return FALLBACK_BANDS
 
 _CAT_WORD = {"vawg": "VAWG", "sexual": "sexual", "domestic": "domestic abuse", "violent": "violent", "any": "all"}
 _WIN_WORD = {"90d": "in 90 days", "365d": "in past year", "3y": "in 3 years", "ever": "ever"}
@@ -303,7 +318,7 @@ def score_people(
         "risk": risk,
         "expected_harm": eh,
         "rfgv_score": _rfh(con, at, X.index),
-        "band": _band(risk, settings.bands),
+        "band": _band(risk, bands_for(bundle, settings)),
         "top_factors": "",
         "last_event_at": pd.to_datetime(ev["last_event_at"]).to_numpy(),
         "allegations": ev["allegations"].astype("Int64").to_numpy(),
@@ -366,6 +381,10 @@ def build_offender_list(
     list_id = None
     if settings.save:
         params = {k: v for k, v in asdict(settings).items() if k != "save"}
+        # the bands actually used, with what each meant on the model's validation date
+        params["bands"] = list(getattr(ctx["bundle"], "bands", None) or []) if settings.bands is None else settings.bands
+        if not params["bands"]:
+            params["bands"] = FALLBACK_BANDS
         list_id = save_list(
             con, kind="offenders", method=METHOD, as_of=at, entries=entries, changes=changes, previous=prev,
             model_version=ctx["record"]["version"], params=params, expiry_days=settings.expiry_days,

@@ -64,6 +64,7 @@ class CardInputs:
     validation_n: int = 0
     validation_positives: int = 0
     n_boot: int = 200
+    bands: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _label_words(target: Mapping[str, Any]) -> str:
@@ -147,6 +148,7 @@ def _features_view(features: Mapping[str, str]) -> pd.DataFrame:
 
 def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
     """(heading, text, table) in card order; rendered to markdown and HTML alike."""
+    from harmlens.features.catalogue import label, plain_text
     w = ci.window
     out: list[tuple[str, str, pd.DataFrame | None]] = []
     out.append(("Intended use", INTENDED_USE + "\n\nNot for:\n" + "\n".join(f"- {x}" for x in NOT_FOR), None))
@@ -185,13 +187,19 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
             "harm. The calibration error is the expected calibration error over 10 equal-count bins. Harm caught in the top k is the share of the "
             "next horizon's harm caused by the top k."
             + (f" Measures at k are shown only for k up to {K_FRACTION:.0%} of the {ci.validation_n:,} people validated "
-               f"(left out: {', '.join(dropped)}, where any ranking catches nearly everyone)." if dropped else "")),
+               f"(left out: {', '.join(label(d) for d in dropped)}, where any ranking catches nearly everyone)." if dropped else "")),
             metrics_view(ci.validation_wide, ci.validation_n)))
     if ci.differences is not None and not ci.differences.empty:
         out.append(("Model minus baseline (paired bootstrap)", "Difference of the primary model and each baseline on the same resamples; ratio = model / baseline.",
                     metrics_view(ci.differences, ci.validation_n)))
     if ci.calibration is not None:
         out.append(("Calibration", "Predicted probability against the observed rate, by tenth of predicted risk (holdout date).", ci.calibration))
+    if ci.bands:
+        out.append(("Risk bands", (
+            "Each listed person's calibrated chance is put in a band. The bands are cut at the 50th, 75th and 90th "
+            "percentile of predicted risk on the holdout date and kept only where the share who went on to offend "
+            "fell inside the band's own range (else merged with a neighbour):\n\n"
+            + "\n".join(f"- {band_text(b)}" for b in ci.bands)), None))
     if ci.inference is not None:
         out.append(("Statistically tested risk factors", (
             "From the logistic model fitted to the training snapshots: odds ratio per one unit of the factor "
@@ -202,8 +210,14 @@ def _sections(ci: CardInputs) -> list[tuple[str, str, pd.DataFrame | None]]:
             "with no later offence who were flagged; false negative rate: share of those with a later offence who were not; "
             "observed / predicted: observed rate / mean predicted (1 = calibrated)."), tab))
     out.append(("Features", "Every factor the model reads, in plain words, with its unit.", _features_view(ci.features)))
-    out.append(("Known limitations", "\n".join(f"- {x}" for x in LIMITATIONS + list(ci.notes)), None))
+    out.append(("Known limitations", "\n".join(f"- {plain_text(x)}" for x in LIMITATIONS + list(ci.notes)), None))
     return out
+
+
+def band_text(b: Mapping[str, Any]) -> str:
+    from harmlens.risk.bands import band_text as _bt
+
+    return _bt(dict(b))
 
 
 def _harm_policy_text() -> str:

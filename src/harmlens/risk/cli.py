@@ -354,7 +354,6 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{e['person_id']} as of {e['as_of']} (model {e['model_version']}): risk {e['risk']:.1%} of being named in a "
                    f"{t['category']} offence ({t['threshold']}) within {t['horizon_days']} days")
         ev = e["evidence"]
-        typer.echo(f"evidence ({t['category']}): {ev['allegations']} allegations, {ev['charges']} charged, {ev['convictions']} convicted, "
-                   f"{ev['distinct_victims']} distinct victims; last on {ev['last_event_at'] or 'never'}")
+        typer.echo(f"evidence: {ev['text']}; {ev['distinct_victims']} distinct victims; last on {ev['last_event_at'] or 'never'}")
         for _, _, words in e["factors"]:
             typer.echo(f"- {words}")

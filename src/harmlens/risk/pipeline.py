@@ -276,13 +276,16 @@ def validate_at(con: Any, models: dict[str, Any], primary: str, as_of: datetime,
     scores.update(base)
     cmp = compare_with_baselines(y, scores, reference=primary, harm_next=harm, ks=DEFAULT_KS, n_boot=settings.n_boot, seed=settings.seed)
     cal = calibration_table(y, scores[primary])
+    from harmlens.risk.bands import derive_bands
+
+    bands = derive_bands(scores[primary], y)
     k = min(settings.flag_top, max(1, len(y) // 10))
     order = np.lexsort((np.random.default_rng(settings.seed).random(len(y)), -scores[primary]))
     flagged = np.zeros(len(y), dtype=bool)
     flagged[order[:k]] = True
     groups = person_groups(con, X.index, as_of)
     by_group = {attr: error_rates_by_group(y, scores[primary], groups[attr].to_numpy(), flagged=flagged) for attr in groups.columns}
-    return {"as_of": as_of, "n": int(len(y)), "positives": int(y.sum()), "compare": cmp, "calibration": cal,
+    return {"as_of": as_of, "n": int(len(y)), "positives": int(y.sum()), "compare": cmp, "calibration": cal, "bands": bands,
             "groups": by_group, "flag_rule": f"the top {k:,} by predicted risk", "notes": notes}
 
 
@@ -372,7 +375,8 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
               "validation_train_end": f"{val_last:%Y-%m-%d}" if settings.validate else None}
     target = {"category": settings.category, "horizon_days": settings.horizon_days, "threshold": settings.threshold}
     bundle = registry.RiskBundle(models=models, primary=settings.primary, features=features, target=target, window=window,
-                                 severity_edges=edges, severity_means=means)
+                                 severity_edges=edges, severity_means=means,
+                                 bands=validation["bands"] if validation is not None else [])
     version = registry.next_version(con)
     folder = registry.models_dir(con, models_folder) / version
     dhash = registry.data_hash(X, y, meta[["person_id", "as_of"]].astype(str))
@@ -385,6 +389,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
         metrics["validation"] = _metrics_json(validation["compare"])
         metrics["validation_as_of"] = f"{V:%Y-%m-%d}"
         metrics["validation_n"] = validation["n"]
+        metrics["bands"] = validation["bands"]
         metrics["differences"] = validation["compare"]["differences"].to_dict(orient="records")
     artifact, sha = registry.save_bundle(bundle, folder)
     ci = card_mod.CardInputs(
@@ -394,6 +399,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
         validation_wide=validation["compare"]["wide"] if validation else None,
         differences=validation["compare"]["differences"] if validation else None,
         calibration=validation["calibration"] if validation else None,
+        bands=validation["bands"] if validation else [],
         inference=models["logit"].inference_table_ if "logit" in models else None,
         groups=validation["groups"] if validation else {}, flag_rule=validation["flag_rule"] if validation else "",
         notes=(validation["notes"] if validation else ["No temporal validation was run for this version (--no-validate)."]),
@@ -443,9 +449,12 @@ def score(con: Any, as_of: Any, *, version: str | None = None, person_ids: Seque
 
     Returns one row per person, highest risk first: person_id, as_of, risk, expected_harm,
     rfgv_score (RFH baseline score, when the harm area provides it), allegations, charges,
-    convictions (the evidence, for the outcome category), last_event_at, top_factors, model_version.
+    convictions, last_event_at and ``evidence`` (the count with its outcomes, in words): the one
+    evidence definition of lists, profiles and packs (rank/evidence.py: VAWG allegations in the
+    last 3 years), top_factors, model_version.
     """
-    from harmlens.features import build_features, evidence_summary
+    from harmlens.features import build_features
+    from harmlens.rank.evidence import evidence_table, summary_text
     from harmlens.risk import registry
     from harmlens.risk.explain import top_factors_text
 
@@ -454,15 +463,16 @@ def score(con: Any, as_of: Any, *, version: str | None = None, person_ids: Seque
     X = build_features(con, at, person_ids)
     if X.empty:
         return pd.DataFrame(columns=["person_id", "as_of", "risk", "expected_harm", "rfgv_score", "allegations", "charges",
-                                     "convictions", "last_event_at", "top_factors", "model_version"])
+                                     "convictions", "last_event_at", "evidence", "top_factors", "model_version"])
     risk = bundle.predict_risk(X)
-    ev = evidence_summary(con, at, list(X.index), category=bundle.target["category"]).reindex(X.index)
+    ev = evidence_table(con, at, X.index).reindex(X.index.astype(str))
     base, _ = baseline_scores(con, at, X.index)
     out = pd.DataFrame({
         "person_id": X.index.astype(str), "as_of": f"{at:%Y-%m-%d}", "risk": risk, "expected_harm": bundle.expected_harm(risk),
         "rfgv_score": base.get("RFH", np.full(len(X), np.nan)),
         "allegations": ev["allegations"].to_numpy(), "charges": ev["charges"].to_numpy(), "convictions": ev["convictions"].to_numpy(),
         "last_event_at": pd.to_datetime(ev["last_event_at"]).dt.strftime("%Y-%m-%d").to_numpy(),
+        "evidence": [summary_text(r) for r in ev.to_dict("records")],
     })
     order = np.lexsort((out["person_id"].to_numpy(), -out["risk"].to_numpy()))
     out = out.iloc[order].reset_index(drop=True)
@@ -560,13 +570,14 @@ def score_cohort(con: Any, cohort: pd.DataFrame, *, version: str | None = None) 
     reason[(reason == "") & out["risk"].isna()] = "not in the scored population on as_of (no suspect or offender record before it)"
     out["reason"] = reason
     keep = [id_col] + (["person_id"] if id_col == "mention_id" else []) + ["as_of", "risk", "expected_harm", "rfgv_score", "allegations",
-                                                                            "charges", "convictions", "last_event_at", "top_factors", "model_version", "reason"]
+                                                                            "charges", "convictions", "last_event_at", "evidence", "top_factors", "model_version", "reason"]
     return out.sort_values("_row")[[c for c in keep if c in out.columns]].reset_index(drop=True)
 
 
 def explain_person(con: Any, person_id: str, as_of: Any, *, version: str | None = None, top: int = 8) -> dict[str, Any]:
     """Why one person has the risk they have on a date: risk, evidence, and the factors in words."""
-    from harmlens.features import build_features, evidence_summary
+    from harmlens.features import build_features
+    from harmlens.rank.evidence import evidence_table, summary_text
     from harmlens.risk import registry
     from harmlens.risk.explain import explain
 
@@ -576,7 +587,9 @@ def explain_person(con: Any, person_id: str, as_of: Any, *, version: str | None 
     if X.empty:
         raise PipelineError(f"person {person_id} is not in the scored population on {at:%Y-%m-%d} (no suspect or offender record before it)")
     risk = float(bundle.predict_risk(X)[0])
-    ev = evidence_summary(con, at, [person_id], category=bundle.target["category"]).iloc[0]
+    ev = evidence_table(con, at, [person_id]).iloc[0]
+    evidence: dict[str, Any] = {k: (None if pd.isna(v) else (str(v)[:10] if k == "last_event_at" else int(v))) for k, v in ev.items()}
+    evidence["text"] = summary_text(ev)
     return {"person_id": person_id, "as_of": f"{at:%Y-%m-%d}", "model_version": rec["version"], "risk": risk,
-            "target": bundle.target, "evidence": {k: (None if pd.isna(v) else (str(v) if k == "last_event_at" else int(v))) for k, v in ev.items()},
+            "target": bundle.target, "evidence": evidence,
             "factors": explain(bundle.model, X[bundle.features], top=top)}

@@ -49,6 +49,8 @@ class RiskBundle:
     window: dict[str, Any]
     severity_edges: list[float] = field(default_factory=list)
     severity_means: list[float] = field(default_factory=list)
+    bands: list[dict[str, Any]] = field(default_factory=list)
+    """Risk bands cut from the validation date (risk/bands.py); empty when the version was not validated."""
 
     @property
     def model(self) -> Any:

@@ -52,7 +52,7 @@ HIT_RATE_CAVEATS = (
     "not a measure of bias.",
     "A find follows the Home Office definition for police.uk data: the outcome is linked to the object of the search "
     "AND is other than no further action; searches where police.uk leaves the link blank are left out (not "
-    "recorded), not counted as finds. For Stanford Open Policing data a find is contraband_found. Arrest rates are "
+    "recorded), not counted as finds. For Stanford Open Policing data a find is a search recorded with contraband found. Arrest rates are "
     "shown separately: an arrest can be for something other than the object of the search.",
 )
 RATE_CAVEATS = (
@@ -498,7 +498,7 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
             few = res.borough_rates.index[res.borough_rates["too_few"]].tolist()
             if few:
                 res.notes.append(f"Borough ratios resting on fewer than 10 stops or 1,000 residents in a group "
-                                 f"(flagged too_few, do not read them): {', '.join(few)}.")
+                                 f"(marked 'too few to judge': do not read them): {', '.join(few)}.")
 
     # Outcome (hit-rate) test
     h = con.execute("""SELECT grp, count(*) FILTER (searched) AS searched,

@@ -27,22 +27,18 @@ import re
 GROUPS = ("Asian", "Black", "Mixed", "White", "Other")
 # US sources (Stanford Open Policing) add Hispanic, which the Census groups above have no place for.
 ALL_GROUPS = ("Asian", "Black", "Hispanic", "Mixed", "White", "Other")
-# Group names as users and other tools write them (matched case-insensitively).
-GROUP_SYNONYMS = {
-    "african-american": "Black", "african american": "Black", "black or african american": "Black",
-    "black british": "Black", "caucasian": "White", "white british": "White", "latino": "Hispanic",
-    "latina": "Hispanic", "latinx": "Hispanic", "hispanic or latino": "Hispanic", "asian/pacific islander": "Asian",
-    "asian or pacific islander": "Asian", "mixed race": "Mixed", "multiracial": "Mixed",
-}
+_GROUP_OF_KEY = {g.lower(): g for g in ALL_GROUPS}
 
 
 def group_label(value: str) -> str | None:
-    """A group as written ('BLACK', 'black', 'African-American', 'Caucasian') -> 'Black' / 'White' / ..., or None."""
-    low = re.sub(r"\s+", " ", str(value).strip().lower())
-    for g in ALL_GROUPS:
-        if low == g.lower():
-            return g
-    return GROUP_SYNONYMS.get(low)
+    """A group as written ('BLACK', 'black', 'African-American', 'Caucasian') -> 'Black' / 'White' / ..., or None.
+
+    Spellings and synonyms come from the one module for group labels (harmlens.grouplabels), so
+    the stops area and the audit read a group the same way.
+    """
+    from harmlens.grouplabels import group_key
+
+    return _GROUP_OF_KEY.get(group_key(value) or "")
 NOT_STATED = "Not stated"  # group label for the self-defined value not_stated
 NOT_RECORDED = "Not recorded"  # group label for an empty field
 _GROUP_OF_LETTER = {"A": "Asian", "B": "Black", "M": "Mixed", "W": "White", "O": "Other"}
@@ -227,7 +223,7 @@ def officer_defined(value: str | None) -> tuple[str | None, str | None]:
             return None, g
     if low in ("chinese",):
         return None, "Other"
-    syn = GROUP_SYNONYMS.get(low)
+    syn = group_label(raw)
     if syn in GROUPS:  # 'Caucasian', 'African-American' as other tools write the officer's group
         return None, syn
     if low in ("unknown", "not stated", "not recorded"):
@@ -269,6 +265,7 @@ def population_group(label: str) -> str | None:
         return _GROUP_OF_LETTER[letter]
     if low == "chinese":
         return "Asian"
-    if GROUP_SYNONYMS.get(low) in GROUPS:
-        return GROUP_SYNONYMS[low]
+    syn = group_label(str(label))
+    if syn in GROUPS:
+        return syn
     raise ValueError(f"unknown population ethnicity group {label!r}")

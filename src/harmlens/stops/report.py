@@ -245,12 +245,39 @@ def _chart(ch) -> str:
 
 
 def _list(items) -> str:
-    return "<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
+    from harmlens.features.catalogue import plain_text
+
+    return "<ul>" + "".join(f"<li>{html.escape(plain_text(str(i)))}</li>" for i in items) + "</ul>"
+
+
+def _warn(lines) -> str:
+    """Warnings name the measure they are about (stops_per_1000): in plain words for the reader."""
+    from harmlens.features.catalogue import plain_text
+
+    return '<div class="warn">' + "<br>".join(html.escape(plain_text(w)) for w in lines) + "</div>"
+
+
+def vod_words(coef: float, low: float, high: float, minority: str) -> str:
+    """What a veil-of-darkness coefficient (log odds that a stopped person is of ``minority``, dark vs
+    daylight, same clock time) means, in words a panel can read."""
+    import math
+
+    odds = f"the odds that a stopped person was {minority} were {math.exp(coef):.2f} times those in daylight"
+    if low <= 0 <= high:
+        return (f"In the dark {odds}, but the interval includes 0 (no difference): this test finds no evidence "
+                "either way that being seen changes who is stopped.")
+    if coef < 0:
+        return (f"In the dark, when officers can see less, {odds}: {minority} people were a smaller share of stops "
+                "when harder to see, the pattern bias in daylight stops would leave (evidence to examine, not proof).")
+    return (f"In the dark {odds}: {minority} people were a larger share of stops when harder to see, the opposite "
+            "of the pattern daylight bias would leave.")
 
 
 def render_stops_report(a: StopAnalysis) -> str:
     """The whole analysis as one HTML page (shared page shell, inline SVG charts)."""
     from harmlens.reports import render_html
+
+    from harmlens.features.catalogue import label
 
     s = a.settings
     ref = s.reference
@@ -269,7 +296,8 @@ def render_stops_report(a: StopAnalysis) -> str:
         m = a.vod.models[0]
         lo, hi = m.ci
         head.append(f"Veil of darkness: dark coefficient {m.coef:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}) with clock time controlled"
-                    + (f"; {a.vod.models[1].coef:+.3f} (SE {a.vod.models[1].se:.3f}) with area fixed effects." if len(a.vod.models) > 1 else "."))
+                    + (f"; {a.vod.models[1].coef:+.3f} (SE {a.vod.models[1].se:.3f}) with area fixed effects." if len(a.vod.models) > 1 else ".")
+                    + " " + vod_words(m.coef, lo, hi, a.vod.minority))
     head += [n for n in a.notes if "lower bounds" in n]
     if head:
         body.append("<h2>In brief</h2>" + _list(head))
@@ -297,7 +325,7 @@ def render_stops_report(a: StopAnalysis) -> str:
         body.append("<p>Rate CIs: parametric bootstrap (GroupFrame). Ratio CIs: exact conditional method for two Poisson "
                     "counts over fixed census denominators.</p>")
         if a.rates is not None and a.rates.warnings:
-            body.append('<div class="warn">' + "<br>".join(e(w) for w in a.rates.warnings) + "</div>")
+            body.append(_warn(a.rates.warnings))
     if a.vs_white_british is not None:
         body.append("<h3>Relative to White British</h3><p>Each group's rate over the White British (W1) rate, the "
                     "comparison the Met's s163 pilot reported.</p>" + _table(a.vs_white_british))
@@ -328,7 +356,7 @@ def render_stops_report(a: StopAnalysis) -> str:
         body.append(_chart(_vod_chart(v)))
         mt = pd.DataFrame([m.to_dict() for m in v.models]).drop(columns=["name"])
         body.append(_table(mt, index=False))
-        body.append("<p>Excluded: " + ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in v.excluded.items()) + ".</p>")
+        body.append("<p>Excluded: " + e(", ".join(f"{label(k)} {n:,}" for k, n in v.excluded.items())) + ".</p>")
         body.append("<h3>What this test can and cannot say</h3>" + _list(v.caveats))
     elif a.vod_skipped:
         body.append(f"<h2>Veil-of-darkness test</h2><p>Not run: {e(a.vod_skipped)}.</p>")
@@ -338,7 +366,7 @@ def render_stops_report(a: StopAnalysis) -> str:
         body.append(_chart(_hit_chart(a.outcome_test)))
         body.append(_table(a.outcome_test))
         if a.hit_rates is not None and a.hit_rates.warnings:
-            body.append('<div class="warn">' + "<br>".join(e(w) for w in a.hit_rates.warnings) + "</div>")
+            body.append(_warn(a.hit_rates.warnings))
         body.append("<h3>Caveats</h3>" + _list(a.caveats.get("outcome_test", ())))
     if a.arrest_rates is not None:
         body.append("<h2>Arrest rate among searches</h2><p>Shown apart from finds: an arrest can be for something other "
@@ -350,7 +378,7 @@ def render_stops_report(a: StopAnalysis) -> str:
     share_col = f"{s.minority}_share_of_known"
     for name in ("legislation", "age_range", "sex", "borough", "month"):
         if name in a.breakdowns:
-            body.append(f"<h3>By {name.replace('_', ' ')}</h3>" + _table(a.breakdowns[name].head(40), pct=(share_col,)))
+            body.append(f"<h3>By {e(label(name))}</h3>" + _table(a.breakdowns[name].head(40), pct=(share_col,)))
 
     body.append("<h2>Notes and caveats on rates</h2>" + _list(list(a.notes) + list(a.caveats.get("rates", ()))))
     meta = {"stops": f"{a.n_stops:,}", "period": f"{a.period[0]} to {a.period[1]}", "filter": a.filter.describe(),

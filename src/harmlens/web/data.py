@@ -122,11 +122,13 @@ class Warehouse:
             if hit is not None and time.monotonic() - hit[0] < LISTS_TTL:
                 return hit[1]
             rows = self.rows(
-                "SELECT list_id, method, as_of, model_version, n_entries, refreshed_at, expires_at, expires_at <= now()::TIMESTAMP AS expired"
+                "SELECT list_id, method, as_of, model_version, n_entries, refreshed_at, expires_at, expires_at <= now()::TIMESTAMP AS expired,"
+                " params"
                 " FROM priority_lists WHERE kind = ? ORDER BY expired, as_of DESC, refreshed_at DESC, list_id",
                 [kind],
             )
             for r in rows:
+                r["band_meanings"] = _band_meanings(r.pop("params", None))
                 r["bands"] = [b for (b,) in self.cur().execute(
                     "SELECT DISTINCT band FROM priority_entries WHERE list_id = ? AND band IS NOT NULL ORDER BY 1", [r["list_id"]]).fetchall()]
             self._lists_cache[kind] = (time.monotonic(), rows)
@@ -201,6 +203,8 @@ class Warehouse:
             "pages": max(1, -(-total // size)),
             "boroughs": sorted(set(cached.boroughs.values())),
             "bands": lst["bands"],
+            # what each band means, as stored with the list (risk/bands.py; docs/rank.md)
+            "band_meanings": {b: lst.get("band_meanings", {}).get(b, "") for b in lst["bands"]},
         }
 
     def priority_list(self, *, list_id: str | None = None, borough: str | None = None, band: str | None = None, sort: str = "rank",
@@ -495,6 +499,19 @@ class Warehouse:
 REFERRAL_TABLES = ("referral_packs", "referrals")
 AUDIT_TABLES = ("audit_reports", "audit_runs")
 _BULKY = {"pack_html", "pack_md", "html", "report_html", "pack_json", "body", "content", "fields", "html_sha256", "pdf_sha256"}
+
+
+def _band_meanings(params: Any) -> dict[str, str]:
+    """Band name -> meaning from a stored list's ``params`` JSON (empty when it has none)."""
+    import json
+
+    from harmlens.risk.bands import meanings
+
+    try:
+        p = json.loads(params) if isinstance(params, str) else (params or {})
+    except ValueError:
+        return {}
+    return meanings(p.get("bands")) if isinstance(p, dict) else {}
 
 
 def _card_text(value: Any) -> tuple[str | None, str | None]:
