@@ -180,3 +180,17 @@ def test_one_to_one_needs_two_sources(tmp_path):
     pd.DataFrame({"id": ["1", "2"], "f": ["a", "b"], "s": ["c", "d"]}).to_csv(p, index=False)
     with pytest.raises(LinkFileError, match="two sources"):
         link_file([p], "id", {"forename": "f", "surname": "s"}, one_to_one=True)
+
+
+def test_missing_markers_read_as_missing(tmp_path):
+    """An R or Excel export writes NA, N/A, NULL ...: they are missing values, not a date or a postcode 'NA'."""
+    import duckdb
+
+    from harmlens.link.linkfile import load_files
+
+    f = tmp_path / "a.csv"
+    f.write_text("id,first,last,dob,pc\n1,John,Smith,NA,AB1 2CD\n2,John,Smith,1980-01-02,n/a\n3,Ann,Lee, NULL ,.\n4,NA_x,Lee,#N/A,NaN\n")
+    con = duckdb.connect()
+    load_files(con, [f], "t")
+    got = con.execute("SELECT id, first, dob, pc FROM t ORDER BY id").fetchall()
+    assert got == [("1", "John", None, "AB1 2CD"), ("2", "John", "1980-01-02", None), ("3", "Ann", None, None), ("4", "NA_x", None, None)]

@@ -88,6 +88,16 @@ def person_id_for(first_member: str) -> str:
     return "P" + hashlib.sha1(first_member.encode()).hexdigest()[:12].upper()
 
 
+def _value_sql(qcol: str) -> str:
+    """A cell as trimmed text, NULL where it is empty or one of the usual missing markers (NA, N/A, NULL, ...):
+    the same markers as every other table reader (harmlens.tableio), so an R or Excel export links like a blank one."""
+    from harmlens.tableio import MISSING_MARKERS
+
+    markers = ", ".join("'" + m.lower().replace("'", "''") + "'" for m in MISSING_MARKERS if m)
+    t = f"trim(CAST({qcol} AS VARCHAR))"
+    return f"CASE WHEN lower({t}) IN ({markers}) THEN NULL ELSE nullif({t}, '') END"
+
+
 def load_files(con: duckdb.DuckDBPyConnection, files: list[Path], table: str, source: int = 0, *, replace: bool = True) -> list[str]:
     """Load CSV/Parquet files (same columns) into ``table`` as text with trimmed names and values,
     with column ``__hl_source`` = ``source``. All reading of input files is here."""
@@ -108,7 +118,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[Path], table: str, so
             raise LinkFileError(f"cannot read {f}: {str(exc).splitlines()[0]}") from exc
         if "__hl_source" in cols:
             raise LinkFileError(f"{f}: a column may not be called __hl_source")
-        sel = ", ".join(f"nullif(trim(CAST({quote_ident(c)} AS VARCHAR)), '') AS {quote_ident(c.strip())}" for c in cols)
+        sel = ", ".join(f"{_value_sql(quote_ident(c))} AS {quote_ident(c.strip())}" for c in cols)
         rels.append((sel, rel, str(f), [c.strip() for c in cols]))
     first_cols = rels[0][3]
     for (_, _, _, cols), f in zip(rels, files):
