@@ -156,3 +156,33 @@ def test_stored_list_is_the_default_input(tmp_path):
     assert res.list_id == "offenders:v100:2024-01-01"
     assert res.list_size == len(ids) and res.as_of == AS_OF
     assert res.model["method"] == "stored list"
+
+
+def test_people_acted_on_are_compared_with_similar_people_not_acted_on(tmp_path):
+    """Casework actions dated in the 90 days after the list date make the 'acted on' group; an action after the
+    window, a decision to take no action, and a person not scored on that date do not count."""
+    from harmlens.audit.outcomes import acted_on_monitoring
+    from harmlens.audit.warehouse import audit_warehouse, load_scored, warehouse_body
+
+    con, _ = _city(tmp_path, 2, bias=False)
+    try:
+        sc, _, src = load_scored(con, as_of=AS_OF, top=TOP)
+        top = sc.sort_values("score", ascending=False)["person_id"].astype(str).tolist()
+        acted, late, declined = top[:40], top[40], top[41]
+        actions = pd.DataFrame(
+            [{"person_id": p, "action": "marac_referral", "action_date": "2024-02-01"} for p in acted]
+            + [{"person_id": late, "action": "arrest", "action_date": "2024-06-01"},
+               {"person_id": declined, "action": "no_action", "action_date": "2024-01-15"},
+               {"person_id": "not-a-scored-person", "action": "arrest", "action_date": "2024-01-10"}])
+        mon = acted_on_monitoring(con, sc, actions, src.as_of, 365, n_boot=50)
+        assert mon is not None and mon.n_listed == 40
+        assert 0 < mon.n_matched <= 40
+        assert set(mon.table["outcome"]) and mon.table[["listed", "comparison"]].notna().all().all()
+        assert any("40 scored people" in n and "1 people acted on were not scored" in n for n in mon.notes)
+        # through the whole audit: the report has the section, the JSON the numbers
+        res = audit_warehouse(con, as_of=AS_OF, top=TOP, n_boot=50, proxy=False, actions=actions)
+    finally:
+        con.close()
+    assert res.acted_on is not None and res.acted_on.n_listed == 40
+    assert "People acted on against similar people not acted on" in warehouse_body(res)
+    assert json.loads(json.dumps(res.to_dict(), allow_nan=False))["acted_on"]["n_listed"] == 40

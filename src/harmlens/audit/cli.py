@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -73,6 +73,7 @@ def register(app: typer.Typer) -> None:
         as_of: Optional[str] = typer.Option(None, "--as-of", help="Warehouse mode: the list date (YYYY-MM-DD; default: the latest scores, else the day after the last event)."),
         top: int = typer.Option(100, "--top", min=1, help="Warehouse mode: list size (people at large, highest first)."),
         horizon: int = typer.Option(365, "--horizon", min=1, help="Warehouse mode: days after the list date in which outcomes count."),
+        actions: Optional[Path] = typer.Option(None, "--actions", help="Warehouse mode: casework actions (the CSV of 'harmlens casework actions'): people acted on in the 90 days after the list date are compared with similar people not acted on."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write the report here (audit.html, audit.pdf, audit.json)."),
         format: str = typer.Option("html,pdf,json", "--format", help="Which files to write with --out: any of html,pdf,json."),
         stdout: str = typer.Option("table", "--print", help="What to print: table|json|csv|none."),
@@ -132,7 +133,8 @@ def register(app: typer.Typer) -> None:
         con = connect(db, create=False)
         try:
             wa = audit_warehouse(con, list_id=list_id, version=version, as_of=as_of, top=top, horizon_days=horizon, n_boot=n_boot,
-                                 random_state=seed, min_group_size=min_group_size, reference=reference)
+                                 random_state=seed, min_group_size=min_group_size, reference=reference,
+                                 actions=_read_actions(actions) if actions is not None else None)
             run_id = record_run(con, wa)
         finally:
             con.close()
@@ -217,3 +219,15 @@ class _LastAudit:
         self.flags = d.get("flags", [])
         self.near_misses = d.get("near_misses", [])
         self.headline = d.get("headline")
+
+
+def _read_actions(path: Path) -> Any:
+    """The casework actions file: person_id, action, action_date (through the one table reader, so hostile cells stay text)."""
+    from harmlens.errors import HarmlensError
+    from harmlens.tableio import read_table
+
+    df = read_table(path, categorical=["person_id", "action"])
+    missing = [c for c in ("person_id", "action", "action_date") if c not in df.columns]
+    if missing:
+        raise HarmlensError(f"{path}: no {', '.join(missing)} column (write it with 'harmlens casework actions --out FILE')")
+    return df

@@ -113,6 +113,7 @@ class AuditResult:
     proxy: Any = None
     label_bias: Any = None
     outcomes: Any = None
+    acted_on: Any = None  # OutcomeMonitoring of people acted on (casework) vs similar people not acted on
     notes: list[str] = field(default_factory=list)
     near_misses: list[dict[str, Any]] = field(default_factory=list)
     comparisons: list[dict[str, Any]] = field(default_factory=list)
@@ -181,6 +182,7 @@ class AuditResult:
             "proxy": self.proxy.to_dict() if self.proxy is not None else None,
             "label_bias": self.label_bias.to_dict() if self.label_bias is not None else None,
             "outcomes": self.outcomes.to_dict() if self.outcomes is not None else None,
+            "acted_on": self.acted_on.to_dict() if self.acted_on is not None else None,
             "warnings": self.warnings,
             "notes": list(self.notes),
         }

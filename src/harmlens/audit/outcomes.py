@@ -32,7 +32,8 @@ import pandas as pd
 
 from harmlens.audit.groupframe import _jsonable
 
-__all__ = ["OutcomeMonitoring", "match_comparison", "person_outcomes", "outcome_monitoring", "OUTCOMES"]
+__all__ = ["OutcomeMonitoring", "match_comparison", "person_outcomes", "outcome_monitoring", "acted_on_monitoring",
+           "OUTCOMES", "NOT_AN_INTERVENTION"]
 
 OUTCOMES = ["offences", "vawg_offences", "arrests", "charges", "victims_revictimised"]
 
@@ -205,3 +206,41 @@ def outcome_monitoring(con: Any, scored: pd.DataFrame, as_of: datetime, horizon_
     return OutcomeMonitoring(str(as_of.date()), str(end.date()), (end - as_of).days, len(pairs), len(matched),
                              pd.DataFrame(rows), float(matched["listed_score"].mean()),
                              float(matched["comparison_score"].mean()), notes)
+
+
+NOT_AN_INTERVENTION = frozenset({"no_action", "no action", "none"})
+"""Casework action codes that record a decision not to act: those people are not "acted on"."""
+
+
+def acted_on_monitoring(con: Any, scored: pd.DataFrame, actions: pd.DataFrame, as_of: datetime, horizon_days: int, *,
+                        window_days: int = 90, data_end: datetime | None = None, n_boot: int = 1000,
+                        random_state: int = 0) -> OutcomeMonitoring | None:
+    """People acted on (a casework action dated in the ``window_days`` after the list date) against scored
+    people of similar risk who were not acted on, over the same follow-up as the list's outcome monitoring.
+
+    ``actions`` holds ``person_id``, ``action`` and ``action_date`` (``harmlens casework actions``). The
+    matching is the list's (nearest logit risk within a caliper), so the comparison answers "what happened
+    to people we acted on, against people the model ranked alike whom we did not", with the same caveat:
+    acting brings attention, which changes what is recorded. None when nobody scored was acted on.
+    """
+    if actions is None or actions.empty:
+        return None
+    a = actions.copy()
+    a["action_date"] = pd.to_datetime(a["action_date"], errors="coerce")
+    start, stop = pd.Timestamp(as_of), pd.Timestamp(as_of) + pd.Timedelta(days=int(window_days))
+    code = a["action"].astype(str).str.strip().str.lower()
+    took = a[(a["action_date"] >= start) & (a["action_date"] < stop) & ~code.isin(NOT_AN_INTERVENTION)]
+    acted = set(took["person_id"].astype(str))
+    sc = scored[["person_id", "score"]].copy()
+    sc["person_id"] = sc["person_id"].astype(str)
+    sc["listed"] = sc["person_id"].isin(acted)
+    n_acted = int(sc["listed"].sum())
+    if n_acted == 0:
+        return None
+    res = outcome_monitoring(con, sc, as_of, horizon_days, data_end=data_end, n_boot=n_boot, random_state=random_state)
+    if res is not None:
+        left = len(acted) - n_acted
+        res.notes.insert(0, f"acted on: {n_acted:,} scored people with an action from {start.date()} to "
+                            f"{(stop - pd.Timedelta(days=1)).date()} (decisions to take no action do not count)"
+                         + (f"; {left:,} people acted on were not scored on this date and are left out" if left else ""))
+    return res

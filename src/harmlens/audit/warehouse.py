@@ -212,7 +212,8 @@ def load_scored(con: Any, *, list_id: str | None = None, as_of: Any = None, vers
 
 def audit_warehouse(con: Any, *, list_id: str | None = None, version: str | None = None, as_of: Any = None,
                     top: int = 100, horizon_days: int = 365, n_boot: int = 300, random_state: int = 0,
-                    min_group_size: int = 30, reference: str | None = None, proxy: bool = True) -> AuditResult:
+                    min_group_size: int = 30, reference: str | None = None, proxy: bool = True,
+                    actions: Any = None) -> AuditResult:
     """Audit a list (see the module docstring): a stored list, or one made from a model's scores."""
     from harmlens.audit.labels import label_bias
     from harmlens.audit.outcomes import outcome_monitoring
@@ -233,6 +234,13 @@ def audit_warehouse(con: Any, *, list_id: str | None = None, version: str | None
     res.outcomes = outcome_monitoring(con, sc, src.as_of, horizon_days, data_end=end, random_state=random_state)
     if res.outcomes is None:
         res.notes.append("outcome monitoring: no follow-up recorded after the list date yet")
+    if actions is not None:
+        from harmlens.audit.outcomes import acted_on_monitoring
+
+        res.acted_on = acted_on_monitoring(con, sc, actions, src.as_of, horizon_days, data_end=end, random_state=random_state)
+        if res.acted_on is None:
+            res.notes.append("acted on vs not: no casework action on a scored person in the 90 days after the list date,"
+                             " or no follow-up yet")
     return res
 
 
@@ -359,22 +367,36 @@ def warehouse_body(res: AuditResult) -> str:
                      + "".join(f"<li>{esc(plain_text(n))}</li>" for n in lb.notes) + "</ul>")
     if res.outcomes is not None:
         o = res.outcomes
-        parts += ["<h2>Outcome monitoring: what happened next</h2>",
-                  f"<p>{o.n_matched:,} of {o.n_listed:,} listed people matched to an unlisted person of similar "
-                  f"risk (mean risk {num(o.mean_score_listed, 3)} vs {num(o.mean_score_comparison, 3)}); "
-                  f"follow-up {esc(o.start)} to {esc(o.end)} ({o.follow_up_days} days).</p>"]
-        rows = "".join(
-            f"<tr><td>{esc(plain_label(r.outcome))}</td><td>{esc(plain_text(r.measure))}</td><td>{num(r.listed, 3)}</td>"
-            f"<td>{num(r.comparison, 3)}</td><td>{num(r.difference, 3)} ({num(r.low, 3)} to {num(r.high, 3)})</td></tr>"
-            for r in o.table.itertuples())
-        parts.append('<table class="data"><tr><th>outcome</th><th>measure</th><th>listed</th><th>comparison</th>'
-                     f"<th>difference (95% CI)</th></tr>{rows}</table>")
-        parts.append(notes_html(o.notes))
+        parts += _monitoring_html(o, "Outcome monitoring: what happened next",
+                                  f"{o.n_matched:,} of {o.n_listed:,} listed people matched to an unlisted person of similar risk",
+                                  ("listed", "comparison"))
+    if res.acted_on is not None:
+        o = res.acted_on
+        parts += _monitoring_html(o, "People acted on against similar people not acted on",
+                                  f"{o.n_matched:,} of {o.n_listed:,} people with a casework action matched to a scored person "
+                                  "of similar risk with none", ("acted on", "not acted on"))
     parts += ["<h2>Notes and method</h2>", notes_html(res.notes),
               "<p>Groups: self-defined ethnicity in the five 2021 Census groups plus not stated (most often stated "
               "code over a person's records), sex, age band at the list date, borough of most of their events. "
               "Ethnicity is never a model input; it is used here only to audit.</p>"]
     return "\n".join(parts)
+
+
+def _monitoring_html(o: Any, title: str, matched: str, columns: tuple[str, str]) -> list[str]:
+    """One outcome-monitoring comparison (listed vs matched, or acted on vs not) as a heading, a sentence and a table."""
+    from harmlens.audit.report import esc, num
+    from harmlens.features.catalogue import label as plain_label, plain_text
+
+    rows = "".join(
+        f"<tr><td>{esc(plain_label(r.outcome))}</td><td>{esc(plain_text(r.measure))}</td><td>{num(r.listed, 3)}</td>"
+        f"<td>{num(r.comparison, 3)}</td><td>{num(r.difference, 3)} ({num(r.low, 3)} to {num(r.high, 3)})</td></tr>"
+        for r in o.table.itertuples())
+    return [f"<h2>{esc(title)}</h2>",
+            f"<p>{esc(matched)} (mean risk {num(o.mean_score_listed, 3)} vs {num(o.mean_score_comparison, 3)}); "
+            f"follow-up {esc(o.start)} to {esc(o.end)} ({o.follow_up_days} days).</p>",
+            f'<table class="data"><tr><th>outcome</th><th>measure</th><th>{esc(columns[0])}</th><th>{esc(columns[1])}</th>'
+            f"<th>difference (95% CI)</th></tr>{rows}</table>",
+            "<ul>" + "".join(f"<li>{esc(plain_text(n))}</li>" for n in o.notes) + "</ul>"]
 
 
 def record_report_page(con: Any, run_id: str, html_path: Any) -> None:
