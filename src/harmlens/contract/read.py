@@ -12,6 +12,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -57,6 +58,13 @@ def read_csv(path: Path) -> RawTable:
     header = [h.strip() for h in header]
     if len(set(header)) != len(header) or any(h == "" for h in header):
         raise UnparseableFileError(f"{path}: line 1: header has empty or repeated column names")
+    return csv_records(path, data, reader, header)
+
+
+def csv_records(path: Path, data: bytes, reader: Any, header: list[str]) -> RawTable:
+    """The records after ``header`` from a ``csv.reader``: blank lines skipped, a row with the wrong number of
+    fields kept aside with its line (quarantined by the caller), a malformed file one line of error.
+    Shared by every CSV reader (contract tables, Stanford Open Policing files) so they count rows alike."""
     records: list[list[str]] = []
     lines: list[int] = []
     shape: list[tuple[int, str]] = []

@@ -4,6 +4,7 @@ and false merges / false splits counted separately."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import duckdb
 
@@ -48,19 +49,11 @@ def pairwise_scores(con: duckdb.DuckDBPyConnection, assignments: str, candidates
         SELECT (SELECT coalesce(sum(n*(n-1)/2), 0) FROM tc), (SELECT coalesce(sum(n*(n-1)/2), 0) FROM pc),
                (SELECT coalesce(sum(n*(n-1)/2), 0) FROM bc), (SELECT n FROM fm), (SELECT n FROM fs)"""
     ).fetchall()[0]
-    t, p, tp, fm, fs = (int(x) for x in row)
-    prec = tp / p if p else 1.0
-    rec = tp / t if t else 1.0
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    br = None
-    if candidates is not None:
-        hit = con.execute(
-            f"""SELECT count(*) FROM (SELECT DISTINCT least(c.unique_id_l, c.unique_id_r) x, greatest(c.unique_id_l, c.unique_id_r) y
+    hit_sql = (f"""SELECT count(*) FROM (SELECT DISTINCT least(c.unique_id_l, c.unique_id_r) x, greatest(c.unique_id_l, c.unique_id_r) y
                 FROM {candidates} c JOIN {assignments} a ON a.unique_id = c.unique_id_l
                 JOIN {assignments} b ON b.unique_id = c.unique_id_r WHERE a.truth = b.truth)"""
-        ).fetchall()[0][0]
-        br = hit / t if t else 1.0
-    return PairwiseScores(t, p, tp, prec, rec, f1, p - tp, t - tp, fm, fs, br)
+               if candidates is not None else None)
+    return _scores(con, row, hit_sql)
 
 
 def cross_source_scores(con: duckdb.DuckDBPyConnection, assignments: str, candidates: str | None = None) -> PairwiseScores:
@@ -77,16 +70,22 @@ def cross_source_scores(con: duckdb.DuckDBPyConnection, assignments: str, candid
         SELECT (SELECT coalesce(sum(n), 0) FROM tc), (SELECT coalesce(sum(n), 0) FROM pc),
                (SELECT coalesce(sum(n), 0) FROM bc), (SELECT n FROM fm), (SELECT n FROM fs)"""
     ).fetchall()[0]
+    hit_sql = (f"""SELECT count(*) FROM (SELECT DISTINCT c.unique_id_l, c.unique_id_r FROM {candidates} c
+                JOIN {assignments} a ON a.unique_id = c.unique_id_l JOIN {assignments} b ON b.unique_id = c.unique_id_r
+                WHERE a.truth = b.truth AND a.src <> b.src)"""
+               if candidates is not None else None)
+    return _scores(con, row, hit_sql)
+
+
+def _scores(con: duckdb.DuckDBPyConnection, row: Any, hit_sql: str | None) -> PairwiseScores:
+    """Precision, recall and F1 from (true, predicted, correct pairs, false merges, false splits); blocking recall
+    from ``hit_sql`` (true pairs among the candidates) when candidates are given."""
     t, p, tp, fm, fs = (int(x) for x in row)
     prec = tp / p if p else 1.0
     rec = tp / t if t else 1.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     br = None
-    if candidates is not None:
-        hit = con.execute(
-            f"""SELECT count(*) FROM (SELECT DISTINCT c.unique_id_l, c.unique_id_r FROM {candidates} c
-                JOIN {assignments} a ON a.unique_id = c.unique_id_l JOIN {assignments} b ON b.unique_id = c.unique_id_r
-                WHERE a.truth = b.truth AND a.src <> b.src)"""
-        ).fetchall()[0][0]
+    if hit_sql is not None:
+        hit = con.execute(hit_sql).fetchall()[0][0]
         br = hit / t if t else 1.0
     return PairwiseScores(t, p, tp, prec, rec, f1, p - tp, t - tp, fm, fs, br)

@@ -329,28 +329,27 @@ def discover_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
     return files, ignored
 
 
-def _looks_police_uk(path: Path) -> bool:
+def _csv_head(path: Path) -> str | None:
+    """The header line of a CSV file (None for another extension or an unreadable file): enough to tell its kind."""
     if path.suffix.lower() != ".csv":
-        return False
+        return None
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as f:
-            head = f.readline()
+            return f.readline()
     except OSError:
-        return False
-    return all(c in head for c in POLICE_UK_CSV_COLUMNS)
+        return None
+
+
+def _looks_police_uk(path: Path) -> bool:
+    head = _csv_head(path)
+    return head is not None and all(c in head for c in POLICE_UK_CSV_COLUMNS)
 
 
 def _looks_opp(path: Path) -> bool:
     from harmlens.stops.opp import is_opp
 
-    if path.suffix.lower() != ".csv":
-        return False
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as f:
-            head = f.readline()
-    except OSError:
-        return False
-    return is_opp(h.strip().strip('"') for h in head.split(","))
+    head = _csv_head(path)
+    return head is not None and is_opp(h.strip().strip('"') for h in head.split(","))
 
 
 def keep_stops_with_unread_fields(rows: pd.DataFrame, problems: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:

@@ -192,10 +192,9 @@ def read_opp_csv(path: Path):
     Same guarantees as the contract reader (UTF-8, strict quoting, a row with the wrong number of
     fields is a shape problem for its line, not a failed file)."""
     import csv
-    import hashlib
     import io
 
-    from harmlens.contract.read import RawTable
+    from harmlens.contract.read import csv_records
     from harmlens.errors import UnparseableFileError
 
     data = path.read_bytes()
@@ -212,18 +211,4 @@ def read_opp_csv(path: Path):
         header[0] = "row_name"
     if len(set(header)) != len(header) or any(h == "" for h in header):
         raise UnparseableFileError(f"{path}: line 1: header has empty or repeated column names")
-    records, lines, shape = [], [], []
-    start = reader.line_num + 1
-    try:
-        for rec in reader:
-            if rec:
-                if len(rec) != len(header):
-                    shape.append((start, f"row has {len(rec)} fields, header has {len(header)}"))
-                else:
-                    records.append(rec)
-                    lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise UnparseableFileError(f"{path}: line {reader.line_num}: {exc} (truncated or malformed CSV)") from None
-    frame = pd.DataFrame(records, columns=header, dtype=str) if records else pd.DataFrame(columns=header, dtype=str)
-    return RawTable(path, hashlib.sha256(data).hexdigest(), frame, pd.Series(lines, dtype="int64"), shape)
+    return csv_records(path, data, reader, header)
