@@ -40,6 +40,7 @@ from harmlens.link.explain import store_term_frequencies
 from harmlens.link.idmap import assign_person_ids, write_links
 from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
+from harmlens.link.threshold import DEFAULT_PRECISION, ThresholdChoice, choose_threshold, given_threshold
 from harmlens.link.records import (DEFAULT_BLOCK_CAP, block_new, capped_rules, collapse, incremental_records,
                                    refine_prior_by_mentions, register_mention_tf, split_weak_records)
 
@@ -69,6 +70,10 @@ class LinkRunSummary:
     refused_by_constraints: int
     seconds: dict[str, float] = field(default_factory=dict)
     records: int = 0  # distinct records the mentions collapsed into (identical mentions are one)
+    # the model's own estimate of pairwise precision and recall at the threshold (full runs only)
+    expected_precision: float | None = None
+    expected_recall: float | None = None
+    target_precision: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,7 +82,15 @@ class LinkRunSummary:
         return (f"run {self.run_id} ({self.mode}, model {self.model_id}, threshold {self.threshold}): "
                 f"{self.mentions} mentions ({self.new_mentions} new; {self.records} distinct records) -> {self.persons} persons; "
                 f"{self.pairs_scored} pairs scored; {self.merges} merges, {self.splits} splits recorded; "
-                f"{self.review_queue} pairs in the review queue; {self.refused_by_constraints} links refused by person_ref/decisions")
+                f"{self.review_queue} pairs in the review queue; {self.refused_by_constraints} links refused by person_ref/decisions"
+                + self.expected_text())
+
+    def expected_text(self) -> str:
+        if self.expected_precision is None:
+            return ""
+        how = f"chosen for expected precision {self.target_precision}" if self.target_precision is not None else "given"
+        return (f"\nthreshold {self.threshold:.4f} ({how}): the model expects pairwise precision {self.expected_precision:.4f}"
+                f" and recall {self.expected_recall:.4f} (its own estimate from match probabilities, no truth)")
 
 
 def _active_model(con: duckdb.DuckDBPyConnection) -> tuple[int, dict] | None:
@@ -127,14 +140,19 @@ def _rules(settings: dict) -> list[str]:
     return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in settings["blocking_rules_to_generate_predictions"]]
 
 
-def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float, refine: bool) -> int:
+def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float, refine: bool,
+               threshold: float | None = None, precision: float = DEFAULT_PRECISION) -> tuple[int, ThresholdChoice]:
     """Score every candidate record pair into ``out`` (unique_id_l, unique_id_r, match_weight,
     match_probability) keeping those >= ``min_probability``; with ``refine`` the prior is first
     re-estimated on the mention scale (``records.refine_prior_by_mentions``). Returns the number
-    of candidate pairs scored."""
+    of candidate pairs scored and the threshold: ``threshold`` with the model's expected precision
+    and recall at it, or (``threshold`` None) the one chosen for expected ``precision``
+    (``threshold.choose_threshold``, over every candidate pair, before any is dropped)."""
     sdf = linker.inference.predict(threshold_match_probability=None, warning_mode="never")
     shift = refine_prior_by_mentions(con, sdf.physical_name, "__hl_rec", linker) if refine else 0.0
     n = con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0]
+    probs = f"SELECT 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS p FROM {sdf.physical_name}"
+    choice = choose_threshold(con, probs, precision) if threshold is None else given_threshold(con, probs, threshold)
     con.execute(
         f"""CREATE OR REPLACE TABLE {out} AS
             SELECT * FROM (SELECT CAST(unique_id_l AS VARCHAR) unique_id_l, CAST(unique_id_r AS VARCHAR) unique_id_r,
@@ -142,7 +160,7 @@ def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability
             FROM {sdf.physical_name}) WHERE match_probability >= {float(min_probability)!r}"""
     )
     sdf.drop_table_from_database_and_remove_from_cache()
-    return n
+    return n, choice
 
 
 def link_warehouse(
@@ -154,6 +172,7 @@ def link_warehouse(
     placeholder_postcodes: set[str] | None = None,
     seed: int = 42,
     block_cap: int = DEFAULT_BLOCK_CAP,
+    precision: float | None = None,
 ) -> LinkRunSummary:
     """Link every mention in ``people`` into persons and write ``links`` (see module docstring).
 
@@ -166,6 +185,9 @@ def link_warehouse(
     full : re-score every pair and re-cluster from scratch (ids still map to existing persons).
     placeholder_postcodes : extra postcodes to treat as missing (e.g. custody suites).
     block_cap : largest block a blocking rule compares whole (``records.capped_rules``).
+    precision : when a model is estimated and no ``threshold`` is given, the threshold is the
+        lowest whose expected pairwise precision (from the model's own match probabilities) is at
+        least this (default ``threshold.DEFAULT_PRECISION``); see ``threshold.py``.
     """
     try:
         n_all = con.execute("SELECT count(*) FROM people").fetchall()[0][0]
@@ -175,13 +197,13 @@ def link_warehouse(
         raise WarehouseError("no mentions to link: the people table is empty (run 'harmlens ingest DIR' first)")
     with _duckdb_settings(con):
         try:
-            return _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
+            return _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap, precision)
         finally:
             drop_splink_tables(con)
 
 
 
-def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap) -> LinkRunSummary:
+def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap, precision=None) -> LinkRunSummary:
     t0 = time.perf_counter()
     secs: dict[str, float] = {}
     con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_mentions AS {_MENTIONS_SQL}")
@@ -194,6 +216,11 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
     active = None if retrain else _active_model(con)
     if active is not None and threshold is None:
         threshold = con.execute("SELECT threshold FROM link_models WHERE model_id = ?", [active[0]]).fetchall()[0][0]
+    if precision is not None and not 0.0 < precision < 1.0:
+        raise WarehouseError(f"precision must be between 0 and 1, got {precision}")
+    # a model estimated now without a given threshold gets one chosen for the stated precision
+    # once every pair is scored; until then the default stands in (splitting weak records)
+    choose = threshold is None
     threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     if not 0.0 < threshold < 1.0:
         raise WarehouseError(f"threshold must be a probability between 0 and 1, got {threshold}")
@@ -259,6 +286,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
 
     # 2. scoring (record pairs; a record id is a mention id)
     t = time.perf_counter()
+    choice: ThresholdChoice | None = None
     if incremental:
         con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec
                        WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
@@ -277,13 +305,17 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         linker = make_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
         register_mention_tf(con, linker, "__hl_prep_m", compute=False)
         con.execute("DELETE FROM link_pairs")
-        n_scored = _score_all(con, linker, "__hl_scored", review_low, refine=active is None)
+        n_scored, choice = _score_all(con, linker, "__hl_scored", review_low, refine=active is None,
+                                      threshold=None if choose else threshold, precision=precision or DEFAULT_PRECISION)
+        threshold = choice.threshold
         _pairs_into(con, "__hl_scored", model_id, run_id, review_low, fresh=True)
     con.execute("DROP TABLE IF EXISTS __hl_scored")
     if active is None:  # saved after scoring, so it carries the refined prior
         m["probability_two_random_records_match"] = linker._settings_obj._probability_two_random_records_match  # noqa: F821 (set: not incremental)
         con.execute("UPDATE link_models SET active = false")
         con.execute("INSERT INTO link_models VALUES (?, ?, ?, ?, true, ?)", [model_id, _now(), n_all, threshold, json.dumps(m)])
+    elif choice is not None and threshold != con.execute("SELECT threshold FROM link_models WHERE model_id = ?", [model_id]).fetchall()[0][0]:
+        con.execute("UPDATE link_models SET threshold = ? WHERE model_id = ?", [threshold, model_id])
     if gone:
         con.execute("DELETE FROM link_pairs WHERE mention_a NOT IN (SELECT unique_id FROM __hl_mentions) OR mention_b NOT IN (SELECT unique_id FROM __hl_mentions)")
     secs["score_s"] = time.perf_counter() - t
@@ -326,6 +358,9 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         summary = LinkRunSummary(
             run_id, mode, model_id, threshold, n_all, n_new, n_persons, int(n_scored),
             ids.merges, ids.splits, int(n_review), len(blocked), secs, records=n_rec,
+            expected_precision=None if choice is None else choice.expected_precision,
+            expected_recall=None if choice is None else choice.expected_recall,
+            target_precision=None if choice is None else choice.target_precision,
         )
         con.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)", [run_id, started, _now(), mode, model_id, threshold, json.dumps(summary.as_dict())])
         t = time.perf_counter()

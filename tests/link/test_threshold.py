@@ -1,0 +1,54 @@
+"""Threshold chosen for a stated precision from match probabilities alone."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harmlens.link.threshold import HIGHEST, LOWEST, choose_threshold, expected_at, given_threshold
+
+
+def _con(ps: list[float]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s (p DOUBLE)")
+    con.executemany("INSERT INTO s VALUES (?)", [[p] for p in ps])
+    return con
+
+
+def test_expected_precision_and_recall_by_hand():
+    # pairs at 0.99, 0.99, 0.9, 0.6 and 0.1: at 0.95, sum 1.98 over 2 pairs; all pairs sum 3.58
+    con = _con([0.99, 0.99, 0.9, 0.6, 0.1])
+    (t, p, r), = expected_at(con, "SELECT p FROM s", [0.95])
+    assert p == pytest.approx(0.99)
+    assert r == pytest.approx(1.98 / 3.58)
+    c = given_threshold(con, "SELECT p FROM s", 0.55)
+    assert c.expected_precision == pytest.approx((0.99 + 0.99 + 0.9 + 0.6) / 4)
+    assert c.target_precision is None
+
+
+def test_chooses_lowest_threshold_reaching_the_precision():
+    con = _con([0.999] * 100 + [0.9] * 10 + [0.6] * 10)
+    # at 0.9: (99.9 + 9) / 110 = 0.990; at 0.6: 0.9325; above 0.9: 0.999
+    c = choose_threshold(con, "SELECT p FROM s", 0.989)
+    # any threshold above 0.6 and up to 0.9 keeps the same pairs: the lowest is chosen
+    assert c.threshold == pytest.approx(0.61)
+    assert c.expected_precision == pytest.approx(108.9 / 110)
+    assert c.expected_recall == pytest.approx(1.0 - 6.0 / 114.9)
+    c2 = choose_threshold(con, "SELECT p FROM s", 0.995)
+    assert 0.9 < c2.threshold <= 0.999 and c2.expected_precision >= 0.995
+
+
+def test_unreachable_precision_gives_highest_threshold():
+    c = choose_threshold(_con([0.7, 0.8]), "SELECT p FROM s", 0.995)
+    assert c.threshold == pytest.approx(HIGHEST)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60), st.floats(0.6, 0.999))
+def test_choice_meets_target_or_is_highest(ps, target):
+    c = choose_threshold(_con(ps), "SELECT p FROM s", target)
+    assert LOWEST <= c.threshold <= HIGHEST
+    assert c.expected_precision >= target or c.threshold == pytest.approx(HIGHEST)
+    assert 0.0 <= c.expected_recall <= 1.0
