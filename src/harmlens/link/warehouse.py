@@ -403,7 +403,7 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
             JOIN ({mi}) xb ON xb.mention_id = d.mention_b"""
     ).fetchall()
     must_i = [(a, b) for a, b, d in dec if d == "same"]
-    cannot_i = [(a, b) for a, b, d in dec if d == "different"]
+    cannot_i = [(a, b) for a, b, d in dec if d == "different"] + _one_event_pairs(con, mi)
     d = con.execute(
         """SELECT x.i, CAST(substr(dob_s, 1, 4) AS INTEGER) y, CAST(substr(dob_s, 6, 2) AS INTEGER) m, CAST(substr(dob_s, 9, 2) AS INTEGER) d
            FROM __hl_rec r JOIN __hl_ids x USING (unique_id) WHERE dob_s IS NOT NULL"""
@@ -432,6 +432,20 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
     )
     blocked = [(rec_ids[x], rec_ids[y], w) for x, y, w in blocked_i]
     return labels, blocked, rec_ids
+
+
+def _one_event_pairs(con: duckdb.DuckDBPyConnection, mi: str) -> list[tuple[int, int]]:
+    """Records of two mentions recorded in one event in different roles (a suspect and a witness):
+    two people, never one. A son who shares his father's name and address and whose witness
+    statement has no date of birth is otherwise merged into the father; a person entered twice
+    in one event usually keeps the same role, so that duplicate is still linked."""
+    rows = con.execute(
+        f"""SELECT DISTINCT least(xa.i, xb.i), greatest(xa.i, xb.i) FROM people a
+            JOIN people b ON a.event_id = b.event_id AND a.mention_id < b.mention_id AND a.role <> b.role
+            JOIN ({mi}) xa ON xa.mention_id = a.mention_id JOIN ({mi}) xb ON xb.mention_id = b.mention_id
+            WHERE a.event_id IS NOT NULL AND xa.i <> xb.i"""
+    ).fetchall()
+    return [(int(x), int(y)) for x, y in rows]
 
 
 def decide(con: duckdb.DuckDBPyConnection, a: str, b: str, decision: str, by: str, note: str | None = None) -> None:
