@@ -195,6 +195,8 @@ class Warehouse:
             "pages": max(1, -(-total // size)),
             "boroughs": sorted(set(cached.boroughs.values())),
             "bands": lst["bands"],
+            # entries whose linkage may be wrong (rank/linkwarn.py), over the whole list, not the page
+            "link_warnings": cached.n_link_warnings,
         }
 
     def priority_list(self, *, list_id: str | None = None, borough: str | None = None, band: str | None = None, sort: str = "rank",
