@@ -52,3 +52,25 @@ def test_choice_meets_target_or_is_highest(ps, target):
     assert LOWEST <= c.threshold <= HIGHEST
     assert c.expected_precision >= target or c.threshold == pytest.approx(HIGHEST)
     assert 0.0 <= c.expected_recall <= 1.0
+
+
+def test_link_run_chooses_stores_and_reports_the_threshold(warehouse):
+    from harmlens.link.warehouse import link_warehouse
+
+    from .smallcity import load_into, make_people
+
+    load_into(warehouse, make_people(150, seed=21))
+    s = link_warehouse(warehouse, precision=0.99)
+    assert s.target_precision == 0.99 and s.expected_precision >= 0.99
+    assert LOWEST <= s.threshold <= HIGHEST
+    assert warehouse.execute("SELECT threshold FROM link_models WHERE active").fetchall()[0][0] == s.threshold
+    assert "chosen for expected precision 0.99" in s.text()
+    # a stricter precision never gives a lower threshold
+    s2 = link_warehouse(warehouse, retrain=True, precision=0.999)
+    assert s2.threshold >= s.threshold
+    # a given threshold is used as is, with the model's expectations at it
+    s3 = link_warehouse(warehouse, retrain=True, threshold=0.97)
+    assert s3.threshold == 0.97 and s3.target_precision is None and s3.expected_precision is not None
+    # an incremental run keeps the stored threshold
+    s4 = link_warehouse(warehouse)
+    assert s4.threshold == 0.97
