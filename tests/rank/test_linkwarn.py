@@ -78,3 +78,29 @@ def test_higher_on_list_warnings_follow_the_order(perm):
                 other = text.split("same person as ")[1].split(" ")[0]
                 assert rank[other] < rank[pid]
         con.close()
+
+
+def test_offender_list_stores_the_warning_and_keeps_ranks(warehouse, tmp_path):
+    from harmlens.rank import build_offender_list, list_entries
+    from tests.rank.helpers import register_model
+    from tests.rank.test_offenders import AS_OF as LIST_DATE, make_world
+
+    make_world().load(warehouse)
+    register_model(warehouse, tmp_path / "models")
+    before = build_offender_list(warehouse, LIST_DATE)["entries"][["person_id", "rank"]]
+    # a mention of D (listed) nearly matches one of C (in custody on the date), below the threshold
+    md = warehouse.execute("SELECT mention_id FROM links WHERE person_id = 'D' LIMIT 1").fetchall()[0][0]
+    mc = warehouse.execute("SELECT mention_id FROM links WHERE person_id = 'C' LIMIT 1").fetchall()[0][0]
+    warehouse.execute("INSERT INTO link_pairs VALUES (?, ?, 0, 0.77, 1, 1)", sorted([md, mc]))
+    res = build_offender_list(warehouse, LIST_DATE)
+    assert res["entries"][["person_id", "rank"]].equals(before)  # words only, ranks unchanged
+    stored = list_entries(warehouse, res["list_id"]).set_index("person_id")
+    assert "C (in custody" in stored.loc["D", "link_warning"]
+    assert stored["link_warning"].notna().sum() == 1
+    # printed with the list by 'harmlens rank': the count in the notes, the warning after the table
+    from harmlens.harm.ranking import rank
+
+    r = rank(warehouse, "risk", LIST_DATE, top=10)
+    assert set(r.link_warnings) == {"D"}
+    assert any(n.startswith("1 listed person may be the same") for n in r.notes)
+    assert "Linkage warnings (1)" in r.to_text() and r.to_json_dict()["link_warnings"]["D"].startswith("may be the same person as C")
