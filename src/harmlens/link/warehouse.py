@@ -11,7 +11,9 @@ A run:
 3. scores candidate record pairs (blocking capped on over-full blocks): all of them on the first
    run (or ``full``), otherwise only pairs involving records that did not exist before (new x
    existing, new x new): existing persons are not re-linked;
-4. clusters records (strongest evidence first, respecting person_refs and reviewers' decisions);
+4. clusters records (strongest evidence first, respecting person_refs, reviewers' decisions and
+   mentions of one event in different roles), at the threshold chosen for a stated precision
+   (``threshold.py``) when the model is new;
    every mention goes with its record;
 5. maps clusters to existing person ids so an id keeps its meaning: a cluster keeps the id most
    of its mentions had; every merge and split is written to ``link_history`` with before,
@@ -179,8 +181,8 @@ def link_warehouse(
     Parameters
     ----------
     con : an open, migrated warehouse connection.
-    threshold : match probability at which two mentions are joined (default: the active model's,
-        else ``DEFAULT_THRESHOLD``).
+    threshold : match probability at which two mentions are joined (default: the active model's;
+        for a model estimated now, the one chosen for ``precision``).
     retrain : re-estimate the model from the current mentions (implies ``full``).
     full : re-score every pair and re-cluster from scratch (ids still map to existing persons).
     placeholder_postcodes : extra postcodes to treat as missing (e.g. custody suites).
