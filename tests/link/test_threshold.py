@@ -74,3 +74,16 @@ def test_link_run_chooses_stores_and_reports_the_threshold(warehouse):
     # an incremental run keeps the stored threshold
     s4 = link_warehouse(warehouse)
     assert s4.threshold == 0.97
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([0.5, 0.951, 0.95099999999999996, 0.9510000000000001, 0.999, 0.7, 0.94]) | st.floats(0.0, 1.0),
+                min_size=1, max_size=40))
+def test_binned_grid_equals_a_direct_count(ps):
+    # the grid path (bins of 0.001) against a plain filtered count at the same thresholds
+    con = _con(ps)
+    grid = [0.5, 0.7, 0.94, 0.951, 0.999]
+    for t, p, r in expected_at(con, "SELECT p FROM s", grid):
+        kept = [x for x in ps if x >= t]
+        assert p == pytest.approx(sum(kept) / len(kept) if kept else 1.0)
+        assert r == pytest.approx(sum(kept) / sum(ps) if sum(ps) else 0.0)

@@ -44,20 +44,33 @@ def _grid() -> list[float]:
 
 def expected_at(con: duckdb.DuckDBPyConnection, probs_sql: str, thresholds: list[float]) -> list[tuple[float, float, float]]:
     """(threshold, expected precision, expected recall) for each threshold; ``probs_sql`` is a query
-    with one column ``p`` (match probability of every candidate pair)."""
-    total = con.execute(f"SELECT coalesce(sum(p), 0) FROM ({probs_sql})").fetchall()[0][0] or 0.0
-    con.execute("CREATE OR REPLACE TEMP TABLE __hl_thr (t DOUBLE)")
-    con.executemany("INSERT INTO __hl_thr VALUES (?)", [[t] for t in thresholds])
-    rows = con.execute(
-        f"""SELECT t.t, count(q.p), coalesce(sum(q.p), 0) FROM __hl_thr t LEFT JOIN ({probs_sql}) q ON q.p >= t.t
-            GROUP BY t.t ORDER BY t.t"""
-    ).fetchall()
-    con.execute("DROP TABLE __hl_thr")
+    with one column ``p`` (match probability of every candidate pair).
+
+    One scan at scale (millions of pairs): the pairs are counted and summed in bins of 0.001 and
+    the bins accumulated from the top; a threshold off that grid gets a filtered aggregate of its own."""
+    ts = [float(t) for t in thresholds]
+    on_grid = {t: round(t * 1000) for t in ts if abs(t * 1000 - round(t * 1000)) < 1e-9}
+    off = [t for t in ts if t not in on_grid]
+    extra = "".join(f", count(*) FILTER (WHERE p >= {t!r}), coalesce(sum(p) FILTER (WHERE p >= {t!r}), 0)" for t in off)
+    row = con.execute(f"SELECT coalesce(sum(p), 0){extra} FROM ({probs_sql})").fetchall()[0]
+    total = float(row[0] or 0.0)
+    got = {t: (row[1 + 2 * k], float(row[2 + 2 * k])) for k, t in enumerate(off)}
+    if on_grid:
+        lo = min(on_grid.values())
+        # bin k holds 0.001 k <= p < 0.001 (k + 1); p >= t (t = 0.001 j) exactly when its bin is >= j
+        # p * 1000 can round across an integer: correct the bin so "bin >= j" is exactly "p >= j / 1000"
+        bins = con.execute(f"""SELECT k0 + CASE WHEN p >= (k0 + 1) / 1000.0 THEN 1 WHEN p < k0 / 1000.0 THEN -1 ELSE 0 END AS k,
+                                      count(*), sum(p)
+                               FROM (SELECT p, CAST(floor(p * 1000) AS INTEGER) k0 FROM ({probs_sql}) WHERE p >= {lo / 1000!r})
+                               GROUP BY 1 ORDER BY 1 DESC""").fetchall()
+        for t, j in on_grid.items():
+            n = sum(c for k, c, _ in bins if k >= j)
+            sm = sum(float(x) for k, _, x in bins if k >= j)
+            got[t] = (n, sm)
     out = []
-    for t, n, s in rows:
-        prec = float(s) / n if n else 1.0
-        rec = float(s) / total if total else 0.0
-        out.append((float(t), prec, rec))
+    for t in ts:
+        n, sm = got[t]
+        out.append((t, sm / n if n else 1.0, sm / total if total else 0.0))
     return out
 
 
