@@ -55,3 +55,18 @@ def test_same_role_twice_in_one_event_is_still_linked(warehouse):
     link_warehouse(warehouse)
     links = _links(warehouse)
     assert links["S0"] == links["F0"]
+
+
+def test_incremental_witness_in_the_fathers_event_stays_apart(warehouse):
+    # the father is linked first; the son's undated witness mention arrives later, in his event
+    rows = make_people(80, seed=3) + _family("EF0", "witness")
+    _load(warehouse, [r for r in rows if r["mention_id"] != "S0"])
+    link_warehouse(warehouse)
+    s0 = [r for r in rows if r["mention_id"] == "S0"][0]
+    warehouse.execute("""INSERT INTO people (mention_id, event_id, role, forename, surname, date_of_birth, sex, postcode, person_ref)
+                         VALUES (?, ?, ?, ?, ?, NULL, ?, ?, NULL)""",
+                      [s0["mention_id"], s0["event_id"], s0["role"], s0["forename"], s0["surname"], s0["sex"], s0["postcode"]])
+    s = link_warehouse(warehouse)
+    assert s.mode == "incremental"
+    links = _links(warehouse)
+    assert links["S0"] != links["F0"] and len({links[f"F{i}"] for i in range(6)}) == 1

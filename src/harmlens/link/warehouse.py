@@ -405,7 +405,7 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
             JOIN ({mi}) xb ON xb.mention_id = d.mention_b"""
     ).fetchall()
     must_i = [(a, b) for a, b, d in dec if d == "same"]
-    cannot_i = [(a, b) for a, b, d in dec if d == "different"] + _one_event_pairs(con, mi)
+    cannot_i = [(a, b) for a, b, d in dec if d == "different"]
     d = con.execute(
         """SELECT x.i, CAST(substr(dob_s, 1, 4) AS INTEGER) y, CAST(substr(dob_s, 6, 2) AS INTEGER) m, CAST(substr(dob_s, 9, 2) AS INTEGER) d
            FROM __hl_rec r JOIN __hl_ids x USING (unique_id) WHERE dob_s IS NOT NULL"""
@@ -420,6 +420,7 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
         [threshold],
     )
     e = con.execute("SELECT a, b, p FROM __hl_edges").fetchnumpy()
+    cannot_i += _one_event_pairs(con, mi, only_touched=not recluster)
     start = None
     if not recluster:
         # each record starts in the person most of its already-linked mentions belong to
@@ -436,16 +437,27 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
     return labels, blocked, rec_ids
 
 
-def _one_event_pairs(con: duckdb.DuckDBPyConnection, mi: str) -> list[tuple[int, int]]:
+def _one_event_pairs(con: duckdb.DuckDBPyConnection, mi: str, only_touched: bool = False) -> list[tuple[int, int]]:
     """Records of two mentions recorded in one event in different roles (a suspect and a witness):
     two people, never one. A son who shares his father's name and address and whose witness
     statement has no date of birth is otherwise merged into the father; a person entered twice
-    in one event usually keeps the same role, so that duplicate is still linked."""
+    in one event usually keeps the same role, so that duplicate is still linked.
+
+    ``only_touched`` (an incremental run that starts from the existing persons): only records of
+    persons an edge of this run (``__hl_edges``) touches, since only their groups can be joined;
+    the self-join over every mention of a large warehouse is most of the constraint's cost."""
+    src = mi
+    if only_touched:
+        src = f"""SELECT m.mention_id, m.i FROM ({mi}) m WHERE m.i IN (
+                    WITH tr AS (SELECT a AS i FROM __hl_edges UNION SELECT b FROM __hl_edges),
+                         tp AS (SELECT DISTINCT l.person_id FROM tr JOIN __hl_ids x ON x.i = tr.i JOIN links l ON l.mention_id = x.unique_id)
+                    SELECT i FROM tr UNION SELECT x.i FROM __hl_ids x JOIN links l ON l.mention_id = x.unique_id JOIN tp USING (person_id))"""
     rows = con.execute(
-        f"""SELECT DISTINCT least(xa.i, xb.i), greatest(xa.i, xb.i) FROM people a
-            JOIN people b ON a.event_id = b.event_id AND a.mention_id < b.mention_id AND a.role <> b.role
-            JOIN ({mi}) xa ON xa.mention_id = a.mention_id JOIN ({mi}) xb ON xb.mention_id = b.mention_id
-            WHERE a.event_id IS NOT NULL AND xa.i <> xb.i"""
+        f"""WITH m AS (SELECT p.mention_id, p.event_id, p.role, s.i FROM people p JOIN ({src}) s ON s.mention_id = p.mention_id
+                       WHERE p.event_id IS NOT NULL)
+            SELECT DISTINCT least(a.i, b.i), greatest(a.i, b.i) FROM m a
+            JOIN m b ON a.event_id = b.event_id AND a.mention_id < b.mention_id AND a.role <> b.role
+            WHERE a.i <> b.i"""
     ).fetchall()
     return [(int(x), int(y)) for x, y in rows]
 
