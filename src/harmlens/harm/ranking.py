@@ -119,6 +119,9 @@ class RankResult:
     not_at_large: pd.DataFrame
     scored: int
     notes: list[str] = field(default_factory=list)
+    # person_id -> warning where linkage may be wrong (rank/linkwarn.py); kept out of the list's
+    # columns so existing csv/json consumers see the same shape
+    link_warnings: dict[str, str] = field(default_factory=dict)
 
     def combined(self) -> pd.DataFrame:
         """One table: priority rows, then not-at-large rows (rank empty)."""
@@ -147,6 +150,10 @@ class RankResult:
         if self.priority["band"].isna().all():
             cols.remove("band")
         lines.append(_fmt_table(view(self.priority), cols) if len(self.priority) else "(nobody at large has an allegation in scope)")
+        if self.link_warnings:
+            lines += ["", f"Linkage warnings ({len(self.link_warnings)}): these entries may be someone in custody, dead or higher on the list"]
+            lines += [f"  rank {r.rank} {r.person_id}: {self.link_warnings[str(r.person_id)]}"
+                      for r in self.priority.itertuples(index=False) if str(r.person_id) in self.link_warnings]
         if len(self.not_at_large):
             lines += ["", f"Not at large on {as_of} (custody or dead), not in the list above:"]
             v = view(self.not_at_large)
@@ -181,6 +188,7 @@ class RankResult:
             "notes": self.notes,
             "priority": recs(self.priority[OUTPUT_COLUMNS]),
             "not_at_large": recs(self.not_at_large[OUTPUT_COLUMNS]),
+            **({"link_warnings": self.link_warnings} if self.link_warnings else {}),
         }
 
 
@@ -257,12 +265,28 @@ def rank(
         off = off[cut <= top]
         notes.append(f"{int((~df['at_large']).sum())} scored people are not at large (custody or dead) and are listed separately")
     pri, off = _with_evidence(con, ts, pri), _with_evidence(con, ts, off)
+    warnings = _link_warnings(con, ts, pri, notes)
     if method == "v100":
         notes.append(
             "V100 keeps its published definition: every VAWG allegation in 365 days adds its harm whatever its outcome "
             "(acquitted, no further action and withdrawn included); the evidence column shows what became of them"
         )
-    return RankResult(method, ts, table_name, top, pri[OUTPUT_COLUMNS].reset_index(drop=True), off[OUTPUT_COLUMNS].reset_index(drop=True), len(df), notes)
+    return RankResult(method, ts, table_name, top, pri[OUTPUT_COLUMNS].reset_index(drop=True), off[OUTPUT_COLUMNS].reset_index(drop=True), len(df), notes,
+                      link_warnings=warnings)
+
+
+def _link_warnings(con: duckdb.DuckDBPyConnection, ts: datetime, df: pd.DataFrame, notes: list[str]) -> dict[str, str]:
+    """Warnings where linkage may be wrong (rank/linkwarn.py) per listed person; ranks unchanged.
+    Their count goes into ``notes`` (printed with the list)."""
+    from harmlens.rank.linkwarn import link_warnings, warning_note
+
+    if not len(df):
+        return {}
+    w = link_warnings(con, df, ts)
+    note = warning_note(w)
+    if note:
+        notes.append(note)
+    return {str(k): v for k, v in w.dropna().items()}
 
 
 def _with_evidence(con: duckdb.DuckDBPyConnection, ts: datetime, df: pd.DataFrame) -> pd.DataFrame:

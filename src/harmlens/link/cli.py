@@ -55,7 +55,8 @@ def register(app: typer.Typer) -> None:
     @app.command("link")
     def link_cmd(
         db: Optional[Path] = DbOption,
-        threshold: Optional[float] = typer.Option(None, help="Match probability at which mentions are joined (default: the model's, first time 0.95)."),
+        threshold: Optional[float] = typer.Option(None, help="Match probability at which mentions are joined (default: the model's; when a model is estimated, chosen for --precision)."),
+        precision: Optional[float] = typer.Option(None, "--precision", help="Expected pairwise precision the threshold is chosen for when a model is estimated and no --threshold is given (default 0.995)."),
         retrain: bool = typer.Option(False, "--retrain", help="Re-estimate the model (EM) from the current mentions, then re-link all."),
         full: bool = typer.Option(False, "--full", help="Re-score and re-cluster all mentions (person ids still kept where they keep meaning)."),
         placeholder_postcode: List[str] = typer.Option([], "--placeholder-postcode", help="A postcode that is not a home address (custody suite, station); repeatable."),
@@ -75,7 +76,8 @@ def register(app: typer.Typer) -> None:
         con = connect(db, create=False)
         with progress() as p:
             p.add_task("linking", total=None)
-            s = link_warehouse(con, threshold=threshold, retrain=retrain, full=full, placeholder_postcodes=set(placeholder_postcode))
+            s = link_warehouse(con, threshold=threshold, retrain=retrain, full=full, placeholder_postcodes=set(placeholder_postcode),
+                               precision=precision)
         typer.echo(json.dumps(s.as_dict(), indent=1) if format == "json" else s.text())
 
     @app.command("link-file")

@@ -132,7 +132,7 @@ def _greedy(
             for m in small:
                 for p in partners.get(m, ()):
                     if uf.find(p) == other:
-                        return "reviewer decided not the same person"
+                        return "reviewer decided (or recorded in one event in two roles): not the same person"
         if check_dob:
             xa, xb = uf.dobs.get(ra), uf.dobs.get(rb)
             if xa and xb and not any(dob_compatible(p, q) for p in xa for q in xb):

@@ -41,6 +41,9 @@ BLOCKING_RULES: list[str] = [
     "l.pc = r.pc",
     "l.sn_ph = r.sn_ph AND l.dob_key = r.dob_key",
     "l.fn_canon = r.fn_canon AND l.sn_ph = r.sn_ph",
+    # names and address without a date of birth (victims' and witnesses' records often have none):
+    # narrow enough to survive the cap on over-full blocks where common names alone would not
+    "l.fn_canon = r.fn_canon AND l.sn = r.sn AND l.pc = r.pc",
     "l.fn = r.sn AND l.sn = r.fn",
     "l.sn = r.sn AND left(l.fn, 1) = left(r.fn, 1)",
     "l.fn_canon = r.fn_canon AND left(l.sn, 3) = left(r.sn, 3)",

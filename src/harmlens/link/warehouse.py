@@ -11,7 +11,9 @@ A run:
 3. scores candidate record pairs (blocking capped on over-full blocks): all of them on the first
    run (or ``full``), otherwise only pairs involving records that did not exist before (new x
    existing, new x new): existing persons are not re-linked;
-4. clusters records (strongest evidence first, respecting person_refs and reviewers' decisions);
+4. clusters records (strongest evidence first, respecting person_refs, reviewers' decisions and
+   mentions of one event in different roles), at the threshold chosen for a stated precision
+   (``threshold.py``) when the model is new;
    every mention goes with its record;
 5. maps clusters to existing person ids so an id keeps its meaning: a cluster keeps the id most
    of its mentions had; every merge and split is written to ``link_history`` with before,
@@ -40,6 +42,7 @@ from harmlens.link.explain import store_term_frequencies
 from harmlens.link.idmap import assign_person_ids, write_links
 from harmlens.link.model import make_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
+from harmlens.link.threshold import DEFAULT_PRECISION, ThresholdChoice, choose_threshold, given_threshold
 from harmlens.link.records import (DEFAULT_BLOCK_CAP, block_new, capped_rules, collapse, incremental_records,
                                    refine_prior_by_mentions, register_mention_tf, split_weak_records)
 
@@ -69,6 +72,10 @@ class LinkRunSummary:
     refused_by_constraints: int
     seconds: dict[str, float] = field(default_factory=dict)
     records: int = 0  # distinct records the mentions collapsed into (identical mentions are one)
+    # the model's own estimate of pairwise precision and recall at the threshold (full runs only)
+    expected_precision: float | None = None
+    expected_recall: float | None = None
+    target_precision: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,7 +84,15 @@ class LinkRunSummary:
         return (f"run {self.run_id} ({self.mode}, model {self.model_id}, threshold {self.threshold}): "
                 f"{self.mentions} mentions ({self.new_mentions} new; {self.records} distinct records) -> {self.persons} persons; "
                 f"{self.pairs_scored} pairs scored; {self.merges} merges, {self.splits} splits recorded; "
-                f"{self.review_queue} pairs in the review queue; {self.refused_by_constraints} links refused by person_ref/decisions")
+                f"{self.review_queue} pairs in the review queue; {self.refused_by_constraints} links refused by person_ref/decisions"
+                + self.expected_text())
+
+    def expected_text(self) -> str:
+        if self.expected_precision is None:
+            return ""
+        how = f"chosen for expected precision {self.target_precision}" if self.target_precision is not None else "given"
+        return (f"\nthreshold {self.threshold:.4f} ({how}): the model expects pairwise precision {self.expected_precision:.4f}"
+                f" and recall {self.expected_recall:.4f} (its own estimate from match probabilities, no truth)")
 
 
 def _active_model(con: duckdb.DuckDBPyConnection) -> tuple[int, dict] | None:
@@ -127,14 +142,19 @@ def _rules(settings: dict) -> list[str]:
     return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in settings["blocking_rules_to_generate_predictions"]]
 
 
-def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float, refine: bool) -> int:
+def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability: float, refine: bool,
+               threshold: float | None = None, precision: float = DEFAULT_PRECISION) -> tuple[int, ThresholdChoice]:
     """Score every candidate record pair into ``out`` (unique_id_l, unique_id_r, match_weight,
     match_probability) keeping those >= ``min_probability``; with ``refine`` the prior is first
     re-estimated on the mention scale (``records.refine_prior_by_mentions``). Returns the number
-    of candidate pairs scored."""
+    of candidate pairs scored and the threshold: ``threshold`` with the model's expected precision
+    and recall at it, or (``threshold`` None) the one chosen for expected ``precision``
+    (``threshold.choose_threshold``, over every candidate pair, before any is dropped)."""
     sdf = linker.inference.predict(threshold_match_probability=None, warning_mode="never")
     shift = refine_prior_by_mentions(con, sdf.physical_name, "__hl_rec", linker) if refine else 0.0
     n = con.execute(f"SELECT count(*) FROM {sdf.physical_name}").fetchall()[0][0]
+    probs = f"SELECT 1.0 / (1.0 + pow(2.0, -(match_weight + {shift!r}))) AS p FROM {sdf.physical_name}"
+    choice = choose_threshold(con, probs, precision) if threshold is None else given_threshold(con, probs, threshold)
     con.execute(
         f"""CREATE OR REPLACE TABLE {out} AS
             SELECT * FROM (SELECT CAST(unique_id_l AS VARCHAR) unique_id_l, CAST(unique_id_r AS VARCHAR) unique_id_r,
@@ -142,7 +162,7 @@ def _score_all(con: duckdb.DuckDBPyConnection, linker, out: str, min_probability
             FROM {sdf.physical_name}) WHERE match_probability >= {float(min_probability)!r}"""
     )
     sdf.drop_table_from_database_and_remove_from_cache()
-    return n
+    return n, choice
 
 
 def link_warehouse(
@@ -154,18 +174,22 @@ def link_warehouse(
     placeholder_postcodes: set[str] | None = None,
     seed: int = 42,
     block_cap: int = DEFAULT_BLOCK_CAP,
+    precision: float | None = None,
 ) -> LinkRunSummary:
     """Link every mention in ``people`` into persons and write ``links`` (see module docstring).
 
     Parameters
     ----------
     con : an open, migrated warehouse connection.
-    threshold : match probability at which two mentions are joined (default: the active model's,
-        else ``DEFAULT_THRESHOLD``).
+    threshold : match probability at which two mentions are joined (default: the active model's;
+        for a model estimated now, the one chosen for ``precision``).
     retrain : re-estimate the model from the current mentions (implies ``full``).
     full : re-score every pair and re-cluster from scratch (ids still map to existing persons).
     placeholder_postcodes : extra postcodes to treat as missing (e.g. custody suites).
     block_cap : largest block a blocking rule compares whole (``records.capped_rules``).
+    precision : when a model is estimated and no ``threshold`` is given, the threshold is the
+        lowest whose expected pairwise precision (from the model's own match probabilities) is at
+        least this (default ``threshold.DEFAULT_PRECISION``); see ``threshold.py``.
     """
     try:
         n_all = con.execute("SELECT count(*) FROM people").fetchall()[0][0]
@@ -175,13 +199,13 @@ def link_warehouse(
         raise WarehouseError("no mentions to link: the people table is empty (run 'harmlens ingest DIR' first)")
     with _duckdb_settings(con):
         try:
-            return _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
+            return _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap, precision)
         finally:
             drop_splink_tables(con)
 
 
 
-def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap) -> LinkRunSummary:
+def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap, precision=None) -> LinkRunSummary:
     t0 = time.perf_counter()
     secs: dict[str, float] = {}
     con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_mentions AS {_MENTIONS_SQL}")
@@ -194,6 +218,11 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
     active = None if retrain else _active_model(con)
     if active is not None and threshold is None:
         threshold = con.execute("SELECT threshold FROM link_models WHERE model_id = ?", [active[0]]).fetchall()[0][0]
+    if precision is not None and not 0.0 < precision < 1.0:
+        raise WarehouseError(f"precision must be between 0 and 1, got {precision}")
+    # a model estimated now without a given threshold gets one chosen for the stated precision
+    # once every pair is scored; until then the default stands in (splitting weak records)
+    choose = threshold is None
     threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     if not 0.0 < threshold < 1.0:
         raise WarehouseError(f"threshold must be a probability between 0 and 1, got {threshold}")
@@ -259,6 +288,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
 
     # 2. scoring (record pairs; a record id is a mention id)
     t = time.perf_counter()
+    choice: ThresholdChoice | None = None
     if incremental:
         con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec
                        WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
@@ -277,13 +307,17 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         linker = make_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
         register_mention_tf(con, linker, "__hl_prep_m", compute=False)
         con.execute("DELETE FROM link_pairs")
-        n_scored = _score_all(con, linker, "__hl_scored", review_low, refine=active is None)
+        n_scored, choice = _score_all(con, linker, "__hl_scored", review_low, refine=active is None,
+                                      threshold=None if choose else threshold, precision=precision or DEFAULT_PRECISION)
+        threshold = choice.threshold
         _pairs_into(con, "__hl_scored", model_id, run_id, review_low, fresh=True)
     con.execute("DROP TABLE IF EXISTS __hl_scored")
     if active is None:  # saved after scoring, so it carries the refined prior
         m["probability_two_random_records_match"] = linker._settings_obj._probability_two_random_records_match  # noqa: F821 (set: not incremental)
         con.execute("UPDATE link_models SET active = false")
         con.execute("INSERT INTO link_models VALUES (?, ?, ?, ?, true, ?)", [model_id, _now(), n_all, threshold, json.dumps(m)])
+    elif choice is not None and threshold != con.execute("SELECT threshold FROM link_models WHERE model_id = ?", [model_id]).fetchall()[0][0]:
+        con.execute("UPDATE link_models SET threshold = ? WHERE model_id = ?", [threshold, model_id])
     if gone:
         con.execute("DELETE FROM link_pairs WHERE mention_a NOT IN (SELECT unique_id FROM __hl_mentions) OR mention_b NOT IN (SELECT unique_id FROM __hl_mentions)")
     secs["score_s"] = time.perf_counter() - t
@@ -326,6 +360,9 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap)
         summary = LinkRunSummary(
             run_id, mode, model_id, threshold, n_all, n_new, n_persons, int(n_scored),
             ids.merges, ids.splits, int(n_review), len(blocked), secs, records=n_rec,
+            expected_precision=None if choice is None else choice.expected_precision,
+            expected_recall=None if choice is None else choice.expected_recall,
+            target_precision=None if choice is None else choice.target_precision,
         )
         con.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?)", [run_id, started, _now(), mode, model_id, threshold, json.dumps(summary.as_dict())])
         t = time.perf_counter()
@@ -383,6 +420,7 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
         [threshold],
     )
     e = con.execute("SELECT a, b, p FROM __hl_edges").fetchnumpy()
+    cannot_i += _one_event_pairs(con, mi, only_touched=not recluster)
     start = None
     if not recluster:
         # each record starts in the person most of its already-linked mentions belong to
@@ -397,6 +435,31 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
     )
     blocked = [(rec_ids[x], rec_ids[y], w) for x, y, w in blocked_i]
     return labels, blocked, rec_ids
+
+
+def _one_event_pairs(con: duckdb.DuckDBPyConnection, mi: str, only_touched: bool = False) -> list[tuple[int, int]]:
+    """Records of two mentions recorded in one event in different roles (a suspect and a witness):
+    two people, never one. A son who shares his father's name and address and whose witness
+    statement has no date of birth is otherwise merged into the father; a person entered twice
+    in one event usually keeps the same role, so that duplicate is still linked.
+
+    ``only_touched`` (an incremental run that starts from the existing persons): only records of
+    persons an edge of this run (``__hl_edges``) touches, since only their groups can be joined;
+    the self-join over every mention of a large warehouse is most of the constraint's cost."""
+    src = mi
+    if only_touched:
+        src = f"""SELECT m.mention_id, m.i FROM ({mi}) m WHERE m.i IN (
+                    WITH tr AS (SELECT a AS i FROM __hl_edges UNION SELECT b FROM __hl_edges),
+                         tp AS (SELECT DISTINCT l.person_id FROM tr JOIN __hl_ids x ON x.i = tr.i JOIN links l ON l.mention_id = x.unique_id)
+                    SELECT i FROM tr UNION SELECT x.i FROM __hl_ids x JOIN links l ON l.mention_id = x.unique_id JOIN tp USING (person_id))"""
+    rows = con.execute(
+        f"""WITH m AS (SELECT p.mention_id, p.event_id, p.role, s.i FROM people p JOIN ({src}) s ON s.mention_id = p.mention_id
+                       WHERE p.event_id IS NOT NULL)
+            SELECT DISTINCT least(a.i, b.i), greatest(a.i, b.i) FROM m a
+            JOIN m b ON a.event_id = b.event_id AND a.mention_id < b.mention_id AND a.role <> b.role
+            WHERE a.i <> b.i"""
+    ).fetchall()
+    return [(int(x), int(y)) for x, y in rows]
 
 
 def decide(con: duckdb.DuckDBPyConnection, a: str, b: str, decision: str, by: str, note: str | None = None) -> None:

@@ -176,6 +176,11 @@ def lists_show_cmd(
         typer.echo(f"{lid}  (allegations are not findings of guilt; decision support only)")
         typer.echo(_table(df, ["rank", "person_id", "risk", "expected_harm", "band", "allegations", "charges", "convictions",
                                "model_version", "top_factors"]))
+        warned = df[df["link_warning"].notna()]
+        if len(warned):
+            typer.echo(f"linkage warnings: {len(warned)} of these entries may be someone in custody, dead or higher on the list")
+            for r in warned.itertuples(index=False):
+                typer.echo(f"  rank {r.rank} {r.person_id}: {r.link_warning}")
 
 
 def lists_changes_cmd(

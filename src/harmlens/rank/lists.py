@@ -33,6 +33,7 @@ ENTRY_COLUMNS = [
     "rank", "person_id", "score", "risk", "expected_harm", "band", "top_factors", "allegations", "charges",
     "convictions", "distinct_victims", "last_event_at", "linked_suspects", "model_version",
     "ev_charged", "ev_acquitted", "ev_nfa", "ev_withdrawn", "ev_ongoing", "ev_cautioned",
+    "link_warning",
 ]
 CHANGE_COLUMNS = ["person_id", "change", "previous_rank", "new_rank", "reason"]
 DEFAULT_EXPIRY_DAYS = 90

@@ -363,6 +363,9 @@ def build_offender_list(
     free = scores[scores["at_large"]].copy()
     free["rank"] = free["score"].rank(method="first", ascending=False).astype(int)
     entries = free[free["rank"] <= settings.keep].copy()
+    from harmlens.rank.linkwarn import link_warnings
+
+    entries["link_warning"] = link_warnings(con, entries, at).reindex(entries["person_id"].astype(str)).to_numpy()
     prev = previous_list(con, "offenders", METHOD, at)
     changes = pd.DataFrame(columns=["person_id", "change", "previous_rank", "new_rank", "reason"])
     if prev is not None:

@@ -67,4 +67,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE priority_entries ADD COLUMN ev_cautioned BIGINT;
         """,
     ),
+    (
+        # Where linkage may be wrong: the entry may be someone in custody, dead or higher on the
+        # list (see rank/linkwarn.py); words beside the entry, never a change of rank.
+        "rank_linkwarn_001",
+        """
+        ALTER TABLE priority_entries ADD COLUMN link_warning VARCHAR;
+        """,
+    ),
 ]

@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
                                               help="Odds multiplier on minority share of stops in daylight vs dark (1 = none)."),
         stops_per_1000: float = typer.Option(30.0, "--stops-per-1000", help="Yearly s163 stops per 1,000 residents (White baseline)."),
         stop_years: int = typer.Option(2, "--stop-years", help="Years before the cut date covered by stops."),
+        profile: str = typer.Option("clean", "--profile", help="clean: the standard record noise; messy: plus missing dates of birth for victims "
+                                    "and witnesses, common names, sons named after fathers, nicknames, transposed and mistyped fields, "
+                                    "postcodes out of date (docs/link.md)."),
     ) -> None:
         """Generate a synthetic London (events, people, risk_assessments, stops, population) plus truth/."""
         from harmlens.synth import SynthConfig, SynthError, generate
@@ -35,6 +38,7 @@ def register(app: typer.Typer) -> None:
         cfg = SynthConfig(
             people=people, seed=seed, cut_date=cut, history_years=history_years, fmt=fmt.lower(), policing_bias=policing_bias,
             stop_disparity=stop_disparity, darkness_effect=darkness_effect, stops_per_1000=stops_per_1000, stop_years=stop_years,
+            profile=profile.lower(),
         )
         summary = generate(cfg, out)
         for name, n in summary.counts.items():

@@ -59,6 +59,32 @@ class NoiseConfig:
         return dataclasses.asdict(self)
 
 
+PROFILES = ("clean", "messy")
+"""``clean``: the noise above only; ``messy``: plus ``MessyConfig`` (see ``synth.messy``)."""
+
+
+@dataclass(frozen=True)
+class MessyConfig:
+    """Extra mess on top of the clean noise (rates per household, person or mention)."""
+
+    dob_missing_victim: float = 0.45   # victims' mentions without a date of birth (often not asked or not given)
+    dob_missing_witness: float = 0.6   # witnesses' mentions without a date of birth
+    common_surname: float = 0.3        # households given one of COMMON_SURNAMES
+    common_forename: float = 0.3       # people given one of the five commonest forenames for their sex
+    junior: float = 0.4                # a son (child or adult) named after his father, same household
+    nickname: float = 0.1              # extra nickname rate where one exists
+    name_swap: float = 0.02            # forename and surname written in each other's fields
+    typo: float = 0.03                 # extra one-character edit, forename and surname independently
+    dob_year: float = 0.02             # extra: date of birth a year out
+    dob_swap: float = 0.02             # extra: day and month swapped (day <= 12)
+    postcode_stale: float = 0.15       # after a move, the old postcode recorded
+    postcode_other: float = 0.04       # another postcode in the same borough (a temporary address)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     """Every parameter of the synthetic city.
@@ -121,6 +147,8 @@ class SynthConfig:
     child_witness_share: float = 0.5  # children in the household recorded as present at household domestic offences
     death_rate: float = 0.004       # yearly natural death rate of offenders
     noise: NoiseConfig = field(default_factory=NoiseConfig)
+    profile: str = "clean"
+    messy: MessyConfig = field(default_factory=MessyConfig)
 
     def validate(self) -> "SynthConfig":
         """Raise SynthError with one line for the first setting out of range; return self."""
@@ -156,6 +184,11 @@ class SynthConfig:
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise SynthError(f"{name.replace('_', '-')} must be a share in [0, 1] (got {v})")
+        if self.profile not in PROFILES:
+            raise SynthError(f"--profile must be one of {', '.join(PROFILES)} (got {self.profile!r})")
+        for name, v in self.messy.to_dict().items():
+            if not 0 <= v <= 1:
+                raise SynthError(f"messy rate {name} must be in [0, 1] (got {v})")
         for name, v in self.noise.to_dict().items():
             if not 0 <= v <= 1:
                 raise SynthError(f"noise rate {name} must be in [0, 1] (got {v})")
@@ -173,11 +206,13 @@ class SynthConfig:
         d: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if f.name in ("profile", "messy") and self.profile == "clean":
+                continue  # a clean city's params.json is as it was before profiles existed
             if isinstance(v, date):
                 v = v.isoformat()
             elif isinstance(v, Mapping):
                 v = dict(sorted(v.items()))
-            elif isinstance(v, NoiseConfig):
+            elif isinstance(v, (NoiseConfig, MessyConfig)):
                 v = v.to_dict()
             d[f.name] = v
         return d

@@ -19,6 +19,7 @@ from harmlens.synth.mentions import K_ARREST, K_COURT, K_CRIME, K_CUSTODY, K_DEA
 from harmlens.synth.offending import (
     NEVER, STEP_S, YEAR_S, choose_offenders, simulate, stranger_pool, _pick_from_pool,
 )
+from harmlens.synth.messy import messy_mentions, messy_population
 from harmlens.synth.population import DAY, YEAR_DAYS, build_population
 from harmlens.synth.stops import generate_stops
 from harmlens.synth.truth import true_probabilities
@@ -156,6 +157,10 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
     t_end = cut_s + 12 * STEP_S
     horizon = cut_s + 365 * DAY
     pop = build_population(r_pop, cfg.people, cut_s, int(n_hist * STEP_S))
+    # the messy profile's own stream (a tenth child): the clean city's nine are unchanged
+    r_messy = np.random.default_rng(ss.spawn(1)[0])
+    if cfg.profile == "messy":
+        pop = messy_population(r_messy, pop, cfg.messy)
     lap("population")
     off = choose_offenders(r_off, pop, cfg, t0, t_end)
     hist = simulate(r_sim, pop, off, cfg, t0, n_hist)
@@ -343,6 +348,8 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
     # --- mentions with noise ---
     pnc = pnc_refs(r_ids, first_arrest)
     cols = make_mentions(r_men, pop, cfg.noise, M_person, M_t, M_kind, M_role, pnc, first_arrest)
+    if cfg.profile == "messy":
+        cols = messy_mentions(r_messy, cols, pop, M_person, M_t, M_role, cfg.messy)
     lap("mentions")
 
     # --- split: extract (known by the cut) and the future year ---
@@ -478,6 +485,9 @@ def generate(config: SynthConfig, out_dir: str | Path) -> SynthSummary:
         "dob_swap": float(cols["_swap"].mean()) if len(M_ev) else 0.0,
         "dob_placeholder": float(cols["_placeholder"].mean()) if len(M_ev) else 0.0,
     }
+    if cfg.profile == "messy" and len(M_ev):
+        noise_applied["messy_name_swap"] = float(cols["_messy_name_swap"].mean())
+        noise_applied["messy_dob_missing"] = float(cols["_messy_dob_missing"].mean())
     params = {
         "generator": "harmlens.synth",
         "format_version": 1,

@@ -205,6 +205,8 @@ class Warehouse:
             "bands": lst["bands"],
             # what each band means, as stored with the list (risk/bands.py; docs/rank.md)
             "band_meanings": {b: lst.get("band_meanings", {}).get(b, "") for b in lst["bands"]},
+            # entries whose linkage may be wrong (rank/linkwarn.py), over the whole list, not the page
+            "link_warnings": cached.n_link_warnings,
         }
 
     def priority_list(self, *, list_id: str | None = None, borough: str | None = None, band: str | None = None, sort: str = "rank",

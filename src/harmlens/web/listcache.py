@@ -54,6 +54,10 @@ class CachedList:
             items.append(it)
         return cls(items=items, raw={r["person_id"]: r for r in rows}, boroughs=boroughs)
 
+    @property
+    def n_link_warnings(self) -> int:
+        return sum(1 for r in self.items if r.get("link_warning"))
+
     def ordered(self, sort: str) -> list[dict[str, Any]]:
         """The items in ``sort`` order (computed once per sort and kept)."""
         col = PRIORITY_SORTS.get(sort)
