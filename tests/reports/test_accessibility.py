@@ -78,10 +78,8 @@ def test_lists_export_passes_axe(warehouse, tmp_path):
             assert violations(Path(p).read_text()) == [], p
 
 
-def test_html_of_a_demo_run_passes_axe():
-    out = os.environ.get("HARMLENS_DEMO_OUT")
-    if not out or not Path(out).is_dir():
-        pytest.skip("no demo output: run 'make demo' and set HARMLENS_DEMO_OUT=demo-out to check its HTML reports")
+def test_html_of_a_demo_run_passes_axe(demo_out):
+    out = demo_out
     bad = {}
     for p in sorted(Path(out).rglob("*.html")):
         v = violations(p.read_text())

@@ -10,7 +10,6 @@ same check on every PDF it writes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -78,11 +77,9 @@ def test_the_checker_catches_each_fault(tmp_path):
     assert any("below the page's bottom edge" in x for x in problems(tall))
 
 
-def test_pdfs_of_a_demo_run():
-    """Every PDF ``make demo`` wrote, when a demo folder is given (HARMLENS_DEMO_OUT)."""
-    out = os.environ.get("HARMLENS_DEMO_OUT")
-    if not out or not Path(out).is_dir():
-        pytest.skip("no demo output: run 'make demo' and set HARMLENS_DEMO_OUT=demo-out to check its PDFs")
+def test_pdfs_of_a_demo_run(demo_out):
+    """Every PDF ``make demo`` wrote (a small demo run, or HARMLENS_DEMO_OUT's folder)."""
+    out = demo_out
     pdfs = sorted(Path(out).rglob("*.pdf"))
     assert pdfs
     bad = {str(p): problems(p) for p in pdfs}
