@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from harmlens.engine import as_engine
+
 ETHNIC_GROUPS = {"A": "Asian", "B": "Black", "M": "Mixed", "W": "White", "O": "Other"}
 ETHNICITY_ORDER = ["Asian", "Black", "Mixed", "White", "Other", "not stated"]
 NOT_STATED = "not stated"
@@ -115,8 +117,7 @@ def person_groups(con: Any, person_ids: Sequence[Any], as_of: datetime) -> pd.Da
 
 def population_counts(con: Any) -> pd.DataFrame | None:
     """The ``population`` table as counts by (area, ethnicity group), five groups; None if empty."""
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "population" not in have:
+    if not as_engine(con).has_table("population"):
         return None
     pop = con.execute("SELECT area, ethnicity_group, population FROM population").df()
     if pop.empty:

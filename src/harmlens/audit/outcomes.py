@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.audit.groupframe import _jsonable
 
 __all__ = ["OutcomeMonitoring", "match_comparison", "person_outcomes", "outcome_monitoring", "acted_on_monitoring",
@@ -42,8 +43,7 @@ def person_outcomes(con: Any, person_ids: list[str], start: datetime, end: datet
     """Counts per person in ``[start, end)`` (see the module docstring); index person_id."""
     ids = pd.DataFrame({"person_id": sorted({str(p) for p in person_ids})})
     con.register("_audit_outcome_ids", ids)
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    harm_join = ("LEFT JOIN event_harm h ON h.event_id = e.event_id" if "event_harm" in have
+    harm_join = ("LEFT JOIN event_harm h ON h.event_id = e.event_id" if as_engine(con).has_table("event_harm")
                  else "LEFT JOIN (SELECT NULL::VARCHAR AS event_id, NULL::BOOLEAN AS vawg) h ON FALSE")
     try:
         df = con.execute(

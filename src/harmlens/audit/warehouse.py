@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.audit.core import AuditResult, audit_scored
 from harmlens.audit.groups import person_groups, population_counts
 from harmlens.errors import HarmlensError, WarehouseError
@@ -48,7 +49,7 @@ class ListSource:
 
 
 def _tables(con: Any) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return as_engine(con).tables()
 
 
 def _data_end(con: Any) -> datetime | None:

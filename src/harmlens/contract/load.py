@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from harmlens.engine import Rollback, as_engine
 from harmlens.contract.read import SUFFIXES, RawTable, read_table_file
 from harmlens.contract.tables import LOAD_ORDER, TABLES, Table
 from harmlens.contract.validate import validate_frame
@@ -174,66 +175,63 @@ def ingest(con: duckdb.DuckDBPyConnection, folder: str | Path, *, on_table=None)
     load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
     report = IngestReport(str(folder), load_id, ignored_files=ignored)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
     try:
-        staged: dict[str, pd.DataFrame] = {}
-        rejected: dict[str, dict[str, int]] = {}
-        for name in LOAD_ORDER:
-            if name not in raws:
-                continue
-            table, raw = TABLES[name], raws[name]
-            stats = TableStats(name, raw.path.name, read=raw.n_read)
-            v = validate_frame(table, raw.frame, raw.lines)
-            rows, problems = v.rows, v.problems
-            ok = rows.drop(index=problems["_row"].astype(int).unique()) if len(problems) else rows
-            refp = _reference_problems(con, table, ok, staged, rejected)
-            birth = _birth_problems(con, table, ok.drop(index=refp["_row"].astype(int).unique()) if len(refp) else ok, staged)
-            if len(birth):
-                refp = pd.concat([refp, birth], ignore_index=True)
-            if len(refp):
-                problems = pd.concat([problems, refp], ignore_index=True)
-                ok = ok.drop(index=refp["_row"].astype(int).unique())
-            q = problems.assign(file=str(raw.path), table_name=name)
-            if raw.shape_problems:
-                q = pd.concat([q, pd.DataFrame([{"_row": -1, "_line": ln, "column_name": None, "value": None, "reason": why,
-                                                  "file": str(raw.path), "table_name": name} for ln, why in raw.shape_problems])],
-                              ignore_index=True)
-            bad_rows = problems["_row"].astype(int).unique() if len(problems) else []
-            stats.quarantined = len(bad_rows) + len(raw.shape_problems)
-            stats.loaded = len(ok)
-            assert stats.read == stats.loaded + stats.quarantined, (name, stats)
-            if len(table.key) == 1 and len(bad_rows):
-                kcol = table.key[0]
-                rejected[name] = {str(rows.at[i, kcol]): int(rows.at[i, "_line"]) for i in bad_rows if pd.notna(rows.at[i, kcol])}
-            staged[name] = ok
-            upsert(con, table, ok, load_id, stats)
-            if len(q) and (name, raw.sha256) not in seen:
-                raw_json = raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else []
-                q["row_json"] = [raw_json[int(r)] if int(r) >= 0 else None for r in q["_row"]]
-                q["load_id"] = load_id
-                q["line"] = q["_line"].astype("int64")
-                qdf = q[["load_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json"]]
-                con.register("_q", qdf)
-                con.execute("INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON) FROM _q")
-                con.unregister("_q")
-            report.tables.append(stats)
-            if on_table:
-                on_table(stats)
-        if all_seen and not any(t.inserted or t.updated for t in report.tables):
-            # The same extract again: nothing to record.
-            con.execute("ROLLBACK")
-            report.load_id = None
-            return report
-        con.execute(
-            "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
-            [load_id, str(folder.resolve()), started, datetime.now(timezone.utc).replace(tzinfo=None),
-             json.dumps([t.__dict__ for t in report.tables])],
-        )
-        for name, raw in raws.items():
-            con.execute("INSERT INTO load_files VALUES (?, ?, ?, ?)", [load_id, name, str(raw.path.resolve()), raw.sha256])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with as_engine(con).transaction():
+            staged: dict[str, pd.DataFrame] = {}
+            rejected: dict[str, dict[str, int]] = {}
+            for name in LOAD_ORDER:
+                if name not in raws:
+                    continue
+                table, raw = TABLES[name], raws[name]
+                stats = TableStats(name, raw.path.name, read=raw.n_read)
+                v = validate_frame(table, raw.frame, raw.lines)
+                rows, problems = v.rows, v.problems
+                ok = rows.drop(index=problems["_row"].astype(int).unique()) if len(problems) else rows
+                refp = _reference_problems(con, table, ok, staged, rejected)
+                birth = _birth_problems(con, table, ok.drop(index=refp["_row"].astype(int).unique()) if len(refp) else ok, staged)
+                if len(birth):
+                    refp = pd.concat([refp, birth], ignore_index=True)
+                if len(refp):
+                    problems = pd.concat([problems, refp], ignore_index=True)
+                    ok = ok.drop(index=refp["_row"].astype(int).unique())
+                q = problems.assign(file=str(raw.path), table_name=name)
+                if raw.shape_problems:
+                    q = pd.concat([q, pd.DataFrame([{"_row": -1, "_line": ln, "column_name": None, "value": None, "reason": why,
+                                                      "file": str(raw.path), "table_name": name} for ln, why in raw.shape_problems])],
+                                  ignore_index=True)
+                bad_rows = problems["_row"].astype(int).unique() if len(problems) else []
+                stats.quarantined = len(bad_rows) + len(raw.shape_problems)
+                stats.loaded = len(ok)
+                assert stats.read == stats.loaded + stats.quarantined, (name, stats)
+                if len(table.key) == 1 and len(bad_rows):
+                    kcol = table.key[0]
+                    rejected[name] = {str(rows.at[i, kcol]): int(rows.at[i, "_line"]) for i in bad_rows if pd.notna(rows.at[i, kcol])}
+                staged[name] = ok
+                upsert(con, table, ok, load_id, stats)
+                if len(q) and (name, raw.sha256) not in seen:
+                    raw_json = raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else []
+                    q["row_json"] = [raw_json[int(r)] if int(r) >= 0 else None for r in q["_row"]]
+                    q["load_id"] = load_id
+                    q["line"] = q["_line"].astype("int64")
+                    qdf = q[["load_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json"]]
+                    con.register("_q", qdf)
+                    con.execute("INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON) FROM _q")
+                    con.unregister("_q")
+                report.tables.append(stats)
+                if on_table:
+                    on_table(stats)
+            if all_seen and not any(t.inserted or t.updated for t in report.tables):
+                # The same extract again: nothing to record.
+                raise Rollback
+            con.execute(
+                "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+                [load_id, str(folder.resolve()), started, datetime.now(timezone.utc).replace(tzinfo=None),
+                 json.dumps([t.__dict__ for t in report.tables])],
+            )
+            for name, raw in raws.items():
+                con.execute("INSERT INTO load_files VALUES (?, ?, ?, ?)", [load_id, name, str(raw.path.resolve()), raw.sha256])
+    except Rollback:
+        report.load_id = None
+        return report
     log.info("load %s: %s", load_id, [(t.table, t.read, t.loaded, t.quarantined) for t in report.tables])
     return report

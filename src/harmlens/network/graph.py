@@ -23,6 +23,7 @@ import duckdb
 import networkx as nx
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 
 EDGE_KINDS = ("co_suspect", "suspect_victim", "shared_victim", "shared_address")
@@ -50,8 +51,7 @@ def _ts(as_of: str | date | datetime | None) -> datetime | None:
 
 
 def _require_links(con: duckdb.DuckDBPyConnection) -> None:
-    n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'links'").fetchall()[0][0]
-    if not n:
+    if not as_engine(con).has_table("links"):
         raise NetworkError("the warehouse has no links table: run 'harmlens link' first")
 
 
@@ -173,8 +173,7 @@ def _mark_serial(g: nx.Graph, pairs: pd.DataFrame, t: datetime | None, cfg: Netw
 
 
 def _add_harm(con: duckdb.DuckDBPyConnection, g: nx.Graph, roles: pd.DataFrame) -> None:
-    n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'event_harm'").fetchall()[0][0]
-    if not n:
+    if not as_engine(con).has_table("event_harm"):
         return
     sus = roles[roles["side"] == "suspect"][["person_id", "event_id"]].drop_duplicates()
     if sus.empty:

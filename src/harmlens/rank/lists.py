@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 
 ENTRY_COLUMNS = [
@@ -207,28 +208,24 @@ def save_list(
     con.register("_rank_entries_new", e)
     con.register("_rank_changes_new", ch)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM priority_entries WHERE list_id = ?", [lid])
-        con.execute("DELETE FROM priority_changes WHERE list_id = ?", [lid])
-        con.execute("DELETE FROM priority_lists WHERE list_id = ?", [lid])
-        con.execute(
-            "INSERT INTO priority_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [lid, kind, method, as_of, created_at, now, now + timedelta(days=int(expiry_days)), model_version,
-             previous.list_id if previous else None, int(len(e)), json.dumps(params, default=str)],
-        )
-        con.execute(
-            f"INSERT INTO priority_entries (list_id, {', '.join(ENTRY_COLUMNS)}) "
-            f"SELECT list_id, {', '.join(ENTRY_COLUMNS)} FROM _rank_entries_new"
-        )
-        if len(ch) and previous is not None:
+        with as_engine(con).transaction():
+            con.execute("DELETE FROM priority_entries WHERE list_id = ?", [lid])
+            con.execute("DELETE FROM priority_changes WHERE list_id = ?", [lid])
+            con.execute("DELETE FROM priority_lists WHERE list_id = ?", [lid])
             con.execute(
-                "INSERT INTO priority_changes SELECT list_id, previous_list_id, person_id, change, "
-                "previous_rank, new_rank, reason FROM _rank_changes_new"
+                "INSERT INTO priority_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [lid, kind, method, as_of, created_at, now, now + timedelta(days=int(expiry_days)), model_version,
+                 previous.list_id if previous else None, int(len(e)), json.dumps(params, default=str)],
             )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            con.execute(
+                f"INSERT INTO priority_entries (list_id, {', '.join(ENTRY_COLUMNS)}) "
+                f"SELECT list_id, {', '.join(ENTRY_COLUMNS)} FROM _rank_entries_new"
+            )
+            if len(ch) and previous is not None:
+                con.execute(
+                    "INSERT INTO priority_changes SELECT list_id, previous_list_id, person_id, change, "
+                    "previous_rank, new_rank, reason FROM _rank_changes_new"
+                )
     finally:
         con.unregister("_rank_entries_new")
         con.unregister("_rank_changes_new")

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 from harmlens.referral.fields import FIELD_LABELS, PARTNER_FIELDS, PARTNER_LABELS
 
@@ -68,8 +69,7 @@ def person_facts(con: duckdb.DuckDBPyConnection, person_id: str, as_of: str | da
 
     t = as_of_timestamp(as_of)
     start = t - pd.Timedelta(days=LOOKBACK_DAYS)
-    n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'links'").fetchall()[0][0]
-    if not n:
+    if not as_engine(con).has_table("links"):
         raise ReferralError("the warehouse has no links table: run 'harmlens link' first")
     known = con.execute("SELECT count(*) FROM links WHERE person_id = ?", [person_id]).fetchall()[0][0]
     if not known:

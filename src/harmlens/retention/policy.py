@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 
 ACTIONS_COLUMNS = ["action", "table_name", "row_id", "group", "reason", "due_since"]
@@ -138,7 +139,7 @@ class RetentionPolicy:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+    return as_engine(con).has_table(name)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
@@ -273,8 +274,7 @@ def apply_retention(
     if not execute:
         return res
     files: list[Path] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with as_engine(con).transaction():
         con.execute(
             "INSERT INTO retention_runs VALUES (?, ?, ?, ?, ?, ?)",
             [run_id, now, by, pd.Timestamp(as_of).to_pydatetime() if as_of else now, pol.to_json(), json.dumps(actions["action"].value_counts().to_dict())],
@@ -318,10 +318,6 @@ def apply_retention(
             con.execute("INSERT INTO retention_log SELECT run_id, action, table_name, row_id, reason FROM _ret_log")
         finally:
             con.unregister("_ret_log")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     for f in files:  # after the commit: a failed run leaves every file in place
         if f.exists():
             f.unlink()

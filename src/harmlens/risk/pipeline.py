@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 
 log = logging.getLogger(__name__)
@@ -494,13 +495,9 @@ def _save_scores(con: Any, version: str, at: datetime, out: pd.DataFrame) -> Non
                          "scored_at": pd.Timestamp(datetime.utcnow())})
     con.register("_risk_scores_new", rows)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM risk_scores WHERE version = ? AND as_of = ?", [version, pd.Timestamp(at).to_pydatetime()])
-        con.execute("INSERT INTO risk_scores SELECT version, as_of, person_id, risk, expected_harm, top_factors, scored_at FROM _risk_scores_new")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with as_engine(con).transaction():
+            con.execute("DELETE FROM risk_scores WHERE version = ? AND as_of = ?", [version, pd.Timestamp(at).to_pydatetime()])
+            con.execute("INSERT INTO risk_scores SELECT version, as_of, person_id, risk, expected_harm, top_factors, scored_at FROM _risk_scores_new")
     finally:
         con.unregister("_risk_scores_new")
 

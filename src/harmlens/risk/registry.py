@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 
 
@@ -207,13 +208,8 @@ def promote(con: Any, version: str) -> str | None:
     """Make ``version`` the promoted model; returns the version it replaced (if any)."""
     get_model(con, version)
     prev = con.execute("SELECT version FROM models WHERE status = 'promoted'").fetchall()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with as_engine(con).transaction():
         con.execute("UPDATE models SET status = 'candidate' WHERE status = 'promoted'")
         con.execute("UPDATE models SET status = 'promoted', promoted_at = ? WHERE version = ?", [_now(), version])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     old = [v for (v,) in prev if v != version]
     return old[0] if old else None

@@ -39,6 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import Rollback, as_engine
 from harmlens.errors import ContractError, UnparseableFileError
 from harmlens.stops.validate import STOP_COLUMNS, validate_stop_frame
 
@@ -458,56 +459,53 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     seen_ids: dict[str, str] = {}
     new_quarantine = 0
-    con.execute("BEGIN TRANSACTION")
     try:
-        for src in sources:
-            stats = FileStats(str(src.path), src.fmt, read=src.n_read)
-            for key in ("force", "jurisdiction"):
-                if key in src.frame.columns and len(src.frame):
-                    vals = [v for v in src.frame[key].unique() if v]
-                    setattr(stats, key, ", ".join(sorted(vals)) or None)
-            rows, problems = validate_stop_frame(src.frame, src.lines)
-            if src.fmt == "opp csv" and len(problems):
-                # OPP records no legislation at all: empty there is the source's shape, not a field left blank.
-                problems = problems[problems["column_name"] != "legislation"].reset_index(drop=True)
-            if len(problems):
-                nodate = (problems["column_name"] == "occurred_at") & problems["reason"].str.startswith("missing required")
-                problems.loc[nodate, "reason"] = "no date: cannot be a stop"
-            rows, problems, stats.kept_field_not_read = keep_stops_with_unread_fields(rows, problems)
-            # The same stop id in two files of one import: the first wins, later ones are quarantined.
-            ids = rows["stop_id"]
-            clash = ids.notna() & ids.isin(list(seen_ids))
-            if clash.any():
-                extra = pd.DataFrame({"_row": rows.index[clash], "column_name": "stop_id", "value": ids[clash].values,
-                                      "reason": [f"duplicate stop_id (already in {seen_ids[i]})" for i in ids[clash]],
-                                      "_line": rows["_line"][clash].values})
-                problems = pd.concat([problems, extra], ignore_index=True)
-            bad = problems["_row"].astype(int).unique() if len(problems) else []
-            ok = rows.drop(index=bad)
-            for i in ok["stop_id"]:
-                seen_ids[i] = src.path.name
-            stats.loaded = len(ok)
-            stats.quarantined = len(bad) + len(src.shape_problems)
-            if stats.read != stats.loaded + stats.quarantined:
-                raise ContractError(f"{src.path}: internal count mismatch read {stats.read} != loaded + quarantined")
-            if len(ok):
-                _upsert(con, ok, load_id, stats)
-            new_quarantine += _quarantine(con, src, problems, load_id)
-            report.files.append(stats)
-            if on_file:
-                on_file(stats)
-        _set_area_columns(con)
-        if not new_quarantine and not any(f.inserted or f.updated for f in report.files):
-            con.execute("ROLLBACK")
-            report.load_id = None
-            return report
-        con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
-                    [load_id, "stops import: " + "; ".join(str(Path(p).resolve()) for p in paths), started,
-                     datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(report.to_dict())])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with as_engine(con).transaction():
+            for src in sources:
+                stats = FileStats(str(src.path), src.fmt, read=src.n_read)
+                for key in ("force", "jurisdiction"):
+                    if key in src.frame.columns and len(src.frame):
+                        vals = [v for v in src.frame[key].unique() if v]
+                        setattr(stats, key, ", ".join(sorted(vals)) or None)
+                rows, problems = validate_stop_frame(src.frame, src.lines)
+                if src.fmt == "opp csv" and len(problems):
+                    # OPP records no legislation at all: empty there is the source's shape, not a field left blank.
+                    problems = problems[problems["column_name"] != "legislation"].reset_index(drop=True)
+                if len(problems):
+                    nodate = (problems["column_name"] == "occurred_at") & problems["reason"].str.startswith("missing required")
+                    problems.loc[nodate, "reason"] = "no date: cannot be a stop"
+                rows, problems, stats.kept_field_not_read = keep_stops_with_unread_fields(rows, problems)
+                # The same stop id in two files of one import: the first wins, later ones are quarantined.
+                ids = rows["stop_id"]
+                clash = ids.notna() & ids.isin(list(seen_ids))
+                if clash.any():
+                    extra = pd.DataFrame({"_row": rows.index[clash], "column_name": "stop_id", "value": ids[clash].values,
+                                          "reason": [f"duplicate stop_id (already in {seen_ids[i]})" for i in ids[clash]],
+                                          "_line": rows["_line"][clash].values})
+                    problems = pd.concat([problems, extra], ignore_index=True)
+                bad = problems["_row"].astype(int).unique() if len(problems) else []
+                ok = rows.drop(index=bad)
+                for i in ok["stop_id"]:
+                    seen_ids[i] = src.path.name
+                stats.loaded = len(ok)
+                stats.quarantined = len(bad) + len(src.shape_problems)
+                if stats.read != stats.loaded + stats.quarantined:
+                    raise ContractError(f"{src.path}: internal count mismatch read {stats.read} != loaded + quarantined")
+                if len(ok):
+                    _upsert(con, ok, load_id, stats)
+                new_quarantine += _quarantine(con, src, problems, load_id)
+                report.files.append(stats)
+                if on_file:
+                    on_file(stats)
+            _set_area_columns(con)
+            if not new_quarantine and not any(f.inserted or f.updated for f in report.files):
+                raise Rollback
+            con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+                        [load_id, "stops import: " + "; ".join(str(Path(p).resolve()) for p in paths), started,
+                         datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(report.to_dict())])
+    except Rollback:
+        report.load_id = None
+        return report
     log.info("stops import load %s: %s", load_id, report.totals())
     return report
 
@@ -534,15 +532,10 @@ def record_stop(con: duckdb.DuckDBPyConnection, record: dict[str, Any], *, sourc
     load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
     stats = FileStats(source, source, read=1, loaded=1)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with as_engine(con).transaction():
         _upsert(con, rows, load_id, stats)
         if stats.inserted or stats.updated:
             con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
                         [load_id, f"stops {source}", started, datetime.now(timezone.utc).replace(tzinfo=None),
                          json.dumps({"files": [asdict(stats)]})])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return str(rows.at[0, "stop_id"]), []
