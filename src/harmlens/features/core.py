@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
-import duckdb
 import numpy as np
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
-from harmlens.engine import SQLPipeline, as_engine
+from harmlens.engine import Engine, SQLPipeline, as_engine
 from harmlens.errors import HarmlensError, WarehouseError
 from harmlens.features.catalogue import CATEGORIES, DESISTANCE_HAZARD, FEATURES, RATE_PRIOR_SHAPE, RATE_PRIOR_YEARS
 from harmlens.features.steps import (
@@ -81,14 +81,15 @@ def _check_threshold(threshold: str) -> str:
     return threshold
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _tables(con: Engine | DuckDBPyConnection) -> set[str]:
     return as_engine(con).tables()
 
 
-def check_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+def check_warehouse(con: Engine | DuckDBPyConnection) -> None:
     """Raise a one-line error naming the missing stage if a table features need is absent."""
+    eng = as_engine(con)
     # DuckDB draws a progress bar for long queries; library calls must not write to the terminal
-    con.execute("SET enable_progress_bar = false")
+    eng.execute("SET enable_progress_bar = false")
     have = _tables(con)
     for table, stage in [
         ("events", "harmlens ingest DIR"),
@@ -105,13 +106,14 @@ def check_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         raise WarehouseError("no mention is linked to a person (links is empty): run 'harmlens link' first")
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+def _scalar(con: Engine | DuckDBPyConnection, sql: str) -> object:
     """One value; fetches every row so the connection is free for the next statement (DuckDB 2)."""
-    rows = con.execute(sql).fetchall()
+    eng = as_engine(con)
+    rows = eng.rows(sql)
     return rows[0][0] if rows else None
 
 
-def _has_risk_assessments(con: duckdb.DuckDBPyConnection) -> bool:
+def _has_risk_assessments(con: Engine | DuckDBPyConnection) -> bool:
     return "risk_assessments" in _tables(con)
 
 
@@ -120,16 +122,15 @@ def _has_risk_assessments(con: duckdb.DuckDBPyConnection) -> bool:
 # constants, never user text)
 
 
-def event_column_sql(con: duckdb.DuckDBPyConnection, name: str, alias: str = "") -> str:
+def event_column_sql(con: Engine | DuckDBPyConnection, name: str, alias: str = "") -> str:
     """SQL for an optional event column (``crime_ref``, ``custody_type``): a real column if ingest
     made one, else the passed-through extra JSON."""
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'events'").fetchall()}
+    cols = set(as_engine(con).columns("events"))
     a = f"{alias}." if alias else ""
     return f"{a}{name}" if name in cols else f"json_extract_string({a}extra, '$.{name}')"
 
 
-def crime_ref_sql(con: duckdb.DuckDBPyConnection, alias: str = "") -> str:
+def crime_ref_sql(con: Engine | DuckDBPyConnection, alias: str = "") -> str:
     """SQL for an event's ``crime_ref`` (the offence a charge, conviction or custody is about)."""
     return event_column_sql(con, "crime_ref", alias)
 
@@ -146,7 +147,7 @@ def _base_ctes(
 
 
 def features_pipeline(
-    con: duckdb.DuckDBPyConnection, at: datetime, *, settings: FeatureSettings = DEFAULT_SETTINGS, ids: str | None = None
+    con: Engine | DuckDBPyConnection, at: datetime, *, settings: FeatureSettings = DEFAULT_SETTINGS, ids: str | None = None
 ) -> SQLPipeline:
     """The feature query as of ``at`` for this warehouse, as named steps (see :mod:`.steps`)."""
     return _features_pipeline(
@@ -196,18 +197,19 @@ def _ids_frame(person_ids: Iterable[object] | None) -> pd.DataFrame | None:
     return pd.DataFrame({"person_id": ids})
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, as_of: datetime, person_ids: Iterable[object] | None) -> pd.DataFrame:
+def _run(con: Engine | DuckDBPyConnection, sql: str, as_of: datetime, person_ids: Iterable[object] | None) -> pd.DataFrame:
     """Run a query whose rows carry person_id; filter to person_ids when given."""
+    eng = as_engine(con)
     ids = _ids_frame(person_ids)
     if ids is not None:
         name = f"_hl_ids_{id(ids):x}"
-        con.register(name, ids)
+        eng.register_frame(name, ids)
         try:
             df = con.execute(
                 f"SELECT q.* FROM ({sql}) q SEMI JOIN {name} i ON i.person_id = q.person_id", {"as_of": as_of}
             ).df()
         finally:
-            con.unregister(name)
+            eng.unregister(name)
     else:
         df = con.execute(sql, {"as_of": as_of}).df()
     return df
@@ -218,7 +220,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, as_of: datetime, person_ids: 
 
 
 def build_features(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | DuckDBPyConnection,
     as_of: object,
     person_ids: Iterable[object] | None = None,
     *,
@@ -238,9 +240,9 @@ def build_features(
     DataFrame indexed by ``person_id`` (sorted), one float column per entry of ``FEATURES``,
     in that order, no missing values. Ethnicity and sex are never used.
     """
+    eng = as_engine(con)
     check_warehouse(con)
     at = parse_as_of(as_of)
-    eng = as_engine(con)
     ids = _ids_frame(person_ids)
     name = f"_hl_ids_{id(ids):x}" if ids is not None else None
     if ids is not None:
@@ -256,7 +258,7 @@ def build_features(
 
 
 def evidence_summary(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | DuckDBPyConnection,
     as_of: object,
     person_ids: Iterable[object] | None = None,
     *,
@@ -270,6 +272,7 @@ def evidence_summary(
     ``convictions``, ``distinct_victims`` and ``last_event_at`` (the latest such allegation,
     NaT if none), so every list entry can say on what evidence it stands.
     """
+    eng = as_engine(con)
     check_warehouse(con)
     pred = CATEGORIES[_check_category(category)]
     at = parse_as_of(as_of)
@@ -294,15 +297,15 @@ def evidence_summary(
     if ids is None:
         df = con.execute(sql, {"as_of": at}).df()
     else:  # evidence is per person: restrict from the start (cheap for a short list of people)
-        con.register(name, ids)
+        eng.register_frame(name, ids)
         try:
             df = con.execute(sql, {"as_of": at}).df()
         finally:
-            con.unregister(name)
+            eng.unregister(name)
     return df.set_index("person_id").sort_index()
 
 
-def scored_population(con: duckdb.DuckDBPyConnection, as_of: object) -> pd.Index:
+def scored_population(con: Engine | DuckDBPyConnection, as_of: object) -> pd.Index:
     """Person ids of the scored population as of a date (see the module docstring)."""
     check_warehouse(con)
     at = parse_as_of(as_of)
@@ -311,7 +314,7 @@ def scored_population(con: duckdb.DuckDBPyConnection, as_of: object) -> pd.Index
 
 
 def build_labels(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | DuckDBPyConnection,
     as_of: object,
     horizon_days: int = 365,
     category: str = "vawg",
@@ -422,14 +425,14 @@ def snapshot_dates(start: object, end: object, freq_months: int = 1) -> list[dat
         k += 1
 
 
-def data_end(con: duckdb.DuckDBPyConnection) -> datetime | None:
+def data_end(con: Engine | DuckDBPyConnection) -> datetime | None:
     """The latest recorded event date in the warehouse (None when empty)."""
     v = _scalar(con, "SELECT max(greatest(occurred_at, coalesce(reported_at, occurred_at))) FROM events")
     return v
 
 
 def snapshot_dataset(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | DuckDBPyConnection,
     start: object,
     end: object,
     *,

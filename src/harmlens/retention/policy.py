@@ -143,8 +143,7 @@ def _has_table(con: Engine | DuckDBPyConnection, name: str) -> bool:
 
 
 def _columns(con: Engine | DuckDBPyConnection, name: str) -> set[str]:
-    eng = as_engine(con)
-    return {r[0] for r in eng.rows("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name])}
+    return set(as_engine(con).columns(name))
 
 
 def plan(con: Engine | DuckDBPyConnection, as_of: str | date | datetime | None = None, policy: RetentionPolicy | None = None) -> pd.DataFrame:
