@@ -99,3 +99,32 @@ def test_check_flags_names_the_flag_and_lets_none_pass():
     check_flags(**{"--as-of": None, "--until": "2024-01-01"})
     with pytest.raises(AsOfError, match="^--until 'now'"):
         check_flags(**{"--as-of": None, "--until": "now"})
+
+
+def test_one_time_zone_rule_the_warehouse_local_time():
+    from datetime import datetime, timezone
+
+    from harmlens.asof import WAREHOUSE_TZ, local_now, local_today
+
+    assert WAREHOUSE_TZ == "Europe/London"
+    # an aware input is converted to London wall time: 23:30 UTC in summer is 00:30 the next day there
+    assert parse_as_of("2024-07-01T23:30:00+00:00") == datetime(2024, 7, 2, 0, 30)
+    assert parse_as_of(datetime(2024, 1, 15, 12, 0, tzinfo=timezone.utc)) == datetime(2024, 1, 15, 12, 0)
+    assert local_now().tzinfo is None and local_today() == local_now().date()
+
+
+def test_the_one_parser_is_the_only_one():
+    # dates users type go through harmlens.asof: no other strptime/fromisoformat in the commands
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "harmlens"
+    allowed = {
+        "asof.py",
+        "casework/records.py",  # a dated casework action from a web form, not a command's date
+        "web/security.py", "web/referral_flow.py",  # the app's own signed timestamps
+        "link/fileshape.py", "link/prepare.py",  # SQL try_strptime of dates of birth in source files
+    }
+    found = {str(p.relative_to(src)) for p in src.rglob("*.py")
+             if re.search(r"strptime\(|fromisoformat\(", p.read_text(encoding="utf-8"))}
+    assert found <= allowed, sorted(found - allowed)

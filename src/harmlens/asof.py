@@ -7,8 +7,12 @@ DuckDB, where year 1 overflows date arithmetic and year 9999 is out of pandas' r
 one line naming the flag instead of a traceback.
 
 Accepted: ``YYYY-MM-DD`` (midnight that day) or an ISO date-time; ``date``/``datetime``/pandas
-``Timestamp`` objects from code. Aware date-times are converted to Europe/London and made naive,
-which is how the warehouse stores times.
+``Timestamp`` objects from code.
+
+One time-zone rule: the warehouse stores naive wall-clock times in its local zone,
+:data:`WAREHOUSE_TZ` (Europe/London, as the data contract says: "naive means Europe/London").
+A naive input is already in that zone; an aware one is converted to it and made naive; and a
+default of "today" is today there (:func:`local_today`), not on the machine's clock or in UTC.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from harmlens.errors import HarmlensError
+
+WAREHOUSE_TZ = "Europe/London"
+"""The warehouse's local time zone: every stored time is naive wall-clock time here."""
 
 EARLIEST = date(1900, 1, 1)
 """No police record, birth or list date harmlens handles is older than this."""
@@ -45,7 +52,19 @@ def _naive(dt: datetime) -> datetime:
         return dt
     from zoneinfo import ZoneInfo
 
-    return dt.astimezone(ZoneInfo("Europe/London")).replace(tzinfo=None)
+    return dt.astimezone(ZoneInfo(WAREHOUSE_TZ)).replace(tzinfo=None)
+
+
+def local_now() -> datetime:
+    """Now, as naive wall-clock time in the warehouse's zone (the default of an omitted ``--as-of``)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(WAREHOUSE_TZ)).replace(tzinfo=None)
+
+
+def local_today() -> date:
+    """Today in the warehouse's zone (in the hour after midnight in summer, UTC still says yesterday)."""
+    return local_now().date()
 
 
 def check_window(d: datetime, flag: str = "--as-of", error: type[HarmlensError] = AsOfError) -> datetime:
@@ -96,4 +115,5 @@ def check_flags(**flags: Any) -> None:
     for flag, value in flags.items():
         if value is not None:
             parse_as_of(value, flag)
-__all__ = ["parse_as_of", "check_window", "check_flags", "AsOfError", "EARLIEST", "FUTURE_YEARS"]
+__all__ = ["parse_as_of", "check_window", "check_flags", "local_now", "local_today", "AsOfError", "EARLIEST", "FUTURE_YEARS",
+           "WAREHOUSE_TZ"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from harmlens.audit.core import AuditError, audit_scored
-from harmlens.audit.groups import ethnic_group
+from harmlens.groupmetrics.groups import ethnic_group
 from harmlens.audit.labels import label_bias
 from harmlens.audit.outcomes import match_comparison
 from harmlens.audit.proxy import proxy_scan

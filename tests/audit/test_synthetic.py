@@ -45,7 +45,7 @@ def _city(tmp_path, seed: int, bias: bool, mult: float = 3.0):
 
 def _composition_flags(con):
     from harmlens.audit.core import audit_scored
-    from harmlens.audit.groups import population_counts
+    from harmlens.groupmetrics.groups import population_counts
     from harmlens.audit.warehouse import load_scored
 
     sc, _, src = load_scored(con, as_of=AS_OF, top=TOP)
@@ -150,12 +150,41 @@ def test_stored_list_is_the_default_input(tmp_path):
                     "now(), now() + INTERVAL 30 DAY, NULL, NULL, ?, NULL)", [pd.Timestamp(AS_OF), len(ids)])
         con.executemany("INSERT INTO priority_entries (list_id, rank, person_id, score) VALUES (?, ?, ?, ?)",
                         [("offenders:v100:2024-01-01", i + 1, pid, 0.0) for i, pid in enumerate(ids)])
+        # the scored cohort as rank stores it with a list: everyone scored, not only those listed
+        cohort = _v100_cohort(con)
+        con.executemany("INSERT INTO rank_cohort VALUES (?, ?, ?, ?, ?)",
+                        [("offenders:v100:2024-01-01", pid, pd.Timestamp(AS_OF), s, s) for pid, s in cohort.items()])
         res = audit_warehouse(con, top=100, n_boot=50, proxy=False)
     finally:
         con.close()
     assert res.list_id == "offenders:v100:2024-01-01"
     assert res.list_size == len(ids) and res.as_of == AS_OF
     assert res.model["method"] == "stored list"
+    assert res.scored_size == len(cohort)
+
+
+def _v100_cohort(con) -> pd.Series:
+    from harmlens.features import scored_population
+    from harmlens.harm.ranking import get_method
+
+    pop = [str(p) for p in scored_population(con, AS_OF)]
+    sc = get_method("v100").scorer(con, pd.Timestamp(AS_OF).to_pydatetime())
+    return sc.assign(person_id=sc["person_id"].astype(str)).set_index("person_id")["score"].astype(float).reindex(pop).fillna(0.0)
+
+
+def test_a_stored_list_without_its_cohort_is_a_clear_error(tmp_path):
+    """The audit reads the cohort rank stored; it never scores again, so a list stored without one is refused."""
+    from harmlens.audit.warehouse import audit_warehouse
+    from harmlens.errors import HarmlensError
+
+    con, _ = _city(tmp_path, 2, bias=False)
+    try:
+        con.execute("INSERT INTO priority_lists VALUES ('offenders:v100:2024-01-01', 'offenders', 'v100', ?, now(), "
+                    "now(), now() + INTERVAL 30 DAY, NULL, NULL, 0, NULL)", [pd.Timestamp(AS_OF)])
+        with pytest.raises(HarmlensError, match="without its scored cohort"):
+            audit_warehouse(con, top=100, n_boot=50, proxy=False)
+    finally:
+        con.close()
 
 
 def test_people_acted_on_are_compared_with_similar_people_not_acted_on(tmp_path):

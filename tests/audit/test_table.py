@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harmlens.audit.expr import ExpressionError, evaluate
+from harmlens.groupmetrics.expr import ExpressionError, evaluate
 from harmlens.audit.table import AuditInputError, audit_table, read_table
 
 

@@ -151,3 +151,29 @@ def test_nesting_is_seen_across_engines_on_one_connection():
     with outer.transaction():  # usable again after the rollback
         outer.execute("INSERT INTO t VALUES (2)")
     assert con.execute("SELECT x FROM t").fetchall() == [(2,)]
+
+
+def test_rollback_undoes_a_block_without_an_error():
+    # "nothing new to record": the block raises Rollback, the caller catches it just outside
+    from harmlens.engine import Rollback
+
+    eng = DuckDBEngine.in_memory()
+    eng.execute("CREATE TABLE t (x INTEGER)")
+    with pytest.raises(Rollback):
+        with eng.transaction():
+            eng.execute("INSERT INTO t VALUES (1)")
+            raise Rollback
+    assert eng.scalar("SELECT count(*) FROM t") == 0
+    with eng.transaction():  # no transaction left open
+        eng.execute("INSERT INTO t VALUES (2)")
+    assert eng.rows("SELECT x FROM t") == [(2,)]
+
+
+def test_pipeline_materialized_steps_and_ctes():
+    p = SQLPipeline()
+    p.add("a", "SELECT 1 AS x", materialized=True)
+    p.add("b", "SELECT x + 1 AS y FROM a")
+    assert p.ctes().startswith("a AS MATERIALIZED (")
+    assert "b AS (" in p.ctes() and p.sql() == f"WITH\n{p.ctes()}\nSELECT * FROM b"
+    eng = DuckDBEngine.in_memory()
+    assert eng.scalar(p) == 2 and eng.run_steps(p) == {"a": 1, "b": 1}

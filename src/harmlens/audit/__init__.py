@@ -12,8 +12,8 @@ from __future__ import annotations
 from harmlens.lazy import lazy_exports
 
 # Lazy exports (PEP 562) so importing harmlens.audit.cli for `harmlens --help` does not load pandas.
-_EXPORTS = {name: "groupframe" for name in ("BUILTIN_METRICS", "GroupFrame", "GroupFrameError", "Metric")}
+_EXPORTS = {name: "groupmetrics.groupframe" for name in ("BUILTIN_METRICS", "GroupFrame", "GroupFrameError", "Metric")}
 
 __all__ = ["GroupFrame", "GroupFrameError", "Metric", "BUILTIN_METRICS"]
 
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__ = lazy_exports("harmlens", _EXPORTS)

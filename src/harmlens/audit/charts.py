@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from harmlens.audit.groupframe import GroupFrame
+from harmlens.groupmetrics.groupframe import GroupFrame
 
 _NICE = {
     "selection_rate": "Selection rate",

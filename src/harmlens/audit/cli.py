@@ -192,8 +192,9 @@ def register(app: typer.Typer) -> None:
         try:
             version = None if model == "v100" else model
             if version is None and model != "v100":
-                have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-                if "models" in have and con.execute("SELECT count(*) FROM models").fetchall()[0][0]:
+                from harmlens.engine import as_engine
+
+                if as_engine(con).has_table("models") and con.execute("SELECT count(*) FROM models").fetchall()[0][0]:
                     from harmlens.risk.registry import get_model
 
                     version = get_model(con)["version"]

@@ -11,7 +11,7 @@ listed               True when the person is on the priority list
 outcome_allegation   0/1: named as suspect of a (VAWG) offence in the horizon after the date
 outcome_charge       0/1: ... and charged (optional)
 outcome_conviction   0/1: ... and convicted (optional)
-ethnicity            five census groups or ``not stated`` (see ``harmlens.audit.groups``)
+ethnicity            five census groups or ``not stated`` (see ``harmlens.groupmetrics.groups``)
 age_band, sex        groups
 borough              group
 offending_base       optional, True if the person is in the recorded offending base (a
@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harmlens.audit.groupframe import GroupFrame, _jsonable
-from harmlens.audit.groups import DIMENSIONS, ETHNICITY_ORDER
+from harmlens.groupmetrics.groupframe import GroupFrame, _jsonable
+from harmlens.groupmetrics.groups import DIMENSIONS, ETHNICITY_ORDER
 from harmlens.errors import HarmlensError
 from harmlens.grouplabels import find_group
 

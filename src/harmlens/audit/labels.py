@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harmlens.audit.groupframe import _jsonable
+from harmlens.groupmetrics.groupframe import _jsonable
 
 __all__ = ["LabelBias", "label_bias"]
 

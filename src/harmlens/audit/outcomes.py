@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
-from harmlens.audit.groupframe import _jsonable
+from harmlens.engine import Engine, as_engine
+from harmlens.groupmetrics.groupframe import _jsonable
 
 __all__ = ["OutcomeMonitoring", "match_comparison", "person_outcomes", "outcome_monitoring", "acted_on_monitoring",
            "OUTCOMES", "NOT_AN_INTERVENTION"]
@@ -38,12 +40,12 @@ __all__ = ["OutcomeMonitoring", "match_comparison", "person_outcomes", "outcome_
 OUTCOMES = ["offences", "vawg_offences", "arrests", "charges", "victims_revictimised"]
 
 
-def person_outcomes(con: Any, person_ids: list[str], start: datetime, end: datetime) -> pd.DataFrame:
+def person_outcomes(con: Engine | DuckDBPyConnection, person_ids: list[str], start: datetime, end: datetime) -> pd.DataFrame:
     """Counts per person in ``[start, end)`` (see the module docstring); index person_id."""
+    eng = as_engine(con)
     ids = pd.DataFrame({"person_id": sorted({str(p) for p in person_ids})})
-    con.register("_audit_outcome_ids", ids)
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    harm_join = ("LEFT JOIN event_harm h ON h.event_id = e.event_id" if "event_harm" in have
+    eng.register_frame("_audit_outcome_ids", ids)
+    harm_join = ("LEFT JOIN event_harm h ON h.event_id = e.event_id" if as_engine(con).has_table("event_harm")
                  else "LEFT JOIN (SELECT NULL::VARCHAR AS event_id, NULL::BOOLEAN AS vawg) h ON FALSE")
     try:
         df = con.execute(
@@ -104,7 +106,7 @@ def person_outcomes(con: Any, person_ids: list[str], start: datetime, end: datet
             {"start": start, "end": end},
         ).df()
     finally:
-        con.unregister("_audit_outcome_ids")
+        eng.unregister("_audit_outcome_ids")
     return df.set_index("person_id").astype(float)
 
 
@@ -164,7 +166,7 @@ class OutcomeMonitoring:
                 "notes": list(self.notes)}
 
 
-def outcome_monitoring(con: Any, scored: pd.DataFrame, as_of: datetime, horizon_days: int, *,
+def outcome_monitoring(con: Engine | DuckDBPyConnection, scored: pd.DataFrame, as_of: datetime, horizon_days: int, *,
                        data_end: datetime | None = None, n_boot: int = 1000, random_state: int = 0
                        ) -> OutcomeMonitoring | None:
     """Listed vs matched comparison over the follow-up (None when nothing is listed or no follow-up)."""
@@ -212,7 +214,7 @@ NOT_AN_INTERVENTION = frozenset({"no_action", "no action", "none"})
 """Casework action codes that record a decision not to act: those people are not "acted on"."""
 
 
-def acted_on_monitoring(con: Any, scored: pd.DataFrame, actions: pd.DataFrame, as_of: datetime, horizon_days: int, *,
+def acted_on_monitoring(con: Engine | DuckDBPyConnection, scored: pd.DataFrame, actions: pd.DataFrame, as_of: datetime, horizon_days: int, *,
                         window_days: int = 90, data_end: datetime | None = None, n_boot: int = 1000,
                         random_state: int = 0) -> OutcomeMonitoring | None:
     """People acted on (a casework action dated in the ``window_days`` after the list date) against scored
@@ -227,7 +229,10 @@ def acted_on_monitoring(con: Any, scored: pd.DataFrame, actions: pd.DataFrame, a
         return None
     a = actions.copy()
     a["action_date"] = pd.to_datetime(a["action_date"], errors="coerce")
-    start, stop = pd.Timestamp(as_of), pd.Timestamp(as_of) + pd.Timedelta(days=int(window_days))
+    from harmlens.asof import parse_as_of
+
+    start = pd.Timestamp(parse_as_of(as_of))
+    stop = start + pd.Timedelta(days=int(window_days))
     code = a["action"].astype(str).str.strip().str.lower()
     took = a[(a["action_date"] >= start) & (a["action_date"] < stop) & ~code.isin(NOT_AN_INTERVENTION)]
     acted = set(took["person_id"].astype(str))

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harmlens.audit.groupframe import _jsonable
-from harmlens.audit.groups import NOT_STATED
+from harmlens.groupmetrics.groupframe import _jsonable
+from harmlens.groupmetrics.groups import NOT_STATED
 
 __all__ = ["ProxyScan", "proxy_scan"]
 

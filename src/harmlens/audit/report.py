@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from harmlens.audit.groupframe import GroupFrame
+from harmlens.groupmetrics.groupframe import GroupFrame
 
 FORMATS = ("html", "pdf", "json")
 

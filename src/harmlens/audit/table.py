@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harmlens.audit.expr import evaluate
-from harmlens.audit.groupframe import GroupFrame
+from harmlens.groupmetrics.expr import evaluate
+from harmlens.groupmetrics.groupframe import GroupFrame
 from harmlens.errors import HarmlensError
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class TableAudit:
 
 
 def _frame_records(df: pd.DataFrame, index_name: str) -> list[dict[str, Any]]:
-    from harmlens.audit.groupframe import _jsonable
+    from harmlens.groupmetrics.groupframe import _jsonable
 
     out = []
     for idx, row in df.iterrows():
@@ -133,7 +133,7 @@ def _frame_records(df: pd.DataFrame, index_name: str) -> list[dict[str, Any]]:
 
 
 def _ratio_records(gf: GroupFrame, reference: str) -> list[dict[str, Any]]:
-    from harmlens.audit.groupframe import _jsonable
+    from harmlens.groupmetrics.groupframe import _jsonable
 
     r = gf.ratio(reference=reference)
     ci = gf.ratio_ci(reference=reference)
@@ -210,7 +210,7 @@ def audit_table(
     group
         Column of group labels (ethnicity, sex, ...). Missing labels form the group ``(missing)``.
     positive
-        Expression (see ``harmlens.audit.expr``) selecting the rows the tool flagged.
+        Expression (see ``harmlens.groupmetrics.expr``) selecting the rows the tool flagged.
     score
         Optional numeric score column: AUC by group; calibration too when it lies in [0, 1].
     reference

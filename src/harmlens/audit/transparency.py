@@ -18,6 +18,9 @@ import html
 import json
 from datetime import datetime, timezone
 from typing import Any
+from duckdb import DuckDBPyConnection
+
+from harmlens.engine import Engine, as_engine
 
 __all__ = ["build_record", "record_markdown", "record_html", "store_record", "ATRS_VERSION"]
 
@@ -235,10 +238,11 @@ def record_html(rec: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def store_record(con: Any, rec: dict[str, Any], *, html_path: str | None = None) -> None:
+def store_record(con: Engine | DuckDBPyConnection, rec: dict[str, Any], *, html_path: str | None = None) -> None:
     """Keep the record in the warehouse (table ``transparency_records``) so lists can link to it."""
+    eng = as_engine(con)
     key = rec.get("model_version") or "v100"
-    con.execute("DELETE FROM transparency_records WHERE model_version = ?", [key])
-    con.execute("INSERT INTO transparency_records VALUES (?, ?, ?, ?, ?)",
+    eng.execute("DELETE FROM transparency_records WHERE model_version = ?", [key])
+    eng.execute("INSERT INTO transparency_records VALUES (?, ?, ?, ?, ?)",
                 [key, datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(rec), record_markdown(rec),
                  html_path])

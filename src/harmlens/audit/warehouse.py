@@ -4,15 +4,15 @@ Where the list comes from, in order of preference:
 
 0. A stored list of the rank area (``priority_lists`` / ``priority_entries``, kind ``offenders``):
    the one named by ``--list``, else the latest. Listed = its entries ranked within ``top``. The
-   whole scored population is re-scored with the list's model version (``score_people``, which
-   is deterministic for a registered model) or, for a baseline method, with that method's scorer.
+   whole scored population is read from ``rank_cohort``, which rank stores with every list (the
+   model's score and what the list sorted by): the audit reads it, it never scores again.
 1. ``risk_scores`` (written by ``harmlens score``): the model's risk for everyone scored on the
    date; the list is the top ``top`` people by expected harm (risk x harm), else by risk.
 2. No scores stored: the V100 baseline from the harm area (summed CCHI harm of VAWG allegations in
    the year before the date), top ``top``. A transparent stand-in, and named as such in the report.
 
 Outcomes come from ``harmlens.features.build_labels`` (allegation, charged, convicted) over the
-horizon after the date; groups from ``harmlens.audit.groups``; the model's inputs from
+horizon after the date; groups from ``harmlens.groupmetrics.groups``; the model's inputs from
 ``harmlens.features.build_features`` (for the proxy scan and the label-bias lists).
 """
 
@@ -25,9 +25,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, as_engine
 from harmlens.audit.core import AuditResult, audit_scored
-from harmlens.audit.groups import person_groups, population_counts
+from harmlens.groupmetrics.groups import person_groups, population_counts
 from harmlens.errors import HarmlensError, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -47,12 +49,13 @@ class ListSource:
     description: str
 
 
-def _tables(con: Any) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+def _tables(con: Engine | DuckDBPyConnection) -> set[str]:
+    return as_engine(con).tables()
 
 
-def _data_end(con: Any) -> datetime | None:
-    v = con.execute("SELECT max(occurred_at) FROM events").fetchall()[0][0]
+def _data_end(con: Engine | DuckDBPyConnection) -> datetime | None:
+    eng = as_engine(con)
+    v = eng.scalar("SELECT max(occurred_at) FROM events")
     return None if v is None else pd.Timestamp(v).to_pydatetime()
 
 
@@ -63,55 +66,49 @@ def _day(x: Any) -> datetime:
     return datetime(t.year, t.month, t.day)
 
 
-def _stored_list(con: Any, list_id: str | None, top: int) -> tuple[pd.DataFrame, ListSource, set[str]] | None:
+def _stored_list(con: Engine | DuckDBPyConnection, list_id: str | None, top: int) -> tuple[pd.DataFrame, ListSource, set[str]] | None:
     """Scores of the whole cohort for a stored offenders list, and the ids on the list."""
+    eng = as_engine(con)
     if "priority_lists" not in _tables(con):
         if list_id:
             raise WarehouseError(f"no stored lists in this warehouse (list {list_id!r}): run 'harmlens rank' first")
         return None
     if list_id:
-        rows = con.execute("SELECT list_id, kind, method, as_of, model_version FROM priority_lists WHERE list_id = ?",
-                           [list_id]).fetchall()
+        rows = eng.rows("SELECT list_id, kind, method, as_of, model_version FROM priority_lists WHERE list_id = ?",
+                           [list_id])
         if not rows:
-            known = [r[0] for r in con.execute("SELECT list_id FROM priority_lists ORDER BY as_of DESC LIMIT 5").fetchall()]
+            known = [r[0] for r in eng.rows("SELECT list_id FROM priority_lists ORDER BY as_of DESC LIMIT 5")]
             raise WarehouseError(f"no stored list {list_id!r} (latest: {', '.join(known) or 'none'})")
     else:
-        rows = con.execute("SELECT list_id, kind, method, as_of, model_version FROM priority_lists "
-                           "WHERE kind = 'offenders' ORDER BY as_of DESC, created_at DESC LIMIT 1").fetchall()
+        rows = eng.rows("SELECT list_id, kind, method, as_of, model_version FROM priority_lists "
+                           "WHERE kind = 'offenders' ORDER BY as_of DESC, created_at DESC LIMIT 1")
         if not rows:
             return None
     lid, kind, method, at, version = rows[0]
     if kind != "offenders":
         raise WarehouseError(f"list {lid!r} is a {kind} list: the bias audit is of offender lists")
     at = pd.Timestamp(at).to_pydatetime()
-    ent = con.execute("SELECT person_id FROM priority_entries WHERE list_id = ? AND rank <= ? ORDER BY rank",
-                      [lid, top]).fetchall()
+    ent = eng.rows("SELECT person_id FROM priority_entries WHERE list_id = ? AND rank <= ? ORDER BY rank",
+                      [lid, top])
     listed_ids = {str(r[0]) for r in ent}
-    if version:
-        from harmlens.rank import RiskRankSettings, score_people
-
-        sp, _ = score_people(con, at, version=version, settings=RiskRankSettings(save=False, explain_top=0))
-        df = pd.DataFrame({"person_id": sp["person_id"].astype(str), "score": sp["risk"].astype(float),
-                           "rank_value": sp["score"].astype(float)})
-        desc = f"stored list {lid}: top {top} at large by expected harm from model {version}, as of {at:%Y-%m-%d}"
-    else:
-        from harmlens.features import scored_population
-        from harmlens.harm.ranking import get_method
-
-        pop = [str(p) for p in scored_population(con, at)]
-        sc = get_method(method).scorer(con, at)
-        s = sc.assign(person_id=sc["person_id"].astype(str)).set_index("person_id")["score"].astype(float)
-        s = s.reindex(pop).fillna(0.0)
-        df = pd.DataFrame({"person_id": pop, "score": s.to_numpy(), "rank_value": s.to_numpy()})
-        desc = f"stored list {lid}: top {top} at large by the {method} method, as of {at:%Y-%m-%d}"
+    # the cohort the list was built from, as rank stored it: the audit reads, it does not rescore
+    df = (eng.frame("SELECT person_id, score, rank_value FROM rank_cohort WHERE list_id = ? ORDER BY person_id", [lid])
+          if as_engine(con).has_table("rank_cohort") else pd.DataFrame())
+    if df.empty:
+        raise WarehouseError(f"list {lid!r} was stored without its scored cohort: build it again with "
+                             f"'harmlens rank offenders --as-of {at:%Y-%m-%d}' and audit that")
+    df = df.assign(person_id=df["person_id"].astype(str), score=df["score"].astype(float), rank_value=df["rank_value"].astype(float))
+    desc = (f"stored list {lid}: top {top} at large by expected harm from model {version}, as of {at:%Y-%m-%d}" if version
+            else f"stored list {lid}: top {top} at large by the {method} method, as of {at:%Y-%m-%d}")
     missing = listed_ids - set(df["person_id"])
     if missing:
         raise WarehouseError(f"{len(missing)} people on list {lid} are not in its scored population")
     return df, ListSource(lid, at, "stored list", version, top, desc), listed_ids
 
 
-def _scores(con: Any, as_of: datetime | None, version: str | None, top: int) -> tuple[pd.DataFrame, ListSource]:
+def _scores(con: Engine | DuckDBPyConnection, as_of: datetime | None, version: str | None, top: int) -> tuple[pd.DataFrame, ListSource]:
     """person_id, score, rank_value for everyone scored on the date, and where it came from."""
+    eng = as_engine(con)
     have = _tables(con)
     if "risk_scores" in have:
         q = "SELECT version, as_of, count(*) AS n FROM risk_scores"
@@ -124,11 +121,11 @@ def _scores(con: Any, as_of: datetime | None, version: str | None, top: int) -> 
             params.append(as_of.date())
         if conds:
             q += " WHERE " + " AND ".join(conds)
-        runs = con.execute(q + " GROUP BY ALL ORDER BY as_of DESC, version DESC", params).df()
+        runs = eng.frame(q + " GROUP BY ALL ORDER BY as_of DESC, version DESC", params)
         if len(runs):
             v, at = str(runs.iloc[0]["version"]), pd.Timestamp(runs.iloc[0]["as_of"]).to_pydatetime()
-            df = con.execute("SELECT person_id, risk, expected_harm FROM risk_scores WHERE version = ? AND as_of = ?",
-                             [v, at]).df()
+            df = eng.frame("SELECT person_id, risk, expected_harm FROM risk_scores WHERE version = ? AND as_of = ?",
+                             [v, at])
             df["person_id"] = df["person_id"].astype(str)
             df["score"] = df["risk"].astype(float)
             use_harm = df["expected_harm"].notna().all()
@@ -163,7 +160,7 @@ def _scores(con: Any, as_of: datetime | None, version: str | None, top: int) -> 
     return df, src
 
 
-def load_scored(con: Any, *, list_id: str | None = None, as_of: Any = None, version: str | None = None,
+def load_scored(con: Engine | DuckDBPyConnection, *, list_id: str | None = None, as_of: Any = None, version: str | None = None,
                 top: int = 100, horizon_days: int = 365, category: str = "vawg"
                 ) -> tuple[pd.DataFrame, pd.DataFrame, ListSource]:
     """The scored table (see ``harmlens.audit.core``), the model inputs, and the list's source."""
@@ -210,7 +207,7 @@ def load_scored(con: Any, *, list_id: str | None = None, as_of: Any = None, vers
     return sc.reset_index(drop=True), X, src
 
 
-def audit_warehouse(con: Any, *, list_id: str | None = None, version: str | None = None, as_of: Any = None,
+def audit_warehouse(con: Engine | DuckDBPyConnection, *, list_id: str | None = None, version: str | None = None, as_of: Any = None,
                     top: int = 100, horizon_days: int = 365, n_boot: int = 300, random_state: int = 0,
                     min_group_size: int = 30, reference: str | None = None, proxy: bool = True,
                     actions: Any = None) -> AuditResult:
@@ -274,7 +271,7 @@ def warehouse_body(res: AuditResult) -> str:
     """The HTML body of the list audit."""
     from harmlens.audit.charts import label_chart, metric_chart, shares_chart
     from harmlens.audit.core import SHARE_LABELS
-    from harmlens.audit.groups import DIMENSION_LABELS
+    from harmlens.groupmetrics.groups import DIMENSION_LABELS
     from harmlens.audit.report import (chart_html, esc, findings_html, group_table_html, num, pct,
                                        shares_table_html, warnings_html)
     from harmlens.features.catalogue import label as plain_label, plain_text
@@ -399,24 +396,26 @@ def _monitoring_html(o: Any, title: str, matched: str, columns: tuple[str, str])
             "<ul>" + "".join(f"<li>{esc(plain_text(n))}</li>" for n in o.notes) + "</ul>"]
 
 
-def record_report_page(con: Any, run_id: str, html_path: Any) -> None:
+def record_report_page(con: Engine | DuckDBPyConnection, run_id: str, html_path: Any) -> None:
     """Keep the run's HTML report beside the run (once), for the web audit page's "full report" link."""
+    eng = as_engine(con)
     import hashlib
     from pathlib import Path
 
     data = Path(html_path).read_bytes()
-    con.execute("INSERT OR REPLACE INTO audit_report_pages VALUES (?, ?, ?, ?)",
+    eng.execute("INSERT OR REPLACE INTO audit_report_pages VALUES (?, ?, ?, ?)",
                 [run_id, datetime.utcnow(), data.decode("utf-8", errors="replace"), hashlib.sha256(data).hexdigest()])
 
 
-def record_run(con: Any, res: AuditResult) -> str:
+def record_run(con: Engine | DuckDBPyConnection, res: AuditResult) -> str:
     """Append the audit to ``audit_runs`` (never updated or deleted); returns the run id."""
+    eng = as_engine(con)
     import json
     import uuid
 
     run_id = uuid.uuid4().hex[:16]
     d = res.to_dict()
-    con.execute(
+    eng.execute(
         "INSERT INTO audit_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, datetime.utcnow(), res.list_id, res.as_of or None, res.model.get("version"), len(res.flags),
          json.dumps(d["flags"]), json.dumps(d, allow_nan=False)],
@@ -424,7 +423,7 @@ def record_run(con: Any, res: AuditResult) -> str:
     return run_id
 
 
-def model_record(con: Any, version: str | None) -> dict[str, Any] | None:
+def model_record(con: Engine | DuckDBPyConnection, version: str | None) -> dict[str, Any] | None:
     """The registry row of a model version (None for the V100 rule or when risk is absent)."""
     if not version or "models" not in _tables(con):
         return None
@@ -433,7 +432,7 @@ def model_record(con: Any, version: str | None) -> dict[str, Any] | None:
     return get_model(con, version)
 
 
-def write_transparency(con: Any, res: AuditResult | None, out_dir: Any, *, version: str | None,
+def write_transparency(con: Engine | DuckDBPyConnection, res: AuditResult | None, out_dir: Any, *, version: str | None,
                        formats: tuple[str, ...] = ("html", "pdf", "json"),
                        organisation: dict[str, str] | None = None) -> dict[str, Any]:
     """Build, store and write the transparency record (transparency.html/.pdf/.json/.md)."""

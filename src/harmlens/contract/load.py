@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, Rollback, as_engine
 from harmlens.contract.read import SUFFIXES, RawTable, read_table_file
 from harmlens.contract.tables import LOAD_ORDER, TABLES, Table
 from harmlens.contract.validate import validate_frame
@@ -83,11 +84,12 @@ def _key_str(df: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     return s
 
 
-def _reference_problems(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame, staged: dict[str, pd.DataFrame],
+def _reference_problems(con: Engine | DuckDBPyConnection, table: Table, rows: pd.DataFrame, staged: dict[str, pd.DataFrame],
                         rejected: dict[str, dict[str, int]]) -> pd.DataFrame:
+    eng = as_engine(con)
     out = []
     for col, parent, pcol in table.references:
-        existing = {r[0] for r in con.execute(f"SELECT {pcol} FROM {parent}").fetchall()}
+        existing = {r[0] for r in eng.rows(f"SELECT {pcol} FROM {parent}")}
         valid = existing | set(staged.get(parent, pd.DataFrame({pcol: []}))[pcol])
         bad = rows[col].notna() & ~rows[col].isin(valid)
         for i in rows.index[bad]:
@@ -99,18 +101,19 @@ def _reference_problems(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.D
     return pd.DataFrame(out, columns=["_row", "column_name", "value", "reason", "_line"])
 
 
-def _birth_problems(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame, staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _birth_problems(con: Engine | DuckDBPyConnection, table: Table, rows: pd.DataFrame, staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """People whose date of birth is in the future or after the event they are recorded on.
 
     Such a date is a typing error (2091 for 1991) that would make a suspect a child and move them
     on every age-based list and audit, so the row is held back with a reason instead."""
+    eng = as_engine(con)
     cols = ["_row", "column_name", "value", "reason", "_line"]
     if table.name != "people" or "date_of_birth" not in rows.columns or not len(rows):
         return pd.DataFrame(columns=cols)
     dob = pd.to_datetime(rows["date_of_birth"], errors="coerce")
     ev = staged.get("events", pd.DataFrame({"event_id": [], "occurred_at": []}))[["event_id", "occurred_at"]]
     ids = [str(x) for x in rows["event_id"].dropna().unique()]
-    old = con.execute("SELECT event_id, occurred_at FROM events WHERE event_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).df() if ids else ev.iloc[:0]
+    old = eng.frame("SELECT event_id, occurred_at FROM events WHERE event_id IN (SELECT unnest(?::VARCHAR[]))", [ids]) if ids else ev.iloc[:0]
     when = pd.concat([old, ev], ignore_index=True).drop_duplicates("event_id", keep="last").set_index("event_id")["occurred_at"]
     at = pd.to_datetime(rows["event_id"].map(when), errors="coerce")
     today = pd.Timestamp(datetime.now(timezone.utc).date())
@@ -132,108 +135,107 @@ def _require_keys(raws: dict[str, RawTable]) -> None:
             raise ContractError(f"{raw.path}: no {', '.join(missing)} column (the key of {name}; see the data contract)")
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame, load_id: int, stats: TableStats) -> None:
+def upsert(con: Engine | DuckDBPyConnection, table: Table, rows: pd.DataFrame, load_id: int, stats: TableStats) -> None:
     """Insert new rows and replace changed ones by key, recording each insert and update (with
     before and after) in ``changes``; identical rows are left alone. ``stats`` (anything with
     ``inserted``/``updated``/``unchanged``) is filled in. Every importer of contract tables uses this,
     so "a newer extract upserts by id and records what changed" means the same everywhere."""
+    eng = as_engine(con)
     cols = list(table.column_names) + ["extra"]
     stage = rows[cols].copy()
-    con.register("_incoming", stage)
+    eng.register_frame("_incoming", stage)
     key = ", ".join(table.key)
     keycond = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
     diff = " OR ".join(f"s.{c} IS DISTINCT FROM t.{c}" for c in table.column_names) + \
         " OR CAST(s.extra AS VARCHAR) IS DISTINCT FROM CAST(t.extra AS VARCHAR)"
     keyexpr = " || '|' || ".join(f"CAST(s.{k} AS VARCHAR)" for k in table.key)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(table.column_names)}, CAST(extra AS JSON) AS extra FROM _incoming")
-    con.unregister("_incoming")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _delta AS
+    eng.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {', '.join(table.column_names)}, CAST(extra AS JSON) AS extra FROM _incoming")
+    eng.unregister("_incoming")
+    eng.execute(f"""CREATE OR REPLACE TEMP TABLE _delta AS
         SELECT s.*, CASE WHEN t.{table.key[0]} IS NULL THEN 'insert' ELSE 'update' END AS _change,
                CASE WHEN t.{table.key[0]} IS NULL THEN NULL ELSE to_json(t) END AS _before
         FROM _stage s LEFT JOIN {table.name} t ON {keycond}
         WHERE t.{table.key[0]} IS NULL OR {diff}""")
-    n_ins, n_upd = con.execute("SELECT count(*) FILTER (_change='insert'), count(*) FILTER (_change='update') FROM _delta").fetchone()
+    n_ins, n_upd = eng.execute("SELECT count(*) FILTER (_change='insert'), count(*) FILTER (_change='update') FROM _delta").fetchone()
     con.execute(f"""INSERT INTO changes SELECT {load_id}, '{table.name}', {keyexpr}, s._change, s._before,
                     CASE WHEN s._change = 'update' THEN to_json(s) END FROM _delta s""")
     con.execute(f"INSERT OR REPLACE INTO {table.name} ({', '.join(cols)}, load_id) SELECT {', '.join(cols)}, {load_id} FROM _delta")
     stats.inserted, stats.updated = int(n_ins), int(n_upd)
     stats.unchanged = len(rows) - stats.inserted - stats.updated
-    con.execute("DROP TABLE _stage; DROP TABLE _delta")
+    eng.execute("DROP TABLE _stage; DROP TABLE _delta")
 
 
-def ingest(con: duckdb.DuckDBPyConnection, folder: str | Path, *, on_table=None) -> IngestReport:
+def ingest(con: Engine | DuckDBPyConnection, folder: str | Path, *, on_table=None) -> IngestReport:
     """Load a contract folder into the warehouse (see module docstring for guarantees)."""
+    eng = as_engine(con)
     folder = Path(folder)
     files, ignored = discover(folder)
     # Parse everything first: an unparseable file stops the load before any write.
     raws: dict[str, RawTable] = {name: read_table_file(path) for name, path in files.items()}
     _require_keys(raws)
-    seen = {(r[0], r[1]) for r in con.execute("SELECT table_name, sha256 FROM load_files").fetchall()}
+    seen = {(r[0], r[1]) for r in eng.rows("SELECT table_name, sha256 FROM load_files")}
     all_seen = all((name, raw.sha256) in seen for name, raw in raws.items())
 
-    load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+    load_id = eng.scalar("SELECT nextval('load_id_seq')")
     report = IngestReport(str(folder), load_id, ignored_files=ignored)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
     try:
-        staged: dict[str, pd.DataFrame] = {}
-        rejected: dict[str, dict[str, int]] = {}
-        for name in LOAD_ORDER:
-            if name not in raws:
-                continue
-            table, raw = TABLES[name], raws[name]
-            stats = TableStats(name, raw.path.name, read=raw.n_read)
-            v = validate_frame(table, raw.frame, raw.lines)
-            rows, problems = v.rows, v.problems
-            ok = rows.drop(index=problems["_row"].astype(int).unique()) if len(problems) else rows
-            refp = _reference_problems(con, table, ok, staged, rejected)
-            birth = _birth_problems(con, table, ok.drop(index=refp["_row"].astype(int).unique()) if len(refp) else ok, staged)
-            if len(birth):
-                refp = pd.concat([refp, birth], ignore_index=True)
-            if len(refp):
-                problems = pd.concat([problems, refp], ignore_index=True)
-                ok = ok.drop(index=refp["_row"].astype(int).unique())
-            q = problems.assign(file=str(raw.path), table_name=name)
-            if raw.shape_problems:
-                q = pd.concat([q, pd.DataFrame([{"_row": -1, "_line": ln, "column_name": None, "value": None, "reason": why,
-                                                  "file": str(raw.path), "table_name": name} for ln, why in raw.shape_problems])],
-                              ignore_index=True)
-            bad_rows = problems["_row"].astype(int).unique() if len(problems) else []
-            stats.quarantined = len(bad_rows) + len(raw.shape_problems)
-            stats.loaded = len(ok)
-            assert stats.read == stats.loaded + stats.quarantined, (name, stats)
-            if len(table.key) == 1 and len(bad_rows):
-                kcol = table.key[0]
-                rejected[name] = {str(rows.at[i, kcol]): int(rows.at[i, "_line"]) for i in bad_rows if pd.notna(rows.at[i, kcol])}
-            staged[name] = ok
-            upsert(con, table, ok, load_id, stats)
-            if len(q) and (name, raw.sha256) not in seen:
-                raw_json = raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else []
-                q["row_json"] = [raw_json[int(r)] if int(r) >= 0 else None for r in q["_row"]]
-                q["load_id"] = load_id
-                q["line"] = q["_line"].astype("int64")
-                qdf = q[["load_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json"]]
-                con.register("_q", qdf)
-                con.execute("INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON) FROM _q")
-                con.unregister("_q")
-            report.tables.append(stats)
-            if on_table:
-                on_table(stats)
-        if all_seen and not any(t.inserted or t.updated for t in report.tables):
-            # The same extract again: nothing to record.
-            con.execute("ROLLBACK")
-            report.load_id = None
-            return report
-        con.execute(
-            "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
-            [load_id, str(folder.resolve()), started, datetime.now(timezone.utc).replace(tzinfo=None),
-             json.dumps([t.__dict__ for t in report.tables])],
-        )
-        for name, raw in raws.items():
-            con.execute("INSERT INTO load_files VALUES (?, ?, ?, ?)", [load_id, name, str(raw.path.resolve()), raw.sha256])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with as_engine(con).transaction():
+            staged: dict[str, pd.DataFrame] = {}
+            rejected: dict[str, dict[str, int]] = {}
+            for name in LOAD_ORDER:
+                if name not in raws:
+                    continue
+                table, raw = TABLES[name], raws[name]
+                stats = TableStats(name, raw.path.name, read=raw.n_read)
+                v = validate_frame(table, raw.frame, raw.lines)
+                rows, problems = v.rows, v.problems
+                ok = rows.drop(index=problems["_row"].astype(int).unique()) if len(problems) else rows
+                refp = _reference_problems(con, table, ok, staged, rejected)
+                birth = _birth_problems(con, table, ok.drop(index=refp["_row"].astype(int).unique()) if len(refp) else ok, staged)
+                if len(birth):
+                    refp = pd.concat([refp, birth], ignore_index=True)
+                if len(refp):
+                    problems = pd.concat([problems, refp], ignore_index=True)
+                    ok = ok.drop(index=refp["_row"].astype(int).unique())
+                q = problems.assign(file=str(raw.path), table_name=name)
+                if raw.shape_problems:
+                    q = pd.concat([q, pd.DataFrame([{"_row": -1, "_line": ln, "column_name": None, "value": None, "reason": why,
+                                                      "file": str(raw.path), "table_name": name} for ln, why in raw.shape_problems])],
+                                  ignore_index=True)
+                bad_rows = problems["_row"].astype(int).unique() if len(problems) else []
+                stats.quarantined = len(bad_rows) + len(raw.shape_problems)
+                stats.loaded = len(ok)
+                assert stats.read == stats.loaded + stats.quarantined, (name, stats)
+                if len(table.key) == 1 and len(bad_rows):
+                    kcol = table.key[0]
+                    rejected[name] = {str(rows.at[i, kcol]): int(rows.at[i, "_line"]) for i in bad_rows if pd.notna(rows.at[i, kcol])}
+                staged[name] = ok
+                upsert(con, table, ok, load_id, stats)
+                if len(q) and (name, raw.sha256) not in seen:
+                    raw_json = raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else []
+                    q["row_json"] = [raw_json[int(r)] if int(r) >= 0 else None for r in q["_row"]]
+                    q["load_id"] = load_id
+                    q["line"] = q["_line"].astype("int64")
+                    qdf = q[["load_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json"]]
+                    eng.register_frame("_q", qdf)
+                    eng.execute("INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON) FROM _q")
+                    eng.unregister("_q")
+                report.tables.append(stats)
+                if on_table:
+                    on_table(stats)
+            if all_seen and not any(t.inserted or t.updated for t in report.tables):
+                # The same extract again: nothing to record.
+                raise Rollback
+            eng.execute(
+                "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+                [load_id, str(folder.resolve()), started, datetime.now(timezone.utc).replace(tzinfo=None),
+                 json.dumps([t.__dict__ for t in report.tables])],
+            )
+            for name, raw in raws.items():
+                eng.execute("INSERT INTO load_files VALUES (?, ?, ?, ?)", [load_id, name, str(raw.path.resolve()), raw.sha256])
+    except Rollback:
+        report.load_id = None
+        return report
     log.info("load %s: %s", load_id, [(t.table, t.read, t.loaded, t.quarantined) for t in report.tables])
     return report

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from harmlens.asof import WAREHOUSE_TZ
 from harmlens.contract.tables import Column, Table
 from harmlens.userregex import UnsupportedPattern, compile_user_regex
 
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
-LOCAL_TZ = "Europe/London"
+LOCAL_TZ = WAREHOUSE_TZ  # the one time-zone rule, harmlens.asof's
 
 
 @dataclass

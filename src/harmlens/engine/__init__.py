@@ -26,11 +26,11 @@ False
 
 from __future__ import annotations
 
-from harmlens.engine.base import Engine, EngineError, as_engine
+from harmlens.engine.base import Engine, EngineError, Rollback, as_engine
 from harmlens.engine.duckdb_engine import DuckDBEngine, open_engine
 from harmlens.engine.pipeline import SQLPipeline, Step
 
 ENGINES = ("duckdb", "spark")
 """Names ``--engine`` accepts. Spark needs the optional ``spark`` extra (pyspark)."""
 
-__all__ = ["ENGINES", "DuckDBEngine", "Engine", "EngineError", "SQLPipeline", "Step", "as_engine", "open_engine"]
+__all__ = ["ENGINES", "DuckDBEngine", "Engine", "EngineError", "Rollback", "SQLPipeline", "Step", "as_engine", "open_engine"]

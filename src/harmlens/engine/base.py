@@ -28,6 +28,15 @@ class EngineError(HarmlensError):
     """An engine cannot do what was asked (unknown engine, missing table, bad pipeline)."""
 
 
+class Rollback(Exception):  # noqa: N818 - it names what it does, like an instruction
+    """Raise inside ``with engine.transaction():`` to undo the block's writes without an error.
+
+    The transaction rolls back and re-raises it, so the stage catches it just outside its own
+    block (for example "the same files again: nothing to record"). When the block joined an
+    outer transaction, nothing is undone here: the outer owner decides.
+    """
+
+
 class Engine(ABC):
     """What a stage may ask of the database that holds the warehouse.
 

@@ -24,6 +24,9 @@ class Step:
     name: str
     sql: str
     params: tuple[Any, ...] = ()
+    materialized: bool = False
+    """Ask the database to compute the step once when the whole pipeline runs as one query
+    (``AS MATERIALIZED``): for a step several later steps read."""
 
 
 @dataclass
@@ -48,7 +51,7 @@ class SQLPipeline:
 
     steps: list[Step] = field(default_factory=list)
 
-    def add(self, name: str, sql: str, *params: Any) -> None:
+    def add(self, name: str, sql: str, *params: Any, materialized: bool = False) -> None:
         """Append a step; its name must be a plain identifier and new to the pipeline."""
         if not _NAME.match(name):
             raise EngineError(f"pipeline step name {name!r} is not a plain identifier")
@@ -57,7 +60,7 @@ class SQLPipeline:
         body = sql.strip().rstrip(";")
         if not body:
             raise EngineError(f"pipeline step {name!r} has no SQL")
-        self.steps.append(Step(name, body, tuple(params)))
+        self.steps.append(Step(name, body, tuple(params), materialized))
 
     @property
     def output(self) -> str:
@@ -66,10 +69,13 @@ class SQLPipeline:
             raise EngineError("empty pipeline: add a step first")
         return self.steps[-1].name
 
+    def ctes(self) -> str:
+        """The steps as the comma-separated CTE list of a ``WITH`` (for SQL that adds its own after them)."""
+        return ",\n".join(f"{s.name} AS {'MATERIALIZED ' if s.materialized else ''}(\n{s.sql}\n)" for s in self.steps)
+
     def sql(self) -> str:
         """The whole pipeline as one ``WITH`` query (parameters in step order)."""
-        ctes = ",\n".join(f"{s.name} AS (\n{s.sql}\n)" for s in self.steps)
-        return f"WITH\n{ctes}\nSELECT * FROM {self.output}"
+        return f"WITH\n{self.ctes()}\nSELECT * FROM {self.output}"
 
     def params(self) -> list[Any]:
         """The parameters of every step, in the order their placeholders appear in :meth:`sql`."""

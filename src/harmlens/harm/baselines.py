@@ -32,6 +32,7 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.harm.errors import HarmError
 from harmlens.harm.offence_map import offence_harm_frame, stale_offences
 from harmlens.harm.weights import WeightTable, load_weight_table
@@ -49,7 +50,7 @@ def as_of_timestamp(as_of: str | date | datetime) -> datetime:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+    return as_engine(con).has_table(name)
 
 
 def require_links(con: duckdb.DuckDBPyConnection) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.harm.errors import HarmError
 from harmlens.harm.weights import WeightTable, canonical_code, load_weight_table
 from harmlens.userregex import UnsupportedPattern, compile_user_regex
@@ -436,8 +437,7 @@ def apply_offence_map(
     unweighted = int(((df["offence_category"] != UNMAPPED) & df["harm_weight"].isna()).sum())
     con.register("_harm_apply", df)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with as_engine(con).transaction():
             con.execute("DELETE FROM event_harm")
             cols = ", ".join([*HARM_COLUMNS, "applied_at"])
             con.execute(f"INSERT INTO event_harm ({cols}) SELECT {cols} FROM _harm_apply")
@@ -446,10 +446,6 @@ def apply_offence_map(
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [now, df.attrs["weight_table"], df.attrs["map_source"], n, n - unmapped, unmapped, unweighted, df.attrs["weight_unit"]],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("_harm_apply")
     by_cat = (

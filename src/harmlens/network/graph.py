@@ -19,10 +19,11 @@ from datetime import date, datetime
 from itertools import combinations
 from typing import Iterable
 
-import duckdb
 import networkx as nx
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, as_engine
 from harmlens.errors import HarmlensError
 
 EDGE_KINDS = ("co_suspect", "suspect_victim", "shared_victim", "shared_address")
@@ -49,13 +50,12 @@ def _ts(as_of: str | date | datetime | None) -> datetime | None:
     return as_of_timestamp(as_of)
 
 
-def _require_links(con: duckdb.DuckDBPyConnection) -> None:
-    n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'links'").fetchall()[0][0]
-    if not n:
+def _require_links(con: Engine | DuckDBPyConnection) -> None:
+    if not as_engine(con).has_table("links"):
         raise NetworkError("the warehouse has no links table: run 'harmlens link' first")
 
 
-def _roles(con: duckdb.DuckDBPyConnection, t: datetime | None) -> pd.DataFrame:
+def _roles(con: Engine | DuckDBPyConnection, t: datetime | None) -> pd.DataFrame:
     cond = "AND e.occurred_at < $t" if t is not None else ""
     return con.execute(
         f"""
@@ -68,7 +68,7 @@ def _roles(con: duckdb.DuckDBPyConnection, t: datetime | None) -> pd.DataFrame:
     ).df()
 
 
-def _addresses(con: duckdb.DuckDBPyConnection, t: datetime | None, cfg: NetworkConfig) -> pd.DataFrame:
+def _addresses(con: Engine | DuckDBPyConnection, t: datetime | None, cfg: NetworkConfig) -> pd.DataFrame:
     cond = "AND e.occurred_at < $t" if t is not None else ""
     df = con.execute(
         f"""
@@ -100,7 +100,7 @@ def _add(g: nx.Graph, a: str, b: str, kind: str, ref: str, when: object = None) 
 
 
 def build_graph(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | DuckDBPyConnection,
     as_of: str | date | datetime | None = None,
     *,
     config: NetworkConfig | None = None,
@@ -172,20 +172,20 @@ def _mark_serial(g: nx.Graph, pairs: pd.DataFrame, t: datetime | None, cfg: Netw
         g.nodes[pid]["victim_of"] = int(n)
 
 
-def _add_harm(con: duckdb.DuckDBPyConnection, g: nx.Graph, roles: pd.DataFrame) -> None:
-    n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'event_harm'").fetchall()[0][0]
-    if not n:
+def _add_harm(con: Engine | DuckDBPyConnection, g: nx.Graph, roles: pd.DataFrame) -> None:
+    eng = as_engine(con)
+    if not as_engine(con).has_table("event_harm"):
         return
     sus = roles[roles["side"] == "suspect"][["person_id", "event_id"]].drop_duplicates()
     if sus.empty:
         return
-    con.register("_net_sus", sus)
+    eng.register_frame("_net_sus", sus)
     try:
-        h = con.execute(
+        h = eng.frame(
             "SELECT s.person_id, sum(h.harm_weight) AS harm FROM _net_sus s JOIN event_harm h USING (event_id) GROUP BY 1"
-        ).df()
+        )
     finally:
-        con.unregister("_net_sus")
+        eng.unregister("_net_sus")
     for r in h.itertuples(index=False):
         if r.person_id in g and not pd.isna(r.harm):
             g.nodes[r.person_id]["harm_sum"] = float(r.harm)

@@ -26,6 +26,8 @@ from typing import Any, Iterable
 import duckdb
 import pandas as pd
 
+from harmlens.engine import as_engine
+
 WINDOW_DAYS = 1095
 LABEL = "VAWG allegations in the last 3 years"
 SHORT_LABEL = "VAWG allegations (3 years)"
@@ -57,7 +59,7 @@ def _event_columns(con: Any) -> set[str]:
 
 
 def _has_table(con: Any, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+    return as_engine(con).has_table(name)
 
 
 def _crime_ref(con: Any, alias: str) -> str:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
+from harmlens.engine import as_engine
+
 REVIEW_HINT = "settle it in the link review queue (harmlens link review list)"
 
 
@@ -23,8 +25,7 @@ def near_matches(con: duckdb.DuckDBPyConnection, person_ids: Iterable[str]) -> p
     """Other persons each of ``person_ids`` has a scored pair with (any of their mentions):
     ``person_id, other_id, p`` (the strongest pair's match probability)."""
     ids = pd.DataFrame({"person_id": pd.Series(list(dict.fromkeys(str(p) for p in person_ids)), dtype=object)})
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if not len(ids) or not {"link_pairs", "links"} <= have:
+    if not len(ids) or not (as_engine(con).has_table("link_pairs") and as_engine(con).has_table("links")):
         return pd.DataFrame({"person_id": pd.Series(dtype=object), "other_id": pd.Series(dtype=object), "p": pd.Series(dtype=float)})
     con.register("__lw_ids", ids)
     try:

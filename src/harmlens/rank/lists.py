@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 
 ENTRY_COLUMNS = [
@@ -189,8 +190,13 @@ def save_list(
     model_version: str | None,
     params: dict[str, Any],
     expiry_days: int = DEFAULT_EXPIRY_DAYS,
+    cohort: pd.DataFrame | None = None,
 ) -> str:
-    """Store (or refresh) a list and its changes in one transaction; returns the list id."""
+    """Store (or refresh) a list and its changes in one transaction; returns the list id.
+
+    ``cohort``: everyone scored for the list (``person_id``, ``score`` the model's, ``rank_value``
+    what the list sorts by), kept in ``rank_cohort`` for the audit.
+    """
     lid = list_id_for(kind, method, as_of)
     now = _now()
     created = con.execute("SELECT created_at FROM priority_lists WHERE list_id = ?", [lid]).fetchall()
@@ -204,34 +210,39 @@ def save_list(
     ch = changes.copy() if changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS)
     ch.insert(0, "list_id", lid)
     ch.insert(1, "previous_list_id", previous.list_id if previous else "")
+    co = pd.DataFrame({"list_id": lid, "person_id": pd.Series(dtype=object), "as_of": pd.Series(dtype="datetime64[ns]"),
+                       "score": pd.Series(dtype=float), "rank_value": pd.Series(dtype=float)})
+    if cohort is not None and len(cohort):
+        co = pd.DataFrame({"list_id": lid, "person_id": cohort["person_id"].astype(str).to_numpy(), "as_of": pd.Timestamp(as_of),
+                           "score": cohort["score"].astype(float).to_numpy(), "rank_value": cohort["rank_value"].astype(float).to_numpy()})
     con.register("_rank_entries_new", e)
     con.register("_rank_changes_new", ch)
+    con.register("_rank_cohort_new", co)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM priority_entries WHERE list_id = ?", [lid])
-        con.execute("DELETE FROM priority_changes WHERE list_id = ?", [lid])
-        con.execute("DELETE FROM priority_lists WHERE list_id = ?", [lid])
-        con.execute(
-            "INSERT INTO priority_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [lid, kind, method, as_of, created_at, now, now + timedelta(days=int(expiry_days)), model_version,
-             previous.list_id if previous else None, int(len(e)), json.dumps(params, default=str)],
-        )
-        con.execute(
-            f"INSERT INTO priority_entries (list_id, {', '.join(ENTRY_COLUMNS)}) "
-            f"SELECT list_id, {', '.join(ENTRY_COLUMNS)} FROM _rank_entries_new"
-        )
-        if len(ch) and previous is not None:
+        with as_engine(con).transaction():
+            con.execute("DELETE FROM priority_entries WHERE list_id = ?", [lid])
+            con.execute("DELETE FROM priority_changes WHERE list_id = ?", [lid])
+            con.execute("DELETE FROM priority_lists WHERE list_id = ?", [lid])
+            con.execute("DELETE FROM rank_cohort WHERE list_id = ?", [lid])
+            con.execute("INSERT INTO rank_cohort SELECT list_id, person_id, as_of, score, rank_value FROM _rank_cohort_new")
             con.execute(
-                "INSERT INTO priority_changes SELECT list_id, previous_list_id, person_id, change, "
-                "previous_rank, new_rank, reason FROM _rank_changes_new"
+                "INSERT INTO priority_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [lid, kind, method, as_of, created_at, now, now + timedelta(days=int(expiry_days)), model_version,
+                 previous.list_id if previous else None, int(len(e)), json.dumps(params, default=str)],
             )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            con.execute(
+                f"INSERT INTO priority_entries (list_id, {', '.join(ENTRY_COLUMNS)}) "
+                f"SELECT list_id, {', '.join(ENTRY_COLUMNS)} FROM _rank_entries_new"
+            )
+            if len(ch) and previous is not None:
+                con.execute(
+                    "INSERT INTO priority_changes SELECT list_id, previous_list_id, person_id, change, "
+                    "previous_rank, new_rank, reason FROM _rank_changes_new"
+                )
     finally:
         con.unregister("_rank_entries_new")
         con.unregister("_rank_changes_new")
+        con.unregister("_rank_cohort_new")
     return lid
 
 

@@ -391,6 +391,7 @@ def build_offender_list(
         list_id = save_list(
             con, kind="offenders", method=METHOD, as_of=at, entries=entries, changes=changes, previous=prev,
             model_version=ctx["record"]["version"], params=params, expiry_days=settings.expiry_days,
+            cohort=pd.DataFrame({"person_id": scores["person_id"], "score": scores["risk"], "rank_value": scores["score"]}),
         )
     return {"scores": scores, "entries": entries.reset_index(drop=True), "changes": changes, "previous": prev,
             "list_id": list_id, "context": ctx}

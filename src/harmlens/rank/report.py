@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.csvsafe import write_csv
 from harmlens.rank.lists import RankError, list_changes, list_entries, stored_lists, summarise_changes
 
@@ -48,8 +49,7 @@ def _latest(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Series | None:
 
 def _transparency_link(con: duckdb.DuckDBPyConnection, version: str) -> str:
     """Where the list's transparency record is (every list links to one), or how to make it."""
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "transparency_records" in have:
+    if as_engine(con).has_table("transparency_records"):
         rows = con.execute("SELECT html_path FROM transparency_records WHERE model_version = ?", [version]).fetchall()
         if rows and rows[0][0]:
             return str(rows[0][0])

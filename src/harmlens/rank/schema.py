@@ -75,4 +75,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE priority_entries ADD COLUMN link_warning VARCHAR;
         """,
     ),
+    (
+        # Everyone scored for a list (not only those on it), with the model's score and what the
+        # list sorted by: the audit reads this table instead of scoring the cohort again, so the
+        # audit never depends on the rank or risk code, only on what they stored.
+        "rank_cohort_001",
+        """
+        CREATE TABLE rank_cohort (
+            list_id VARCHAR NOT NULL,
+            person_id VARCHAR NOT NULL,
+            as_of TIMESTAMP NOT NULL,
+            score DOUBLE,
+            rank_value DOUBLE,
+            PRIMARY KEY (list_id, person_id)
+        );
+        """,
+    ),
 ]

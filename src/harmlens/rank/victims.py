@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.features.catalogue import RECENCY_CAP_DAYS
 from harmlens.rank.lists import RankError, compute_changes, list_entries, previous_list, save_list
 
@@ -200,7 +201,7 @@ def victim_features(
     )
     F["max_by_same_suspect"] = sp.groupby(["victim_id", "suspect_id"])["event_id"].nunique().groupby("victim_id").max()
     # DASH assessments of the person (any of their mentions), before the date
-    if "risk_assessments" in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
+    if as_engine(con).has_table("risk_assessments"):
         ra = con.execute(
             """
             SELECT CAST(l.person_id AS VARCHAR) AS person_id, r.score, r.level, r.assessed_at

@@ -12,7 +12,9 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, as_engine
 from harmlens.errors import HarmlensError
 from harmlens.referral.fields import FIELD_LABELS, PARTNER_FIELDS, PARTNER_LABELS
 
@@ -46,7 +48,7 @@ def _d(v: Any) -> str | None:
     return None if v is None or pd.isna(v) else pd.Timestamp(v).date().isoformat()
 
 
-def model_card_reference(con: duckdb.DuckDBPyConnection) -> str:
+def model_card_reference(con: Engine | DuckDBPyConnection) -> str:
     """The promoted (else newest) model's card path from the risk registry, or 'no model trained'."""
     try:
         from harmlens.risk.registry import get_model
@@ -61,17 +63,17 @@ def model_card_reference(con: duckdb.DuckDBPyConnection) -> str:
     return f"model {rec.get('version')}" + ("" if card else " (no card recorded)")
 
 
-def person_facts(con: duckdb.DuckDBPyConnection, person_id: str, as_of: str | date | datetime) -> dict[str, Any]:
+def person_facts(con: Engine | DuckDBPyConnection, person_id: str, as_of: str | date | datetime) -> dict[str, Any]:
     """Every fact any partner may receive, computed once; the pack then keeps only its partner's fields."""
+    eng = as_engine(con)
     from harmlens.harm.baselines import as_of_timestamp
     from harmlens.harm.custody import at_large
 
     t = as_of_timestamp(as_of)
     start = t - pd.Timedelta(days=LOOKBACK_DAYS)
-    n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'links'").fetchall()[0][0]
-    if not n:
+    if not as_engine(con).has_table("links"):
         raise ReferralError("the warehouse has no links table: run 'harmlens link' first")
-    known = con.execute("SELECT count(*) FROM links WHERE person_id = ?", [person_id]).fetchall()[0][0]
+    known = eng.scalar("SELECT count(*) FROM links WHERE person_id = ?", [person_id])
     if not known:
         raise ReferralError(f"unknown person {person_id!r}")
     from harmlens.harm.baselines import evidence, harm_source, suspect_offences
@@ -99,7 +101,7 @@ def person_facts(con: duckdb.DuckDBPyConnection, person_id: str, as_of: str | da
             try:
                 ev = evidence(con, so, t)
             finally:
-                con.execute(f"DROP TABLE IF EXISTS {so}")
+                eng.execute(f"DROP TABLE IF EXISTS {so}")
             evs[days] = ev[ev["person_id"] == person_id]
     sus = rows[(rows["side"] == "suspect") & rows["vawg"].astype(bool)]
     vic = rows[rows["side"] == "victim"]
@@ -210,7 +212,7 @@ def _show(v: Any) -> str:
 
 
 def make_pack(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | DuckDBPyConnection,
     person_id: str,
     partner: str,
     purpose: str,
@@ -222,13 +224,16 @@ def make_pack(
     shown_by: str | None = None,
 ) -> Pack:
     """Build, write (HTML, and PDF unless ``pdf=False``) and record a referral pack."""
+    eng = as_engine(con)
     if partner not in PARTNER_FIELDS:
         raise ReferralError(f"unknown partner {partner!r}: use one of {', '.join(PARTNER_FIELDS)}")
     if not purpose or not purpose.strip():
         raise ReferralError("--purpose is required: say why this partner needs the information")
     if not made_by or not made_by.strip():
         raise ReferralError("--by is required: who is making the referral")
-    when = as_of or datetime.now().date()
+    from harmlens.asof import local_today
+
+    when = as_of or local_today()
     facts = person_facts(con, person_id, when)
     facts["reason"] = purpose.strip()
     fields = PARTNER_FIELDS[partner]
@@ -245,7 +250,7 @@ def make_pack(
     paths = write_report(html, out_dir, f"referral_{partner}_{person_id}_{pack_id}", pdf=pdf)
     hashes = {k: _sha256(p) for k, p in paths.items()}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    con.execute(
+    eng.execute(
         "INSERT INTO referral_packs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [pack_id, person_id, partner, purpose.strip(), made_by.strip(), now, pd.Timestamp(facts["as_of"]).to_pydatetime(),
          json.dumps(list(fields)), facts["model_card"], str(paths["html"]), hashes["html"],
@@ -254,9 +259,10 @@ def make_pack(
     return Pack(pack_id, person_id, partner, fields, {f: facts.get(f) for f in fields}, paths, hashes)
 
 
-def packs(con: duckdb.DuckDBPyConnection, person_id: str | None = None) -> pd.DataFrame:
+def packs(con: Engine | DuckDBPyConnection, person_id: str | None = None) -> pd.DataFrame:
     """The record of packs made (optionally for one person), newest first."""
+    eng = as_engine(con)
     q = "SELECT pack_id, person_id, partner, purpose, made_by, made_at, as_of, html_sha256, pdf_sha256 FROM referral_packs"
     if person_id:
-        return con.execute(q + " WHERE person_id = ? ORDER BY made_at DESC", [person_id]).df()
-    return con.execute(q + " ORDER BY made_at DESC").df()
+        return eng.frame(q + " WHERE person_id = ? ORDER BY made_at DESC", [person_id])
+    return eng.frame(q + " ORDER BY made_at DESC")

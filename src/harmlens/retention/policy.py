@@ -27,9 +27,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, as_engine
 from harmlens.errors import HarmlensError
 
 ACTIONS_COLUMNS = ["action", "table_name", "row_id", "group", "reason", "due_since"]
@@ -62,7 +63,7 @@ def _default_list_tables() -> tuple[tuple[str, str, str], ...]:
 # (table, id column, expires-at column, ((child table, child column), ...)). The rank area's
 # stored priority lists expire this way (``expires_at`` = last refresh + 90 days).
 _EXPIRING_TABLES: list[tuple[str, str, str, tuple[tuple[str, str], ...]]] = [
-    ("priority_lists", "list_id", "expires_at", (("priority_entries", "list_id"), ("priority_changes", "list_id"))),
+    ("priority_lists", "list_id", "expires_at", (("priority_entries", "list_id"), ("priority_changes", "list_id"), ("rank_cohort", "list_id"))),
 ]
 
 
@@ -137,21 +138,23 @@ class RetentionPolicy:
         return json.dumps(asdict(self), sort_keys=True)
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+def _has_table(con: Engine | DuckDBPyConnection, name: str) -> bool:
+    return as_engine(con).has_table(name)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
-    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()}
+def _columns(con: Engine | DuckDBPyConnection, name: str) -> set[str]:
+    return set(as_engine(con).columns(name))
 
 
-def plan(con: duckdb.DuckDBPyConnection, as_of: str | date | datetime | None = None, policy: RetentionPolicy | None = None) -> pd.DataFrame:
+def plan(con: Engine | DuckDBPyConnection, as_of: str | date | datetime | None = None, policy: RetentionPolicy | None = None) -> pd.DataFrame:
     """What retention would do as of a date: one row per row that would go or needs review."""
     from harmlens.harm.baselines import as_of_timestamp
 
     pol = policy or RetentionPolicy()
     pol.validate()
-    t = as_of_timestamp(as_of or datetime.now(timezone.utc).replace(tzinfo=None))
+    from harmlens.asof import local_now
+
+    t = as_of_timestamp(as_of or local_now())
     out: list[pd.DataFrame] = []
     for table, id_col, ref_col in pol.list_tables:
         if not _has_table(con, table):
@@ -189,7 +192,7 @@ def plan(con: duckdb.DuckDBPyConnection, as_of: str | date | datetime | None = N
     return res[ACTIONS_COLUMNS].reset_index(drop=True)
 
 
-def _mopi_plan(con: duckdb.DuckDBPyConnection, t: datetime, pol: RetentionPolicy) -> pd.DataFrame:
+def _mopi_plan(con: Engine | DuckDBPyConnection, t: datetime, pol: RetentionPolicy) -> pd.DataFrame:
     has_links = _has_table(con, "links")
     has_harm = _has_table(con, "event_harm")
     cat = "h.offence_category" if has_harm else "NULL"
@@ -245,19 +248,20 @@ class RetentionResult:
 
 
 def _archive_and_delete(con, run_id: str, now: datetime, table: str, where: str, params: list, id_expr: str) -> int:
+    eng = as_engine(con)
     if not _has_table(con, table):
         return 0
-    con.execute(
+    eng.execute(
         f"INSERT INTO retention_archive SELECT ?, ?, '{table}', CAST({id_expr} AS VARCHAR), to_json(t)::VARCHAR FROM {table} t WHERE {where}",
         [run_id, now, *params],
     )
-    n = con.execute(f"SELECT count(*) FROM {table} t WHERE {where}", params).fetchall()[0][0]
-    con.execute(f"DELETE FROM {table} t WHERE {where}", params)
+    n = eng.scalar(f"SELECT count(*) FROM {table} t WHERE {where}", params)
+    eng.execute(f"DELETE FROM {table} t WHERE {where}", params)
     return int(n)
 
 
 def apply_retention(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | DuckDBPyConnection,
     as_of: str | date | datetime | None = None,
     policy: RetentionPolicy | None = None,
     *,
@@ -265,6 +269,7 @@ def apply_retention(
     by: str = "unknown",
 ) -> RetentionResult:
     """Dry run by default; with ``execute=True`` archive, delete and record everything that goes."""
+    eng = as_engine(con)
     pol = policy or RetentionPolicy()
     actions = plan(con, as_of, pol)
     run_id = f"RR-{uuid.uuid4().hex[:12]}"
@@ -273,17 +278,18 @@ def apply_retention(
     if not execute:
         return res
     files: list[Path] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
+    from harmlens.asof import local_now, parse_as_of
+
+    with as_engine(con).transaction():
+        eng.execute(
             "INSERT INTO retention_runs VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, now, by, pd.Timestamp(as_of).to_pydatetime() if as_of else now, pol.to_json(), json.dumps(actions["action"].value_counts().to_dict())],
+            [run_id, now, by, parse_as_of(as_of) if as_of else local_now(), pol.to_json(), json.dumps(actions["action"].value_counts().to_dict())],
         )
         gone = actions[actions["action"].isin(["expire", "archive"])]
         removed: dict[str, int] = {}
         for table, grp in gone.groupby("table_name"):
             ids = grp["row_id"].tolist()
-            con.register("_ret_ids", pd.DataFrame({"id": ids}))
+            eng.register_frame("_ret_ids", pd.DataFrame({"id": ids}))
             try:
                 if table == "events":
                     removed.update(_archive_offences(con, run_id, now))
@@ -298,30 +304,26 @@ def apply_retention(
                 else:
                     spec = next(s for s in pol.list_tables if s[0] == table)
                     if table == "referral_packs":
-                        for h, p in con.execute(
+                        for h, p in eng.rows(
                             "SELECT html_path, pdf_path FROM referral_packs WHERE pack_id IN (SELECT id FROM _ret_ids)"
-                        ).fetchall():
+                        ):
                             files += [Path(x) for x in (h, p) if x]
                     removed[table] = removed.get(table, 0) + _archive_and_delete(
                         con, run_id, now, table, f"CAST({spec[1]} AS VARCHAR) IN (SELECT id FROM _ret_ids)", [], spec[1]
                     )
             finally:
-                con.unregister("_ret_ids")
+                eng.unregister("_ret_ids")
         if removed.get("people") and _has_table(con, "link_tf"):
             # the link run's name counts (hashed) still include the deleted mentions: drop them, so nothing
             # of those people stays behind; explain-link recounts from people until the next link run
-            con.execute("DELETE FROM link_tf")
-            con.execute("DELETE FROM link_tf_state")
+            eng.execute("DELETE FROM link_tf")
+            eng.execute("DELETE FROM link_tf_state")
         log = actions.assign(run_id=run_id)[["run_id", "action", "table_name", "row_id", "reason"]]
-        con.register("_ret_log", log)
+        eng.register_frame("_ret_log", log)
         try:
-            con.execute("INSERT INTO retention_log SELECT run_id, action, table_name, row_id, reason FROM _ret_log")
+            eng.execute("INSERT INTO retention_log SELECT run_id, action, table_name, row_id, reason FROM _ret_log")
         finally:
-            con.unregister("_ret_log")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            eng.unregister("_ret_log")
     for f in files:  # after the commit: a failed run leaves every file in place
         if f.exists():
             f.unlink()
@@ -332,10 +334,11 @@ def apply_retention(
 
 def _archive_offences(con, run_id: str, now: datetime) -> dict[str, int]:
     """Archive the offences in _ret_ids with their outcome events, mentions, links and event_harm rows."""
+    eng = as_engine(con)
     from harmlens.harm.baselines import crime_ref_expr
 
     ref = crime_ref_expr(con, "o")
-    con.execute(
+    eng.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _ret_events AS
         SELECT id AS event_id FROM _ret_ids
@@ -343,7 +346,7 @@ def _archive_offences(con, run_id: str, now: datetime) -> dict[str, int]:
               AND {ref} IN (SELECT id FROM _ret_ids)
         """
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE _ret_mentions AS SELECT mention_id FROM people WHERE event_id IN (SELECT event_id FROM _ret_events)")
+    eng.execute("CREATE OR REPLACE TEMP TABLE _ret_mentions AS SELECT mention_id FROM people WHERE event_id IN (SELECT event_id FROM _ret_events)")
     n: dict[str, int] = {}
     n["links"] = _archive_and_delete(con, run_id, now, "links", "mention_id IN (SELECT mention_id FROM _ret_mentions)", [], "mention_id")
     n["risk_assessments"] = _archive_and_delete(
@@ -352,6 +355,6 @@ def _archive_offences(con, run_id: str, now: datetime) -> dict[str, int]:
     n["event_harm"] = _archive_and_delete(con, run_id, now, "event_harm", "event_id IN (SELECT event_id FROM _ret_events)", [], "event_id")
     n["people"] = _archive_and_delete(con, run_id, now, "people", "mention_id IN (SELECT mention_id FROM _ret_mentions)", [], "mention_id")
     n["events"] = _archive_and_delete(con, run_id, now, "events", "event_id IN (SELECT event_id FROM _ret_events)", [], "event_id")
-    con.execute("DROP TABLE IF EXISTS _ret_events")
-    con.execute("DROP TABLE IF EXISTS _ret_mentions")
+    eng.execute("DROP TABLE IF EXISTS _ret_events")
+    eng.execute("DROP TABLE IF EXISTS _ret_mentions")
     return n

@@ -24,7 +24,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, as_engine
 from harmlens.errors import HarmlensError
 
 log = logging.getLogger(__name__)
@@ -179,7 +181,7 @@ def fit_models(X: pd.DataFrame, y: pd.Series, meta: pd.DataFrame, settings: Trai
     return out
 
 
-def baseline_scores(con: Any, as_of: datetime, index: pd.Index) -> tuple[dict[str, np.ndarray], list[str]]:
+def baseline_scores(con: Engine | DuckDBPyConnection, as_of: datetime, index: pd.Index) -> tuple[dict[str, np.ndarray], list[str]]:
     """V100 and RFH scores (harm area) for the people in ``index``; 0 for people they do not list."""
     notes: list[str] = []
     out: dict[str, np.ndarray] = {}
@@ -212,11 +214,11 @@ def _score_series(df: Any, name: str) -> pd.Series:
     return s
 
 
-def person_groups(con: Any, person_ids: Sequence[Any], as_of: datetime) -> pd.DataFrame:
+def person_groups(con: Engine | DuckDBPyConnection, person_ids: Sequence[Any], as_of: datetime) -> pd.DataFrame:
     """Ethnicity group, sex and age band per person, for the error rates in the model card only
     (never a model input). The audit's own grouping is used so that the card and the audit
     put every person in the same group."""
-    from harmlens.audit.groups import person_groups as audit_groups
+    from harmlens.groupmetrics.groups import person_groups as audit_groups
 
     g = audit_groups(con, person_ids, as_of)
     return pd.DataFrame({"ethnicity": g["ethnicity"].to_numpy(), "sex": g["sex"].to_numpy(),
@@ -240,7 +242,7 @@ def _severity(risk: np.ndarray, y: np.ndarray, harm: np.ndarray, n_bins: int = 1
     return [float(e) for e in edges], means
 
 
-def validate_at(con: Any, models: dict[str, Any], primary: str, as_of: datetime, settings: TrainSettings, features: Sequence[str]) -> dict[str, Any]:
+def validate_at(con: Engine | DuckDBPyConnection, models: dict[str, Any], primary: str, as_of: datetime, settings: TrainSettings, features: Sequence[str]) -> dict[str, Any]:
     """Score everyone on ``as_of`` with each model and the baselines; outcomes in the horizon after."""
     from harmlens.features import build_features, build_labels, data_end
     from harmlens.risk.metrics import calibration_table, compare_with_baselines, error_rates_by_group
@@ -297,8 +299,9 @@ def _metrics_json(cmp: dict[str, pd.DataFrame]) -> dict[str, Any]:
     return out
 
 
-def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder: str | Path | None = None) -> TrainResult:
+def train(con: Engine | DuckDBPyConnection, settings: TrainSettings = TrainSettings(), *, models_folder: str | Path | None = None) -> TrainResult:
     """Train, validate on a temporal holdout, write the model card, and register a new version."""
+    eng = as_engine(con)
     from harmlens.features import FEATURES, data_end, snapshot_dataset
     from harmlens.risk import card as card_mod
     from harmlens.risk import registry
@@ -319,7 +322,7 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
     if end > last:
         raise PipelineError(f"--until {end:%Y-%m-%d} is after the last recorded event ({last:%Y-%m-%d})")
     h = pd.Timedelta(days=settings.horizon_days)
-    first = con.execute("SELECT min(occurred_at) FROM events").fetchall()[0][0]
+    first = eng.scalar("SELECT min(occurred_at) FROM events")
     start = _day(settings.start) if settings.start else _month_start_after(first + pd.Timedelta(days=365))
     V = (pd.Timestamp(end) - h).normalize().to_pydatetime()
     val_train_end = (pd.Timestamp(V) - h).to_pydatetime()
@@ -415,16 +418,17 @@ def train(con: Any, settings: TrainSettings = TrainSettings(), *, models_folder:
                        validation=validation["compare"] if validation else {})
 
 
-def _store_evaluation(con: Any, version: str, v: dict[str, Any]) -> None:
+def _store_evaluation(con: Engine | DuckDBPyConnection, version: str, v: dict[str, Any]) -> None:
+    eng = as_engine(con)
     import json
 
-    con.execute("DELETE FROM model_evaluations WHERE version = ? AND as_of = ?", [version, v["as_of"]])
-    con.execute("INSERT INTO model_evaluations VALUES (?, ?, ?, ?, ?, ?, ?)", [
+    eng.execute("DELETE FROM model_evaluations WHERE version = ? AND as_of = ?", [version, v["as_of"]])
+    eng.execute("INSERT INTO model_evaluations VALUES (?, ?, ?, ?, ?, ?, ?)", [
         version, v["as_of"], datetime.utcnow(), v["n"], v["positives"], json.dumps(_metrics_json(v["compare"])),
         v["compare"]["differences"].to_json(orient="records")])
 
 
-def evaluate(con: Any, as_of: Any, *, version: str | None = None, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
+def evaluate(con: Engine | DuckDBPyConnection, as_of: Any, *, version: str | None = None, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
     """Temporal validation of a registered version on a date: every model in it and the baselines."""
     from harmlens.risk import registry
 
@@ -443,7 +447,7 @@ def evaluate(con: Any, as_of: Any, *, version: str | None = None, n_boot: int = 
     return v
 
 
-def score(con: Any, as_of: Any, *, version: str | None = None, person_ids: Sequence[Any] | None = None,
+def score(con: Engine | DuckDBPyConnection, as_of: Any, *, version: str | None = None, person_ids: Sequence[Any] | None = None,
           explain_top: int | None = 1000, save: bool = True) -> pd.DataFrame:
     """Risk for every person in the scored population as of a date (or the given people).
 
@@ -488,21 +492,18 @@ def score(con: Any, as_of: Any, *, version: str | None = None, person_ids: Seque
     return out
 
 
-def _save_scores(con: Any, version: str, at: datetime, out: pd.DataFrame) -> None:
+def _save_scores(con: Engine | DuckDBPyConnection, version: str, at: datetime, out: pd.DataFrame) -> None:
+    eng = as_engine(con)
     rows = pd.DataFrame({"version": version, "as_of": pd.Timestamp(at), "person_id": out["person_id"], "risk": out["risk"],
                          "expected_harm": out["expected_harm"], "top_factors": out["top_factors"].replace("", None),
                          "scored_at": pd.Timestamp(datetime.utcnow())})
-    con.register("_risk_scores_new", rows)
+    eng.register_frame("_risk_scores_new", rows)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM risk_scores WHERE version = ? AND as_of = ?", [version, pd.Timestamp(at).to_pydatetime()])
-        con.execute("INSERT INTO risk_scores SELECT version, as_of, person_id, risk, expected_harm, top_factors, scored_at FROM _risk_scores_new")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with as_engine(con).transaction():
+            eng.execute("DELETE FROM risk_scores WHERE version = ? AND as_of = ?", [version, pd.Timestamp(at).to_pydatetime()])
+            eng.execute("INSERT INTO risk_scores SELECT version, as_of, person_id, risk, expected_harm, top_factors, scored_at FROM _risk_scores_new")
     finally:
-        con.unregister("_risk_scores_new")
+        eng.unregister("_risk_scores_new")
 
 
 def read_cohort(path: str | Path) -> pd.DataFrame:
@@ -521,13 +522,14 @@ def read_cohort(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def score_cohort(con: Any, cohort: pd.DataFrame, *, version: str | None = None) -> pd.DataFrame:
+def score_cohort(con: Engine | DuckDBPyConnection, cohort: pd.DataFrame, *, version: str | None = None) -> pd.DataFrame:
     """Score each cohort row (person_id or mention_id, as_of) as of its own date.
 
     Rows whose person is not in the scored population on that date (no suspect or offender
     record before it), whose mention is not linked, or whose date does not parse get no risk and
     a ``reason``.
     """
+    eng = as_engine(con)
     from harmlens.features import parse_as_of
 
     id_col = "person_id" if "person_id" in cohort.columns else "mention_id"
@@ -535,12 +537,12 @@ def score_cohort(con: Any, cohort: pd.DataFrame, *, version: str | None = None) 
     df["_row"] = np.arange(len(df))
     if id_col == "mention_id":
         m = df[["mention_id"]].astype(str).drop_duplicates()
-        con.register("_risk_cohort_mentions", m)
+        eng.register_frame("_risk_cohort_mentions", m)
         try:
-            links = con.execute("SELECT l.mention_id, CAST(l.person_id AS VARCHAR) AS person_id FROM links l "
-                                "JOIN _risk_cohort_mentions c ON c.mention_id = l.mention_id").df()
+            links = eng.frame("SELECT l.mention_id, CAST(l.person_id AS VARCHAR) AS person_id FROM links l "
+                                "JOIN _risk_cohort_mentions c ON c.mention_id = l.mention_id")
         finally:
-            con.unregister("_risk_cohort_mentions")
+            eng.unregister("_risk_cohort_mentions")
         df = df.merge(links, on="mention_id", how="left")
     else:
         df["person_id"] = df["person_id"].astype(str)
@@ -574,7 +576,7 @@ def score_cohort(con: Any, cohort: pd.DataFrame, *, version: str | None = None) 
     return out.sort_values("_row")[[c for c in keep if c in out.columns]].reset_index(drop=True)
 
 
-def explain_person(con: Any, person_id: str, as_of: Any, *, version: str | None = None, top: int = 8) -> dict[str, Any]:
+def explain_person(con: Engine | DuckDBPyConnection, person_id: str, as_of: Any, *, version: str | None = None, top: int = 8) -> dict[str, Any]:
     """Why one person has the risk they have on a date: risk, evidence, and the factors in words."""
     from harmlens.features import build_features
     from harmlens.rank.evidence import evidence_table, summary_text

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, as_engine
 from harmlens.errors import HarmlensError
 
 
@@ -74,11 +76,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def models_dir(con: Any, override: str | Path | None = None) -> Path:
+def models_dir(con: Engine | DuckDBPyConnection, override: str | Path | None = None) -> Path:
     """``<warehouse stem>_models`` beside the warehouse file (or ``override``)."""
+    eng = as_engine(con)
     if override is not None:
         return Path(override)
-    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    rows = eng.rows("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
     row = rows[0] if rows else None
     path = row[0] if row else None
     if not path or path == ":memory:":
@@ -106,8 +109,9 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def next_version(con: Any) -> str:
-    rows = con.execute("SELECT version FROM models").fetchall()
+def next_version(con: Engine | DuckDBPyConnection) -> str:
+    eng = as_engine(con)
+    rows = eng.rows("SELECT version FROM models")
     nums = [int(v[1:]) for (v,) in rows if v.startswith("v") and v[1:].isdigit()]
     return f"v{max(nums, default=0) + 1}"
 
@@ -124,7 +128,7 @@ def save_bundle(bundle: RiskBundle, folder: Path) -> tuple[Path, str]:
 
 
 def register(
-    con: Any,
+    con: Engine | DuckDBPyConnection,
     *,
     version: str,
     bundle: RiskBundle,
@@ -136,7 +140,8 @@ def register(
     card_md: Path | None,
     card_html: Path | None,
 ) -> None:
-    con.execute(
+    eng = as_engine(con)
+    eng.execute(
         "INSERT INTO models (version, created_at, status, primary_model, target, data_window, data_hash, params, metrics, "
         "features, artifact_path, artifact_sha256, card_md, card_html) VALUES (?, ?, 'candidate', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -153,10 +158,11 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def list_models(con: Any) -> pd.DataFrame:
-    df = con.execute(
+def list_models(con: Engine | DuckDBPyConnection) -> pd.DataFrame:
+    eng = as_engine(con)
+    df = eng.frame(
         "SELECT version, created_at, status, primary_model, target, data_window, data_hash, metrics FROM models ORDER BY created_at, version"
-    ).df()
+    )
     if df.empty:
         return pd.DataFrame(columns=["version", "created_at", "status", "primary_model", "target", "train_window", "auc", "data_hash"])
     tgt = df["target"].map(json.loads)
@@ -171,17 +177,18 @@ def list_models(con: Any) -> pd.DataFrame:
     })
 
 
-def get_model(con: Any, version: str | None = None) -> dict[str, Any]:
+def get_model(con: Engine | DuckDBPyConnection, version: str | None = None) -> dict[str, Any]:
     """The registry row of ``version``; default the promoted one, else the newest."""
+    eng = as_engine(con)
     if version:
-        row = con.execute("SELECT * FROM models WHERE version = ?", [version]).fetchdf()
+        row = eng.frame("SELECT * FROM models WHERE version = ?", [version])
         if row.empty:
-            known = [v for (v,) in con.execute("SELECT version FROM models ORDER BY version").fetchall()]
+            known = [v for (v,) in eng.rows("SELECT version FROM models ORDER BY version")]
             raise RegistryError(f"no model version {version!r} (known: {', '.join(known) or 'none; run harmlens train'})")
     else:
-        row = con.execute("SELECT * FROM models WHERE status = 'promoted' ORDER BY promoted_at DESC LIMIT 1").fetchdf()
+        row = eng.frame("SELECT * FROM models WHERE status = 'promoted' ORDER BY promoted_at DESC LIMIT 1")
         if row.empty:
-            row = con.execute("SELECT * FROM models ORDER BY created_at DESC, version DESC LIMIT 1").fetchdf()
+            row = eng.frame("SELECT * FROM models ORDER BY created_at DESC, version DESC LIMIT 1")
         if row.empty:
             raise RegistryError("no model in the registry: run 'harmlens train' first")
     rec = row.iloc[0].to_dict()
@@ -191,7 +198,7 @@ def get_model(con: Any, version: str | None = None) -> dict[str, Any]:
     return rec
 
 
-def load_bundle(con: Any, version: str | None = None) -> tuple[RiskBundle, dict[str, Any]]:
+def load_bundle(con: Engine | DuckDBPyConnection, version: str | None = None) -> tuple[RiskBundle, dict[str, Any]]:
     import joblib
 
     rec = get_model(con, version)
@@ -203,17 +210,13 @@ def load_bundle(con: Any, version: str | None = None) -> tuple[RiskBundle, dict[
     return joblib.load(path), rec
 
 
-def promote(con: Any, version: str) -> str | None:
+def promote(con: Engine | DuckDBPyConnection, version: str) -> str | None:
     """Make ``version`` the promoted model; returns the version it replaced (if any)."""
+    eng = as_engine(con)
     get_model(con, version)
-    prev = con.execute("SELECT version FROM models WHERE status = 'promoted'").fetchall()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("UPDATE models SET status = 'candidate' WHERE status = 'promoted'")
-        con.execute("UPDATE models SET status = 'promoted', promoted_at = ? WHERE version = ?", [_now(), version])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    prev = eng.rows("SELECT version FROM models WHERE status = 'promoted'")
+    with as_engine(con).transaction():
+        eng.execute("UPDATE models SET status = 'candidate' WHERE status = 'promoted'")
+        eng.execute("UPDATE models SET status = 'promoted', promoted_at = ? WHERE version = ?", [_now(), version])
     old = [v for (v,) in prev if v != version]
     return old[0] if old else None

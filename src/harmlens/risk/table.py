@@ -170,7 +170,7 @@ def separated_inputs(X: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
 
 def _where(df: pd.DataFrame, expr: str, flag: str) -> pd.Series:
     # the strict grammar of the audit's --positive: comparisons, and/or/not, no calls or attributes
-    from harmlens.audit.expr import ExpressionError, evaluate
+    from harmlens.groupmetrics.expr import ExpressionError, evaluate
 
     try:
         return evaluate(expr, df)
@@ -204,7 +204,7 @@ def fit_table(
     exclude : columns never used as inputs (protected characteristics, outcome leaks, ...).
     folds : k of stratified k-fold cross-validation; every row is scored by a model not
         trained on it (out-of-fold scores), and the metrics are computed on those.
-    where : rows to use at all, in the strict expression grammar of :mod:`harmlens.audit.expr`
+    where : rows to use at all, in the strict expression grammar of :mod:`harmlens.groupmetrics.expr`
         (e.g. the published sample filters).
     test_where : rows held out (same grammar): models train on the other rows and the metrics are
         computed on these; ``folds`` is then not used.

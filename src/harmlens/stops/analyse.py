@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 from harmlens.stops.codes import ALL_GROUPS, GROUPS, NOT_RECORDED, NOT_STATED
 
@@ -254,7 +255,7 @@ def disproportionality_table(counts: pd.Series, population: pd.Series, reference
     parametric bootstrap CIs; the table has stops, population, rate (with the GroupFrame's
     CI), and the rate ratio with its exact conditional 95% CI (``rate_ratio_ci``).
     """
-    from harmlens.audit.groupframe import GroupFrame
+    from harmlens.groupmetrics.groupframe import GroupFrame
 
     groups = [g for g in GROUPS if g in population.index and population[g] > 0]
     if reference not in groups:
@@ -309,7 +310,7 @@ def outcome_table(searched: pd.Series, found: pd.Series, reference: str = "White
     """Hit rates by group (GroupFrame) and each group vs the reference (difference, z test)."""
     from scipy.stats import norm
 
-    from harmlens.audit.groupframe import GroupFrame
+    from harmlens.groupmetrics.groupframe import GroupFrame
 
     groups = [g for g in ALL_GROUPS if searched.get(g, 0) > 0]
     if not groups:
@@ -375,6 +376,7 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         has White British (``W1``), each group's rate is also compared with White British, as
         the Met's s163 pilot reported (self-defined basis only).
     """
+    eng = as_engine(con)
     from harmlens.stops.population import borough_populations, select_area
 
     if settings.ethnicity not in ("self", "officer"):
@@ -387,12 +389,12 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     grp_sql = SELF_GROUP_SQL if settings.ethnicity == "self" else OFFICER_GROUP_SQL
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _s AS SELECT *, {SELF_GROUP_SQL} AS self_group,
                     {OFFICER_GROUP_SQL} AS officer_group, {grp_sql} AS grp FROM stops{filt.where()}""")
-    n, t0, t1 = con.execute("SELECT count(*), min(occurred_at), max(occurred_at) FROM _s").fetchone()
+    n, t0, t1 = eng.execute("SELECT count(*), min(occurred_at), max(occurred_at) FROM _s").fetchone()
     if n == 0:
         raise StopAnalysisError(f"no stops match ({filt.describe()}); import some with 'harmlens stops import'")
     res = StopAnalysis(filt, settings, int(n), (str(t0), str(t1)), counts=pd.DataFrame())
     _describe_sources(con, res)
-    counts = con.execute("SELECT grp AS \"group\", count(*) AS stops FROM _s GROUP BY 1").df().set_index("group")["stops"]
+    counts = eng.frame("SELECT grp AS \"group\", count(*) AS stops FROM _s GROUP BY 1").set_index("group")["stops"]
     order = [g for g in list(ALL_GROUPS) + [NOT_STATED, NOT_RECORDED, "Unknown (IC9)"] if g in counts.index]
     c = counts.reindex(order).fillna(0).astype("int64").to_frame()
     c["share"] = c["stops"] / c["stops"].sum()
@@ -420,8 +422,8 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         if settings.ethnicity == "officer":
             res.notes.append("Rates use officer-perceived groups against self-identified census groups; the Home Office "
                              "uses self-defined ethnicity for this reason.")
-        n_api = con.execute("SELECT count(*) FROM _s WHERE extra IS NOT NULL AND "
-                            "json_extract_string(extra, '$.source_format') = 'police.uk api json'").fetchone()[0]
+        n_api = eng.scalar("SELECT count(*) FROM _s WHERE extra IS NOT NULL AND "
+                            "json_extract_string(extra, '$.source_format') = 'police.uk api json'")
         if n_api:
             res.notes.append(f"{n_api:,} stops come from police.uk API extracts, which can be partial (a subset of a force's "
                              "records): treat rates that include them as lower bounds, not totals.")
@@ -431,7 +433,7 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         if population_detail is not None and len(population_detail) and settings.ethnicity == "self":
             det, _ = select_area(population_detail, used)
             if det.get("W1", 0) > 0:
-                w1 = con.execute("SELECT count(*) FROM _s WHERE self_defined_ethnicity = 'W1'").fetchone()[0]
+                w1 = eng.scalar("SELECT count(*) FROM _s WHERE self_defined_ethnicity = 'W1'")
                 rows = []
                 for g in res.disproportionality.index:
                     a_, pa = float(counts.get(g, 0)), float(res.disproportionality.loc[g, "population"])
@@ -446,8 +448,8 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
 
     # Agreement: self-defined x officer-perceived
     # OPP race is one field (mostly the officer's record): there is nothing to compare it with.
-    ct = con.execute("SELECT self_group, officer_group, count(*) AS n FROM _s WHERE source IS NULL OR source NOT LIKE 'opp%' "
-                     "GROUP BY 1, 2").df()
+    ct = eng.frame("SELECT self_group, officer_group, count(*) AS n FROM _s WHERE source IS NULL OR source NOT LIKE 'opp%' "
+                     "GROUP BY 1, 2")
     if len(ct):
         ct = ct.pivot(index="self_group", columns="officer_group", values="n").fillna(0)
         res.agreement, res.agreement_summary = agreement_table(ct)
@@ -465,7 +467,7 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
         "sex": "coalesce(sex, '(not recorded)')",
     }
     for name, expr in dims.items():
-        b = con.execute(f"SELECT {expr} AS k, grp, count(*) AS n FROM _s GROUP BY 1, 2").df()
+        b = eng.frame(f"SELECT {expr} AS k, grp, count(*) AS n FROM _s GROUP BY 1, 2")
         if b.empty:
             continue
         p = b.pivot(index="k", columns="grp", values="n").fillna(0).astype("int64")
@@ -501,7 +503,7 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
                                  f"(marked 'too few to judge': do not read them): {', '.join(few)}.")
 
     # Outcome (hit-rate) test
-    h = con.execute("""SELECT grp, count(*) FILTER (searched) AS searched,
+    h = eng.frame("""SELECT grp, count(*) FILTER (searched) AS searched,
                        count(*) FILTER (searched AND found IS NOT NULL) AS known,
                        count(*) FILTER (searched AND found) AS found,
                        count(*) FILTER (searched AND found IS NULL) AS unknown,
@@ -509,7 +511,7 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
                        count(*) FILTER (searched = false) AS not_searched,
                        count(*) FILTER (searched AND json_extract_string(extra, '$.arrest') IN ('true', 'false')) AS arrest_known,
                        count(*) FILTER (searched AND json_extract_string(extra, '$.arrest') = 'true') AS arrested
-                       FROM _s GROUP BY 1""").df().set_index("grp")
+                       FROM _s GROUP BY 1""").set_index("grp")
     named = [g for g in h.index if g in ALL_GROUPS]
     if h.loc[named, "known"].sum() > 0 if named else False:
         res.hit_rates, res.outcome_test = outcome_table(h["known"], h["found"], settings.reference,
@@ -544,30 +546,32 @@ def analyse_stops(con, filt: StopFilter = StopFilter(), settings: AnalyseSetting
     # Veil of darkness
     if settings.vod:
         _run_vod(con, res, settings)
-    con.execute("DROP VIEW IF EXISTS _s")
+    eng.execute("DROP VIEW IF EXISTS _s")
     return res
 
 
 def _describe_sources(con, res: StopAnalysis) -> None:
     """Forces, jurisdictions, sources, stop types and the race-category mapping of the stops analysed."""
-    res.forces = [r[0] for r in con.execute("SELECT DISTINCT force FROM _s WHERE force IS NOT NULL ORDER BY 1").fetchall()]
-    res.jurisdictions = [r[0] for r in con.execute(
-        "SELECT DISTINCT jurisdiction FROM _s WHERE jurisdiction IS NOT NULL ORDER BY 1").fetchall()]
-    res.sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM _s WHERE source IS NOT NULL ORDER BY 1").fetchall()]
-    res.stop_types = {(r[0] or "not recorded"): int(r[1]) for r in con.execute(
-        "SELECT stop_type, count(*) FROM _s GROUP BY 1 ORDER BY 2 DESC").fetchall()}
-    res.race_mapping = [{"published": r[0], "group": r[1] or NOT_RECORDED, "stops": int(r[2])} for r in con.execute(
+    eng = as_engine(con)
+    res.forces = [r[0] for r in eng.rows("SELECT DISTINCT force FROM _s WHERE force IS NOT NULL ORDER BY 1")]
+    res.jurisdictions = [r[0] for r in eng.rows(
+        "SELECT DISTINCT jurisdiction FROM _s WHERE jurisdiction IS NOT NULL ORDER BY 1")]
+    res.sources = [r[0] for r in eng.rows("SELECT DISTINCT source FROM _s WHERE source IS NOT NULL ORDER BY 1")]
+    res.stop_types = {(r[0] or "not recorded"): int(r[1]) for r in eng.rows(
+        "SELECT stop_type, count(*) FROM _s GROUP BY 1 ORDER BY 2 DESC")}
+    res.race_mapping = [{"published": r[0], "group": r[1] or NOT_RECORDED, "stops": int(r[2])} for r in eng.rows(
         """SELECT json_extract_string(extra, '$.subject_race_as_published') AS p, race_group, count(*) FROM _s
-           WHERE source LIKE 'opp%' GROUP BY 1, 2 ORDER BY 3 DESC""").fetchall()]
+           WHERE source LIKE 'opp%' GROUP BY 1, 2 ORDER BY 3 DESC""")]
 
 
 def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
+    eng = as_engine(con)
     from harmlens.stops.vod import CAVEATS, VodError, sun_minutes, veil_of_darkness
 
     minority, ref = settings.minority, settings.reference
     timed = "(extra IS NULL OR json_extract_string(extra, '$.time_recorded') IS DISTINCT FROM 'false')"
-    n_untimed = con.execute(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND NOT {timed}", [minority, ref]).fetchone()[0]
-    tzs = [r[0] for r in con.execute("SELECT DISTINCT tz FROM _s WHERE tz IS NOT NULL").fetchall()]
+    n_untimed = eng.scalar(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND NOT {timed}", [minority, ref])
+    tzs = [r[0] for r in eng.rows("SELECT DISTINCT tz FROM _s WHERE tz IS NOT NULL")]
     if len(tzs) > 1:
         res.vod_skipped = f"stops in several time zones ({', '.join(sorted(tzs))}): analyse one jurisdiction at a time (--force)"
         return
@@ -575,7 +579,7 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
     if settings.place is not None:
         lat0, lon0 = settings.place
     else:
-        lat0, lon0 = con.execute("SELECT median(latitude), median(longitude) FROM _s WHERE latitude IS NOT NULL").fetchone()
+        lat0, lon0 = eng.execute("SELECT median(latitude), median(longitude) FROM _s WHERE latitude IS NOT NULL").fetchone()
         if lat0 is None:
             from harmlens.stops.opp import STATE_CENTROID
 
@@ -587,8 +591,8 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
             else:
                 res.vod_skipped = "no stop has a location and no --place was given: sun times need a place"
                 return
-    dates = [r[0] for r in con.execute(f"SELECT DISTINCT CAST(occurred_at AS DATE) FROM _s WHERE grp IN (?, ?) AND {timed}",
-                                       [minority, ref]).fetchall()]
+    dates = [r[0] for r in eng.rows(f"SELECT DISTINCT CAST(occurred_at AS DATE) FROM _s WHERE grp IN (?, ?) AND {timed}",
+                                       [minority, ref])]
     sun = sun_minutes(dates, lat0, lon0, tz)
     if sun.empty:
         res.vod_skipped = "no sunset/dusk times for these dates at this place"
@@ -596,7 +600,7 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
     lo, hi = int(sun["dusk_minute"].min()), int(sun["dusk_minute"].max())
     km = settings.cell_km if settings.area_effects == "cells" else None
     if km:
-        mlat = con.execute("SELECT avg(latitude) FROM _s WHERE latitude IS NOT NULL").fetchone()[0] or lat0
+        mlat = eng.scalar("SELECT avg(latitude) FROM _s WHERE latitude IS NOT NULL") or lat0
         kx = 111.320 * math.cos(math.radians(mlat)) / km
         ky = 110.574 / km
         cell = (f"CASE WHEN latitude IS NULL OR longitude IS NULL THEN NULL ELSE "
@@ -607,7 +611,7 @@ def _run_vod(con, res: StopAnalysis, settings: AnalyseSettings) -> None:
         cell, label = "borough", "borough fixed effects"
     else:
         cell, label = "NULL", None
-    total_timed = con.execute(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND {timed}", [minority, ref]).fetchone()[0]
+    total_timed = eng.scalar(f"SELECT count(*) FROM _s WHERE grp IN (?, ?) AND {timed}", [minority, ref])
     agg = con.execute(f"""SELECT CAST(occurred_at AS DATE) AS "date", hour(occurred_at) * 60 + minute(occurred_at) AS "minute",
                           grp AS "group", {cell} AS cell, count(*) AS total
                           FROM _s WHERE grp IN (?, ?) AND {timed}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from harmlens.engine import as_engine
+
 _cache: dict[tuple, list[dict[str, Any]]] = {}
 _lock = threading.Lock()
 
@@ -39,14 +41,15 @@ def _panel(con, unit: str | None) -> dict[str, Any]:
 
 def stops_dashboard(con) -> list[dict[str, Any]]:
     """Panels for every force/jurisdiction in the warehouse (empty list when there are no stops)."""
-    state = con.execute("SELECT count(*), max(load_id) FROM stops").fetchone()
+    eng = as_engine(con)
+    state = eng.execute("SELECT count(*), max(load_id) FROM stops").fetchone()
     if not state[0]:
         return []
     with _lock:
         if state in _cache:
             return _cache[state]
-    units = [r[0] for r in con.execute(
-        "SELECT DISTINCT coalesce(force, jurisdiction) FROM stops ORDER BY 1 NULLS LAST").fetchall()]
+    units = [r[0] for r in eng.rows(
+        "SELECT DISTINCT coalesce(force, jurisdiction) FROM stops ORDER BY 1 NULLS LAST")]
     named = [u for u in units if u is not None]
     wanted: list[str | None] = (named + ([""] if None in units else [])) if named else [None]
     panels = [_panel(con, u) for u in wanted]

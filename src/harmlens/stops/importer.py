@@ -35,10 +35,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
+from duckdb import DuckDBPyConnection
 
+from harmlens.engine import Engine, Rollback, as_engine
 from harmlens.errors import ContractError, UnparseableFileError
 from harmlens.stops.validate import STOP_COLUMNS, validate_stop_frame
 
@@ -381,16 +382,17 @@ def keep_stops_with_unread_fields(rows: pd.DataFrame, problems: pd.DataFrame) ->
     return rows, problems[fatal].reset_index(drop=True), dict(sorted(kept.items()))
 
 
-def _set_area_columns(con: duckdb.DuckDBPyConnection) -> None:
+def _set_area_columns(con: Engine | DuckDBPyConnection) -> None:
     """Copy this area's columns from ``extra`` (the contract upsert writes contract columns only)."""
+    eng = as_engine(con)
     from harmlens.stops.schema import AREA_COLUMNS
 
     sets = ", ".join(f"{c} = nullif(json_extract_string(extra, '$.{c}'), '')" for c in AREA_COLUMNS)
     differs = " OR ".join(f"{c} IS DISTINCT FROM nullif(json_extract_string(extra, '$.{c}'), '')" for c in AREA_COLUMNS)
-    con.execute(f"UPDATE stops SET {sets} WHERE extra IS NOT NULL AND ({differs})")
+    eng.execute(f"UPDATE stops SET {sets} WHERE extra IS NOT NULL AND ({differs})")
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, load_id: int, stats: FileStats) -> None:
+def _upsert(con: Engine | DuckDBPyConnection, rows: pd.DataFrame, load_id: int, stats: FileStats) -> None:
     """The contract's upsert (change log included), on the ``stops`` table."""
     from harmlens.contract.load import upsert
     from harmlens.contract.tables import TABLES
@@ -400,8 +402,9 @@ def _upsert(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, load_id: int, st
     upsert(con, TABLES["stops"], stage, load_id, stats)
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, src: SourceRows, problems: pd.DataFrame, load_id: int) -> int:
+def _quarantine(con: Engine | DuckDBPyConnection, src: SourceRows, problems: pd.DataFrame, load_id: int) -> int:
     """Insert quarantine rows not already recorded for this file; returns how many were new."""
+    eng = as_engine(con)
     recs = []
     for r in problems.to_dict("records"):
         row = int(r["_row"]) if r["_row"] is not None and int(r["_row"]) >= 0 else -1
@@ -417,19 +420,19 @@ def _quarantine(con: duckdb.DuckDBPyConnection, src: SourceRows, problems: pd.Da
         return 0
     q = pd.DataFrame(recs)
     q.insert(0, "load_id", int(load_id))
-    con.register("_q", q)
-    n = con.execute("""SELECT count(*) FROM _q WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.table_name = 'stops'
+    eng.register_frame("_q", q)
+    n = eng.scalar("""SELECT count(*) FROM _q WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.table_name = 'stops'
                        AND x.file = _q.file AND x.line IS NOT DISTINCT FROM _q.line
-                       AND x.column_name IS NOT DISTINCT FROM _q.column_name AND x.reason = _q.reason)""").fetchone()[0]
-    con.execute("""INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON)
+                       AND x.column_name IS NOT DISTINCT FROM _q.column_name AND x.reason = _q.reason)""")
+    eng.execute("""INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON)
                    FROM _q WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.table_name = 'stops'
                        AND x.file = _q.file AND x.line IS NOT DISTINCT FROM _q.line
                        AND x.column_name IS NOT DISTINCT FROM _q.column_name AND x.reason = _q.reason)""")
-    con.unregister("_q")
+    eng.unregister("_q")
     return int(n)
 
 
-def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_file=None, force: str | None = None,
+def import_stops(con: Engine | DuckDBPyConnection, paths: list[str | Path], *, on_file=None, force: str | None = None,
                  jurisdiction: str | None = None, tz: str | None = None) -> ImportReport:
     """Import stop files or folders into the warehouse ``stops`` table.
 
@@ -451,74 +454,73 @@ def import_stops(con: duckdb.DuckDBPyConnection, paths: list[str | Path], *, on_
         Per file: read, loaded, quarantined (read = loaded + quarantined), inserted, updated,
         unchanged. ``load_id`` is None when nothing changed (the same files again).
     """
+    eng = as_engine(con)
     files, ignored = discover_files(list(paths))
     sources = [read_stop_file(f, force=force, jurisdiction=jurisdiction, tz=tz) for f in files]  # parse all before writing
-    load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+    load_id = eng.scalar("SELECT nextval('load_id_seq')")
     report = ImportReport(load_id, ignored=ignored)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     seen_ids: dict[str, str] = {}
     new_quarantine = 0
-    con.execute("BEGIN TRANSACTION")
     try:
-        for src in sources:
-            stats = FileStats(str(src.path), src.fmt, read=src.n_read)
-            for key in ("force", "jurisdiction"):
-                if key in src.frame.columns and len(src.frame):
-                    vals = [v for v in src.frame[key].unique() if v]
-                    setattr(stats, key, ", ".join(sorted(vals)) or None)
-            rows, problems = validate_stop_frame(src.frame, src.lines)
-            if src.fmt == "opp csv" and len(problems):
-                # OPP records no legislation at all: empty there is the source's shape, not a field left blank.
-                problems = problems[problems["column_name"] != "legislation"].reset_index(drop=True)
-            if len(problems):
-                nodate = (problems["column_name"] == "occurred_at") & problems["reason"].str.startswith("missing required")
-                problems.loc[nodate, "reason"] = "no date: cannot be a stop"
-            rows, problems, stats.kept_field_not_read = keep_stops_with_unread_fields(rows, problems)
-            # The same stop id in two files of one import: the first wins, later ones are quarantined.
-            ids = rows["stop_id"]
-            clash = ids.notna() & ids.isin(list(seen_ids))
-            if clash.any():
-                extra = pd.DataFrame({"_row": rows.index[clash], "column_name": "stop_id", "value": ids[clash].values,
-                                      "reason": [f"duplicate stop_id (already in {seen_ids[i]})" for i in ids[clash]],
-                                      "_line": rows["_line"][clash].values})
-                problems = pd.concat([problems, extra], ignore_index=True)
-            bad = problems["_row"].astype(int).unique() if len(problems) else []
-            ok = rows.drop(index=bad)
-            for i in ok["stop_id"]:
-                seen_ids[i] = src.path.name
-            stats.loaded = len(ok)
-            stats.quarantined = len(bad) + len(src.shape_problems)
-            if stats.read != stats.loaded + stats.quarantined:
-                raise ContractError(f"{src.path}: internal count mismatch read {stats.read} != loaded + quarantined")
-            if len(ok):
-                _upsert(con, ok, load_id, stats)
-            new_quarantine += _quarantine(con, src, problems, load_id)
-            report.files.append(stats)
-            if on_file:
-                on_file(stats)
-        _set_area_columns(con)
-        if not new_quarantine and not any(f.inserted or f.updated for f in report.files):
-            con.execute("ROLLBACK")
-            report.load_id = None
-            return report
-        con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
-                    [load_id, "stops import: " + "; ".join(str(Path(p).resolve()) for p in paths), started,
-                     datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(report.to_dict())])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with as_engine(con).transaction():
+            for src in sources:
+                stats = FileStats(str(src.path), src.fmt, read=src.n_read)
+                for key in ("force", "jurisdiction"):
+                    if key in src.frame.columns and len(src.frame):
+                        vals = [v for v in src.frame[key].unique() if v]
+                        setattr(stats, key, ", ".join(sorted(vals)) or None)
+                rows, problems = validate_stop_frame(src.frame, src.lines)
+                if src.fmt == "opp csv" and len(problems):
+                    # OPP records no legislation at all: empty there is the source's shape, not a field left blank.
+                    problems = problems[problems["column_name"] != "legislation"].reset_index(drop=True)
+                if len(problems):
+                    nodate = (problems["column_name"] == "occurred_at") & problems["reason"].str.startswith("missing required")
+                    problems.loc[nodate, "reason"] = "no date: cannot be a stop"
+                rows, problems, stats.kept_field_not_read = keep_stops_with_unread_fields(rows, problems)
+                # The same stop id in two files of one import: the first wins, later ones are quarantined.
+                ids = rows["stop_id"]
+                clash = ids.notna() & ids.isin(list(seen_ids))
+                if clash.any():
+                    extra = pd.DataFrame({"_row": rows.index[clash], "column_name": "stop_id", "value": ids[clash].values,
+                                          "reason": [f"duplicate stop_id (already in {seen_ids[i]})" for i in ids[clash]],
+                                          "_line": rows["_line"][clash].values})
+                    problems = pd.concat([problems, extra], ignore_index=True)
+                bad = problems["_row"].astype(int).unique() if len(problems) else []
+                ok = rows.drop(index=bad)
+                for i in ok["stop_id"]:
+                    seen_ids[i] = src.path.name
+                stats.loaded = len(ok)
+                stats.quarantined = len(bad) + len(src.shape_problems)
+                if stats.read != stats.loaded + stats.quarantined:
+                    raise ContractError(f"{src.path}: internal count mismatch read {stats.read} != loaded + quarantined")
+                if len(ok):
+                    _upsert(con, ok, load_id, stats)
+                new_quarantine += _quarantine(con, src, problems, load_id)
+                report.files.append(stats)
+                if on_file:
+                    on_file(stats)
+            _set_area_columns(con)
+            if not new_quarantine and not any(f.inserted or f.updated for f in report.files):
+                raise Rollback
+            eng.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+                        [load_id, "stops import: " + "; ".join(str(Path(p).resolve()) for p in paths), started,
+                         datetime.now(timezone.utc).replace(tzinfo=None), json.dumps(report.to_dict())])
+    except Rollback:
+        report.load_id = None
+        return report
     log.info("stops import load %s: %s", load_id, report.totals())
     return report
 
 
-def record_stop(con: duckdb.DuckDBPyConnection, record: dict[str, Any], *, source: str = "form") -> tuple[str | None, list[dict[str, Any]]]:
+def record_stop(con: Engine | DuckDBPyConnection, record: dict[str, Any], *, source: str = "form") -> tuple[str | None, list[dict[str, Any]]]:
     """Validate one stop (e.g. from the web form) and save it; the rules are ``validate_stop``'s.
 
     A missing ``stop_id`` gets a new one (``form:<uuid>``). Returns ``(stop_id, [])`` when saved,
     ``(None, problems)`` when not (nothing is written). Saving an existing id updates it and
     records the change, as an import would.
     """
+    eng = as_engine(con)
     import uuid
 
     from harmlens.stops.validate import _as_str, validate_stop_frame
@@ -531,18 +533,13 @@ def record_stop(con: duckdb.DuckDBPyConnection, record: dict[str, Any], *, sourc
     rows, problems = validate_stop_frame(raw, pd.Series([1]))
     if len(problems):
         return None, [{"column": r["column_name"], "value": r["value"], "reason": r["reason"]} for r in problems.to_dict("records")]
-    load_id = con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+    load_id = eng.scalar("SELECT nextval('load_id_seq')")
     stats = FileStats(source, source, read=1, loaded=1)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with as_engine(con).transaction():
         _upsert(con, rows, load_id, stats)
         if stats.inserted or stats.updated:
-            con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
+            eng.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
                         [load_id, f"stops {source}", started, datetime.now(timezone.utc).replace(tzinfo=None),
                          json.dumps({"files": [asdict(stats)]})])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return str(rows.at[0, "stop_id"]), []

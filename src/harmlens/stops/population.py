@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harmlens.engine import as_engine
 from harmlens.errors import HarmlensError
 from harmlens.stops.codes import GROUPS, population_group
 
@@ -157,7 +158,8 @@ def _read_population(path: Path, mapper) -> pd.DataFrame:
 
 def population_from_warehouse(con, *, detail: bool = False) -> pd.DataFrame:
     """The contract ``population`` table, normalised as for files (empty frame if none)."""
-    df = con.execute("SELECT area, ethnicity_group, population FROM population").df()
+    eng = as_engine(con)
+    df = eng.frame("SELECT area, ethnicity_group, population FROM population")
     if df.empty:
         return df
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -29,12 +28,10 @@ def register(app: typer.Typer) -> None:
                                     "postcodes out of date (docs/link.md)."),
     ) -> None:
         """Generate a synthetic London (events, people, risk_assessments, stops, population) plus truth/."""
+        from harmlens.asof import parse_as_of
         from harmlens.synth import SynthConfig, SynthError, generate
 
-        try:
-            cut = datetime.strptime(cut_date, "%Y-%m-%d").date()
-        except ValueError:
-            raise SynthError(f"--cut-date must be YYYY-MM-DD (got {cut_date!r})") from None
+        cut = parse_as_of(cut_date, "--cut-date", error=SynthError).date()
         cfg = SynthConfig(
             people=people, seed=seed, cut_date=cut, history_years=history_years, fmt=fmt.lower(), policing_bias=policing_bias,
             stop_disparity=stop_disparity, darkness_effect=darkness_effect, stops_per_1000=stops_per_1000, stop_years=stop_years,

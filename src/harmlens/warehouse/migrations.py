@@ -10,6 +10,8 @@ import duckdb
 
 import harmlens
 
+from harmlens.engine import as_engine
+
 # Areas whose tables others read come first, so their migrations run first.
 _AREA_ORDER = ["warehouse", "contract", "link", "harm", "features", "risk", "rank", "audit", "stops", "api", "web"]
 
@@ -46,13 +48,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for mid, sql in registered_migrations():
         if mid in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with as_engine(con).transaction():
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [mid, datetime.now(timezone.utc).replace(tzinfo=None)])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         new.append(mid)
     return new

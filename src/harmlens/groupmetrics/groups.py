@@ -18,6 +18,9 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from duckdb import DuckDBPyConnection
+
+from harmlens.engine import Engine, as_engine
 
 ETHNIC_GROUPS = {"A": "Asian", "B": "Black", "M": "Mixed", "W": "White", "O": "Other"}
 ETHNICITY_ORDER = ["Asian", "Black", "Mixed", "White", "Other", "not stated"]
@@ -59,12 +62,13 @@ def age_band(age_years: pd.Series) -> pd.Series:
     return out
 
 
-def person_groups(con: Any, person_ids: Sequence[Any], as_of: datetime) -> pd.DataFrame:
+def person_groups(con: Engine | DuckDBPyConnection, person_ids: Sequence[Any], as_of: datetime) -> pd.DataFrame:
     """Ethnicity, sex, age band and borough per person (index ``person_id`` as text)."""
+    eng = as_engine(con)
     ids = pd.DataFrame({"person_id": [str(p) for p in person_ids]}).drop_duplicates()
-    con.register("_audit_group_ids", ids)
+    eng.register_frame("_audit_group_ids", ids)
     try:
-        df = con.execute(
+        df = eng.frame(
             """
             WITH m AS (
                 SELECT CAST(l.person_id AS VARCHAR) AS person_id, p.self_defined_ethnicity AS eth, p.sex,
@@ -99,9 +103,9 @@ def person_groups(con: Any, person_ids: Sequence[Any], as_of: datetime) -> pd.Da
             FROM best WHERE r = 1 GROUP BY person_id
             """,
             [as_of],
-        ).df()
+        )
     finally:
-        con.unregister("_audit_group_ids")
+        eng.unregister("_audit_group_ids")
     df = df.set_index("person_id").reindex(ids["person_id"])
     eth = df["eth"].map(lambda v: ethnic_group(v) if isinstance(v, str) else NOT_STATED).fillna(NOT_STATED)
     age = (pd.Timestamp(as_of) - pd.to_datetime(df["dob"], errors="coerce")).dt.days / 365.25
@@ -113,12 +117,12 @@ def person_groups(con: Any, person_ids: Sequence[Any], as_of: datetime) -> pd.Da
     }, index=pd.Index(ids["person_id"], name="person_id"))
 
 
-def population_counts(con: Any) -> pd.DataFrame | None:
+def population_counts(con: Engine | DuckDBPyConnection) -> pd.DataFrame | None:
     """The ``population`` table as counts by (area, ethnicity group), five groups; None if empty."""
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if "population" not in have:
+    eng = as_engine(con)
+    if not as_engine(con).has_table("population"):
         return None
-    pop = con.execute("SELECT area, ethnicity_group, population FROM population").df()
+    pop = eng.frame("SELECT area, ethnicity_group, population FROM population")
     if pop.empty:
         return None
     pop["group"] = pop["ethnicity_group"].map(ethnic_group)
