@@ -58,6 +58,7 @@ NAV = [
     ("/lists", "List history", ("list.history",)),
     ("/search", "Search", ("person.search",)),
     ("/casework", "Casework", ("casework.view", "casework.mine")),
+    ("/link-review", "Link review", ("link.review",)),
     ("/referrals", "Referral packs", ("referral.view", "referral.view_own")),
     ("/models", "Model cards", ("report.view",)),
     ("/audit", "Audit report", ("report.view",)),
@@ -179,10 +180,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
 def _register_casework(app: FastAPI) -> None:
     """Routes of the unit's casework: referral lifecycle, lists published, search, assignments and actions."""
-    from harmlens.web import casework_routes, referral_routes
+    from harmlens.web import casework_routes, linkreview_routes, referral_routes
 
     referral_routes.register(app)
     casework_routes.register(app)
+    linkreview_routes.register(app)
 
 
 # -- route registration with declared permissions ------------------------------------------------
