@@ -15,8 +15,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from harmlens.errors import HarmlensError
-
 QUEUE_SORTS = {
     # closest to the threshold first: the pairs the model is least sure about
     "closest": "abs(r.match_probability - ?) , r.mention_a, r.mention_b",
@@ -28,8 +26,14 @@ NO_MODEL = "No linking model yet: run 'harmlens ingest' and 'harmlens link' on t
 RECORD_COLUMNS = ("forename", "surname", "date_of_birth", "sex", "postcode", "person_ref")
 
 
-class NotLinked(HarmlensError):
-    """The warehouse has no linking model (nothing to review)."""
+def review_path(a: str, b: str) -> str:
+    """The web app's page for the pair of mentions ``a`` and ``b`` (either order: the smaller id first).
+
+    Here, free of the web framework, so the rank area's list warnings can link to it."""
+    from urllib.parse import quote
+
+    x, y = sorted((str(a), str(b)))
+    return f"/link-review/pairs/{quote(x, safe='')}/{quote(y, safe='')}"
 
 
 def active_threshold(wh: Any) -> float | None:

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from harmlens.web import linkreview as lr
+from harmlens.web.linkreview import review_path
 from harmlens.web.security import AppError
 
 PURPOSE = "quality"
@@ -26,14 +27,6 @@ ID = dict(max_length=200)
 class DecisionBody(BaseModel):
     decision: str = Field(..., max_length=20, description="same | different")
     reason: Optional[str] = Field(None, max_length=REASON_MAX, description="why (required for 'different')")
-
-
-def review_path(a: str, b: str) -> str:
-    """The pair page of two mentions (the order does not matter: the smaller id first)."""
-    from urllib.parse import quote
-
-    x, y = sorted((a, b))
-    return f"/link-review/pairs/{quote(x, safe='')}/{quote(y, safe='')}"
 
 
 def decision_problems(decision: str, reason: str) -> list[dict[str, str]]:
