@@ -10,6 +10,7 @@ later ``harmlens link`` run reads it.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict
 from pathlib import Path
@@ -174,9 +175,17 @@ def threshold_curve(wh: Any) -> dict[str, Any] | None:
     grid = sorted(set(_grid()) | {float(thr)})
     curve = expected_at(wh.cur(), "SELECT match_probability AS p FROM link_pairs", grid) if n else []
     at = next(((p, r) for t, p, r in curve if t == float(thr)), (None, None))
-    last = wh.rows("SELECT run_id, finished_at, stats FROM link_runs ORDER BY run_id DESC LIMIT 1")
+    # what the last run that scored every pair printed (its recall counts the pairs below 0.5 too)
+    full = wh.rows("""SELECT run_id, mode, finished_at, stats FROM link_runs WHERE mode <> 'incremental'
+                      ORDER BY run_id DESC LIMIT 1""")
+    run = None
+    if full:
+        st = json.loads(full[0]["stats"]) if isinstance(full[0]["stats"], str) else (full[0]["stats"] or {})
+        run = {"run_id": full[0]["run_id"], "mode": full[0]["mode"], "finished_at": full[0]["finished_at"],
+               "threshold": st.get("threshold"), "expected_precision": st.get("expected_precision"),
+               "expected_recall": st.get("expected_recall"), "target_precision": st.get("target_precision")}
     return {"threshold": float(thr), "pairs": n, "points": [{"threshold": t, "precision": p, "recall": r} for t, p, r in curve],
-            "precision_at": at[0], "recall_at": at[1], "last_run": last[0] if last else None}
+            "precision_at": at[0], "recall_at": at[1], "full_run": run}
 
 
 def threshold_svg(c: dict[str, Any]) -> str:
@@ -190,7 +199,7 @@ def threshold_svg(c: dict[str, Any]) -> str:
         x=alt.X("threshold:Q", scale=alt.Scale(domain=[0.5, 1.0]), title="match probability threshold"),
         y=alt.Y("expected:Q", scale=alt.Scale(zero=False), title="expected (model's own estimate)"),
         color=alt.Color("measure:N", scale=alt.Scale(domain=["precision", "recall"], range=["#1f4e79", "#b35900"]), legend=alt.Legend(title=None)),
-        strokeDash="measure:N", tooltip=["threshold", "measure", alt.Tooltip("expected:Q", format=".4f")])
+        strokeDash=alt.StrokeDash("measure:N", legend=None), tooltip=["threshold", "measure", alt.Tooltip("expected:Q", format=".4f")])
     rule = alt.Chart(pd.DataFrame({"t": [c["threshold"]], "what": [f"current threshold {c['threshold']:.3f}"]})).mark_rule(
         color="#000", strokeDash=[4, 3]).encode(x="t:Q", tooltip=["what"])
     label = alt.Chart(pd.DataFrame({"t": [c["threshold"]], "txt": [f"current {c['threshold']:.3f}"]})).mark_text(
