@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ QUEUE_SORTS = {
     "queued": "r.queued_at DESC, r.mention_a, r.mention_b",
 }
 NO_MODEL = "No linking model yet: run 'harmlens ingest' and 'harmlens link' on this warehouse."
+_EXPLAIN_LOCK = threading.Lock()
 RECORD_COLUMNS = ("forename", "surname", "date_of_birth", "sex", "postcode", "person_ref")
 
 
@@ -93,7 +95,10 @@ def explain(wh: Any, a: str, b: str) -> Any:
     from harmlens.link.explain import explain_link
 
     if not getattr(wh, "read_only", True):
-        return explain_link(wh.cur(), a, b, hide_values=False)
+        # a server holding the warehouse itself (no snapshot): Splink's working tables go into it and
+        # are dropped by name afterwards, so two explanations at once must not share them
+        with _EXPLAIN_LOCK:
+            return explain_link(wh.cur(), a, b, hide_values=False)
     path = Path(wh.path)
     con = duckdb.connect()
     try:
