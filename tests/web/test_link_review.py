@@ -232,3 +232,32 @@ def test_list_warning_links_to_the_pairs_review_page(tmp_path):
     html = str(review_links(text))
     assert '<a href="/link-review/pairs/M1/M3">' in html and html.startswith("may be the same person as P9")
     assert str(review_links("<b>x</b> /link-review/pairs/A/B")).startswith("&lt;b&gt;")
+
+
+def test_list_warning_names_the_strongest_pair_and_its_page(tmp_path):
+    """rank/linkwarn.py: the warning on a listed person names the strongest pair with the person above and its review page."""
+    import shutil
+    from datetime import datetime
+
+    import pandas as pd
+
+    from harmlens.rank.linkwarn import link_warnings, near_matches
+    from tests.web.linked_fixture import _template
+
+    shutil.copy(_template() / "wh.duckdb", tmp_path / "wh.duckdb")
+    a, b = _queued_pair(tmp_path / "wh.duckdb")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    try:
+        links = dict(con.execute("SELECT mention_id, person_id FROM links").fetchall())
+        pa, pb = links[a], links[b]
+        strongest = con.execute(
+            """SELECT p.mention_a, p.mention_b, p.match_probability FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a
+               JOIN links lb ON lb.mention_id = p.mention_b
+               WHERE (la.person_id = ? AND lb.person_id = ?) OR (la.person_id = ? AND lb.person_id = ?)
+               ORDER BY p.match_probability DESC, p.mention_a, p.mention_b LIMIT 1""", [pa, pb, pb, pa]).fetchall()[0]
+        nm = near_matches(con, [pa]).set_index("other_id").loc[pb]
+        assert (nm["mention_a"], nm["mention_b"], nm["p"]) == strongest
+        w = link_warnings(con, pd.DataFrame({"person_id": [pb, pa], "rank": [1, 2]}), datetime(2025, 1, 1))
+        assert w[pa].endswith(f"mentions {strongest[0]} and {strongest[1]}, see {lr.review_path(strongest[0], strongest[1])}")
+    finally:
+        con.close()
