@@ -234,18 +234,22 @@ def test_analyst_reviews_a_link(live_linked):
     page.wait_for_selector("#decided")
     expect(page.locator("#decision")).to_contain_text("different people, by ana")
     axe_check(page)
-    con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT decision, decided_by FROM link_decisions").fetchall() == [("different", "ana")]
-    con.close()
+    from harmlens.web.snapshot import WAREHOUSE_LOCK
+
+    with WAREHOUSE_LOCK:  # the app in this process may be copying the warehouse it just changed
+        con = duckdb.connect(str(db), read_only=True)
+        assert con.execute("SELECT decision, decided_by FROM link_decisions").fetchall() == [("different", "ana")]
+        con.close()
     page.locator("#now-linked a").first.click()
     page.wait_for_selector("#mentions")
     axe_check(page)
     # a person held together by scored pairs: the weakest link is marked, and split there
-    con = duckdb.connect(str(db), read_only=True)
-    pid = con.execute("""SELECT la.person_id FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a
-                         JOIN links lb ON lb.mention_id = p.mention_b WHERE la.person_id = lb.person_id
-                         ORDER BY p.match_probability LIMIT 1""").fetchall()[0][0]
-    con.close()
+    with WAREHOUSE_LOCK:
+        con = duckdb.connect(str(db), read_only=True)
+        pid = con.execute("""SELECT la.person_id FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a
+                             JOIN links lb ON lb.mention_id = p.mention_b WHERE la.person_id = lb.person_id
+                             ORDER BY p.match_probability LIMIT 1""").fetchall()[0][0]
+        con.close()
     page.goto(url + f"/link-review/persons/{pid}")
     page.wait_for_selector("#weakest")
     expect(page.locator("#edges tr.weakest")).to_have_count(1)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -30,43 +31,63 @@ def served(tmp_path):
     a.state.warehouse.close()
 
 
+@contextmanager
+def _read(db):
+    """The warehouse read-only. The app in this process copies the warehouse when it changes, and
+    DuckDB refuses two openings of one file with different settings in a process: one at a time."""
+    from harmlens.web.snapshot import WAREHOUSE_LOCK
+
+    with WAREHOUSE_LOCK:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 def _links(db) -> dict[str, str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    with _read(db) as con:
         return dict(con.execute("SELECT mention_id, person_id FROM links").fetchall())
-    finally:
-        con.close()
 
 
 def _one_person_pair(db) -> tuple[str, str]:
     """A scored pair inside one person, above the threshold (what a 'different' should undo)."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    with _read(db) as con:
         return tuple(con.execute(
             """SELECT p.mention_a, p.mention_b FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a
                JOIN links lb ON lb.mention_id = p.mention_b WHERE la.person_id = lb.person_id
                ORDER BY p.match_probability, p.mention_a LIMIT 1""").fetchall()[0])
-    finally:
-        con.close()
 
 
 def _queued_pair(db) -> tuple[str, str]:
     """A queued pair now in two persons (what a 'same' should join)."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    with _read(db) as con:
         return tuple(con.execute(
             """SELECT r.mention_a, r.mention_b FROM link_review r JOIN links la ON la.mention_id = r.mention_a
                JOIN links lb ON lb.mention_id = r.mention_b WHERE la.person_id <> lb.person_id
                ORDER BY r.match_probability DESC, r.mention_a LIMIT 1""").fetchall()[0])
+
+
+def _add_copies(db, mentions) -> None:
+    """A new event and mention per given mention, recorded the same (a second extract)."""
+    con = duckdb.connect(str(db))
+    try:
+        for i, m in enumerate(mentions):
+            con.execute("INSERT INTO events (event_id, source, event_type, occurred_at) VALUES (?, 'crime', 'offence', TIMESTAMP '2024-06-01 10:00:00')",
+                        [f"ENEW{i}"])
+            con.execute("""INSERT INTO people (mention_id, event_id, role, forename, surname, date_of_birth, sex, postcode, person_ref)
+                           SELECT ?, ?, 'suspect', forename, surname, date_of_birth, sex, postcode, person_ref FROM people WHERE mention_id = ?""",
+                        [f"MNEW{i}", f"ENEW{i}", m])
     finally:
         con.close()
 
 
-def _link_again(db, *args: str) -> None:
-    """``harmlens link`` in its own process, as a unit runs it while the app serves."""
-    r = subprocess.run([sys.executable, "-m", "harmlens.cli", "link", "--db", str(db), *args], capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+def _link_again(db, *args: str) -> dict:
+    """``harmlens link`` in its own process, as a unit runs it while the app serves; returns the run's summary."""
+    r = subprocess.run([sys.executable, "-m", "harmlens.cli", "link", "--db", str(db), "--format", "json", *args], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
     assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout[r.stdout.index("{"):])
 
 
 # -- the waterfall ------------------------------------------------------------------------------------
@@ -188,9 +209,8 @@ def test_reason_required_for_different_and_who_may_decide(served):
     tok = api_login(c, "sue")
     r = c.post(f"/api/v1/link-review/pairs/{b}/{a}/decision", json={"decision": "same", "reason": "same PNC photo"}, headers={"X-CSRF-Token": tok})
     assert r.status_code == 200 and r.json()["decided_by"] == "sue"
-    con = duckdb.connect(str(db), read_only=True)
-    row = con.execute("SELECT mention_a, mention_b, decision, decided_by, note FROM link_decisions").fetchall()
-    con.close()
+    with _read(db) as con:
+        row = con.execute("SELECT mention_a, mention_b, decision, decided_by, note FROM link_decisions").fetchall()
     assert row == [(min(a, b), max(a, b), "same", "sue", "same PNC photo")]
     entry = app.state.store.fetchall("SELECT username, purpose, detail FROM access_log WHERE action = 'link.decide'")
     assert len(entry) == 1 and entry[0]["username"] == "sue" and json.loads(entry[0]["detail"])["reason"] == "same PNC photo"
@@ -215,7 +235,8 @@ def test_web_decisions_are_respected_by_the_next_link_run(served, run):
     assert r.status_code == 303 and r.headers["location"] == f"/link-review/persons/{pid}?decided=different"
     r = c.post(lr.review_path(*join) + "/decision", data={"csrf_token": csrf, "decision": "same", "reason": ""}, follow_redirects=False)
     assert r.status_code == 303
-    _link_again(db, *(["--full"] if run == "full" else []))
+    s = _link_again(db, *(["--full"] if run == "full" else []))
+    assert s["mode"] == run
     after = _links(db)
     assert after[split[0]] != after[split[1]]
     assert after[join[0]] == after[join[1]]
@@ -223,6 +244,16 @@ def test_web_decisions_are_respected_by_the_next_link_run(served, run):
     _link_again(db)
     again = _links(db)
     assert again[split[0]] != again[split[1]] and again[join[0]] == again[join[1]]
+    # so does an incremental run that links new mentions: a second record of each split mention arrives
+    from harmlens.web.snapshot import WAREHOUSE_LOCK
+
+    with WAREHOUSE_LOCK:
+        _add_copies(db, split)
+    s = _link_again(db)
+    assert s["mode"] == "incremental" and s["new_mentions"] == 2
+    later = _links(db)
+    assert "MNEW0" in later and "MNEW1" in later
+    assert later[split[0]] != later[split[1]] and later[join[0]] == later[join[1]]
 
 
 def test_list_warning_links_to_the_pairs_review_page(tmp_path):
