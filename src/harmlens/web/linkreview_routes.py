@@ -21,7 +21,6 @@ from harmlens.web.security import AppError
 
 PURPOSE = "quality"
 REASON_MAX = 500
-ID = dict(max_length=200)
 
 
 class DecisionBody(BaseModel):
