@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example time limit: CI machines are shared and two workers run at once, so a deadline
+# would fail a correct example for being slow (performance is measured by bench/, not tests).
+settings.register_profile("harmlens", deadline=None)
+settings.load_profile("harmlens")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -81,8 +81,20 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/persons/{person_id}/referral"): A,
     ("POST", "/persons/{person_id}/referral"): A,
     ("POST", "/api/v1/persons/{person_id}/referrals"): A,
+    # link review: staff read and decide; partners, officers and auditors never
+    ("GET", "/link-review"): A,
+    ("GET", "/api/v1/link-review"): A,
+    ("GET", "/link-review/pairs/{mention_a}/{mention_b}"): A,
+    ("GET", "/api/v1/link-review/pairs/{mention_a}/{mention_b}"): A,
+    ("POST", "/link-review/pairs/{mention_a}/{mention_b}/decision"): A,
+    ("POST", "/api/v1/link-review/pairs/{mention_a}/{mention_b}/decision"): A,
+    ("GET", "/link-review/threshold"): A,
+    ("GET", "/api/v1/link-review/threshold"): A,
+    ("GET", "/link-review/persons/{person_id}"): A,
+    ("GET", "/api/v1/link-review/persons/{person_id}"): A,
 }
-PARAMS = {"{person_id}": "P1", "{referral_id}": "R1", "{version}": "v1", "{list_id}": "offenders:risk:2024-07-01", "{action}": "submit"}
+PARAMS = {"{person_id}": "P1", "{referral_id}": "R1", "{version}": "v1", "{list_id}": "offenders:risk:2024-07-01", "{action}": "submit", "{mention_a}": "M1",
+          "{mention_b}": "M3"}
 ENDS_SESSION = {("POST", "/logout"), ("DELETE", "/api/v1/session")}
 
 

@@ -19,7 +19,7 @@ from harmlens.web.auth import ROLE_PERMS, allowed
 from tests.web.conftest import ROLES, api_login, make_app
 
 USER_FOR_ROLE = {role: name for name, (role, _) in ROLES.items()}
-SAMPLE = {"person_id": "P1", "referral_id": "R1", "version": "v1", "list_id": "offenders:risk:2024-07-01", "action": "submit"}
+SAMPLE = {"person_id": "P1", "referral_id": "R1", "version": "v1", "list_id": "offenders:risk:2024-07-01", "action": "submit", "mention_a": "M1", "mention_b": "M3"}
 SIGN_IN = {("POST", "/login"), ("POST", "/api/v1/session")}
 
 

@@ -187,3 +187,80 @@ def test_auditor_reads_the_log_and_the_decisions(live):
     assert "R1" in row and "rejected" in row and "sue" in row and "not proportionate" in row
     assert page.locator("form").count() == 1  # only "Sign out": read only
     assert not page.errors
+
+
+@pytest.fixture
+def live_linked(tmp_path):
+    """The app over a warehouse linked by the real link run (tests/web/linked_fixture.py)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian chromium not found at {CHROMIUM}: 'make system-deps' (as root) installs it")
+    from tests.web.linked_fixture import linked_app
+
+    a = linked_app(tmp_path)
+    with serve(a) as url, browser() as b:
+        yield a, url, b, tmp_path / "wh.duckdb"
+    a.state.store.close()
+    a.state.warehouse.close()
+
+
+def test_analyst_reviews_a_link(live_linked):
+    """Queue -> pair (waterfall, m and u, both records) -> a split without a reason is refused -> with one it is
+    recorded -> the person's mentions with the weakest link -> the threshold chart; every page passes axe."""
+    import duckdb
+
+    app, url, b, db = live_linked
+    page = sign_in(b, url, "ana")
+    page.click("nav >> text=Link review")
+    page.wait_for_selector("#review-table")
+    axe_check(page)
+    page.select_option("select[name=sort]", "probability")
+    page.click("button:has-text('Sort')")
+    page.wait_for_url("**sort=probability**")
+    first = page.locator("#review-table tbody tr").first
+    pair_text = first.locator("a").first.inner_text()
+    a, _, b_ = pair_text.partition(" and ")
+    first.locator("a").first.click()
+    page.wait_for_selector("#waterfall svg")
+    axe_check(page)
+    expect(page.locator("#comparisons tbody tr")).to_have_count(7)  # prior, five comparisons, total
+    expect(page.locator("#records thead")).to_contain_text(a)
+    page.check("input[value=different]")
+    page.click("button:has-text('Record decision')")
+    page.wait_for_selector("text=Please fix 1 problem(s)")
+    axe_check(page)
+    page.check("input[value=different]")
+    page.fill("#reason", "different dates of birth on the custody record")
+    page.click("button:has-text('Record decision')")
+    page.wait_for_selector("#decided")
+    expect(page.locator("#decision")).to_contain_text("different people, by ana")
+    axe_check(page)
+    from harmlens.web.snapshot import WAREHOUSE_LOCK
+
+    with WAREHOUSE_LOCK:  # the app in this process may be copying the warehouse it just changed
+        con = duckdb.connect(str(db), read_only=True)
+        assert con.execute("SELECT decision, decided_by FROM link_decisions").fetchall() == [("different", "ana")]
+        con.close()
+    page.locator("#now-linked a").first.click()
+    page.wait_for_selector("#mentions")
+    axe_check(page)
+    # a person held together by scored pairs: the weakest link is marked, and split there
+    with WAREHOUSE_LOCK:
+        con = duckdb.connect(str(db), read_only=True)
+        pid = con.execute("""SELECT la.person_id FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a
+                             JOIN links lb ON lb.mention_id = p.mention_b WHERE la.person_id = lb.person_id
+                             ORDER BY p.match_probability LIMIT 1""").fetchall()[0][0]
+        con.close()
+    page.goto(url + f"/link-review/persons/{pid}")
+    page.wait_for_selector("#weakest")
+    expect(page.locator("#edges tr.weakest")).to_have_count(1)
+    axe_check(page)
+    page.fill("#split-reason", "two people: the DOBs differ by 20 years")
+    page.click("button:has-text('Split: different people')")
+    page.wait_for_url(f"**/link-review/persons/{pid}?decided=different")
+    page.wait_for_selector("#decided")
+    expect(page.locator("main")).to_contain_text("two people: the DOBs differ by 20 years")
+    axe_check(page)
+    page.goto(url + "/link-review/threshold")
+    page.wait_for_selector("#threshold-chart svg")
+    axe_check(page)
+    assert not page.errors

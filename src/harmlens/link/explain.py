@@ -51,6 +51,13 @@ class FieldWeight:
     match_weight: float
     value_a: Any = None
     value_b: Any = None
+    # what the review page shows beside the weight, as Splink's diagnostics do: the comparison
+    # vector value reached (-1 null), that level's m and u probabilities, and the part of the
+    # weight that is the term-frequency adjustment (a common name weighs less than a rare one)
+    gamma: int | None = None
+    m_probability: float | None = None
+    u_probability: float | None = None
+    tf_weight: float = 0.0
 
 
 @dataclass
@@ -144,15 +151,19 @@ def explain_link(con: duckdb.DuckDBPyConnection, a: str, b: str, *, hide_values:
         levels = comp["comparison_levels"]
         non_null = [lv for lv in levels if not lv.get("is_null_level")]
         # Splink numbers levels from the bottom: the last (else) level is 0, NULL is -1
+        level: dict = {}
         if gamma is None or gamma < 0:
             label = "null (no evidence)"
         elif gamma < len(non_null):
-            label = non_null[len(non_null) - 1 - gamma].get("label_for_charts", str(gamma))
+            level = non_null[len(non_null) - 1 - gamma]
+            label = level.get("label_for_charts", str(gamma))
         else:
             label = str(gamma)
-        mw = float(rec.get(f"mw_{name}") or 0.0) + float(rec.get(f"mw_tf_adj_{name}") or 0.0)
+        tf = float(rec.get(f"mw_tf_adj_{name}") or 0.0)
+        mw = float(rec.get(f"mw_{name}") or 0.0) + tf
         src = FIELD_SOURCE.get(name, (name,))[0]
-        fields.append(FieldWeight(name, label, mw, rec.get(f"{src}_l"), rec.get(f"{src}_r")))
+        fields.append(FieldWeight(name, label, mw, rec.get(f"{src}_l"), rec.get(f"{src}_r"), None if gamma is None else int(gamma),
+                                  level.get("m_probability"), level.get("u_probability"), tf))
     linked = dict(con.execute("SELECT mention_id, person_id FROM links WHERE mention_id IN (?, ?)", [a, b]).fetchall())
     x, y = sorted((a, b))
     dec = con.execute("SELECT decision || ' (by ' || decided_by || ')' FROM link_decisions WHERE mention_a = ? AND mention_b = ?", [x, y]).fetchall()

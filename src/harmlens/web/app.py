@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,6 +60,7 @@ NAV = [
     ("/lists", "List history", ("list.history",)),
     ("/search", "Search", ("person.search",)),
     ("/casework", "Casework", ("casework.view", "casework.mine")),
+    ("/link-review", "Link review", ("link.review",)),
     ("/referrals", "Referral packs", ("referral.view", "referral.view_own")),
     ("/models", "Model cards", ("report.view",)),
     ("/audit", "Audit report", ("report.view",)),
@@ -108,7 +111,22 @@ def _templates() -> Environment:
     env.filters["pct"] = lambda v: "" if v is None else f"{100 * float(v):.1f}%"
     env.filters["num"] = lambda v, d=2: "" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
     env.filters["day"] = lambda v: "" if not v else str(v)[:10]
+    env.filters["review_links"] = review_links
     return env
+
+
+_REVIEW_PATH = re.compile(r"/link-review/pairs/[A-Za-z0-9%._~-]+/[A-Za-z0-9%._~-]+")
+
+
+def review_links(text: Any) -> Markup:
+    """Escaped text with each link review page named in it (a list's linkage warning) made a link."""
+    s = "" if text is None else str(text)
+    out, at = [], 0
+    for m in _REVIEW_PATH.finditer(s):
+        out += [escape(s[at:m.start()]), Markup('<a href="{0}">the pair\'s review page</a>').format(m.group(0))]
+        at = m.end()
+    out.append(escape(s[at:]))
+    return Markup("").join(out)
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -179,10 +197,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
 def _register_casework(app: FastAPI) -> None:
     """Routes of the unit's casework: referral lifecycle, lists published, search, assignments and actions."""
-    from harmlens.web import casework_routes, referral_routes
+    from harmlens.web import casework_routes, linkreview_routes, referral_routes
 
     referral_routes.register(app)
     casework_routes.register(app)
+    linkreview_routes.register(app)
 
 
 # -- route registration with declared permissions ------------------------------------------------

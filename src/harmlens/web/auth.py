@@ -44,6 +44,13 @@ _CASEWORK_PERMS: dict[str, frozenset[str]] = {
 }
 ROLE_PERMS = {r: p | _CASEWORK_PERMS.get(r, frozenset()) for r, p in ROLE_PERMS.items()}
 
+# Link review (web/linkreview_routes.py): reading the queue, a pair, the threshold curve or a
+# person's mentions shows records as recorded, so staff only; analysts and supervisors both decide
+# (settling linkage is the analyst's daily work, as clerical review is in any Splink deployment), and
+# each decision names who made it, when and, for a split, why. Partners, officers and auditors never.
+_LINK_PERMS = frozenset({"link.review", "link.decide"})
+ROLE_PERMS = {r: p | (_LINK_PERMS if r in ("analyst", "supervisor") else frozenset()) for r, p in ROLE_PERMS.items()}
+
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD = passwords.MIN_LENGTH
 

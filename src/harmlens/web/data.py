@@ -389,6 +389,14 @@ class Warehouse:
 
         return promote(self.cur(), version)
 
+    def decide_link(self, a: str, b: str, decision: str, by: str, note: str | None) -> None:
+        """Record a reviewer's link decision through the link area's ``decide`` (the next link run applies it)."""
+        if self.read_only:
+            raise WarehouseError("this server opened the warehouse read-only (--read-only): decide with 'harmlens link-review decide'")
+        from harmlens.link.warehouse import decide
+
+        decide(self.cur(), a, b, decision, by, note)
+
     def list_churn(self, list_id: str) -> dict[str, int]:
         """How a list differs from the one before it (the rank area's ``priority_changes``): count per change."""
         if not self.has("priority_changes", "list_id", "change"):

@@ -235,6 +235,20 @@ class LiveWarehouse:
         self.refresh(force=True)
         return prev
 
+    def decide_link(self, a: str, b: str, decision: str, by: str, note: str | None) -> None:
+        """Record a reviewer's link decision in the warehouse's ``link_decisions`` (a short write, as
+        ``promote``), where every later ``harmlens link`` run reads it; then serve a snapshot showing it."""
+        from harmlens.link.warehouse import decide
+        from harmlens.warehouse import connect
+
+        with WAREHOUSE_LOCK:
+            con = connect(self.source)
+            try:
+                decide(con, a, b, decision, by, note)
+            finally:
+                con.close()
+        self.refresh(force=True)
+
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
