@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -75,3 +76,31 @@ def import_lake(con: duckdb.DuckDBPyConnection, lake: str | os.PathLike[str], ta
         con.execute("ROLLBACK")
         raise
     return out
+
+
+@contextmanager
+def on_driver(engine, writes: Iterable[str] = (), reads: Iterable[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A scratch DuckDB warehouse holding the lake's tables (``reads``, default all) for a stage
+    whose SQL has not been ported to Spark; the tables in ``writes`` go back to the lake when the
+    block ends without error (each swapped in atomically), none of them when it raises."""
+    import shutil
+
+    from harmlens.warehouse import connect
+
+    scratch = engine.lake / "_work" / uuid.uuid4().hex[:12]
+    scratch.mkdir(parents=True)
+    try:
+        con = connect(scratch / "work.duckdb")
+        try:
+            import_lake(con, engine.lake, list(reads) if reads is not None else None)
+            yield con
+            export_lake(con, engine.lake, list(writes))
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            os.rmdir(engine.lake / "_work")
+        except OSError:
+            pass
+    engine.refresh()

@@ -50,6 +50,7 @@ def spark_session(master: str | None = None, *, app: str = "harmlens"):
         SparkSession.builder.appName(app).master(master)
         .config("spark.jars", similarity_jar_location())
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # DuckDB's casts and arithmetic are the reference: Spark 4's ANSI mode differs on them
         .config("spark.sql.ansi.enabled", "false")

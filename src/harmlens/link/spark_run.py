@@ -105,9 +105,11 @@ class SparkScoringLinker:
     def to_spark(self, table: str):
         folder = self.scratch / f"in-{table.strip('_')}-{uuid.uuid4().hex[:8]}"
         folder.mkdir(parents=True)
-        # unsigned 64-bit block keys have no Spark type: as signed (same bits, so equality holds)
+        # unsigned 64-bit block keys have no Spark type: shifted into the signed range, one to one,
+        # so equal keys stay equal and different keys different
         cols = self.con.execute(f"DESCRIBE {table}").fetchall()
-        sel = ", ".join(f'CAST("{c}" AS BIGINT) AS "{c}"' if t == "UBIGINT" else f'"{c}"' for c, t, *_ in cols)
+        sel = ", ".join(f'CAST(CAST("{c}" AS HUGEINT) - 9223372036854775808 AS BIGINT) AS "{c}"' if t == "UBIGINT" else f'"{c}"'
+                        for c, t, *_ in cols)
         self.con.execute(f"COPY (SELECT {sel} FROM {table}) TO {_literal(folder / 'part-0.parquet')} (FORMAT parquet)")
         return self.spark.read.parquet(str(folder))
 
