@@ -45,7 +45,12 @@ def spark_session(master: str | None = None, *, app: str = "harmlens"):
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
-    master = master or os.environ.get("HARMLENS_SPARK_MASTER") or DEFAULT_MASTER
+    if not master and not os.environ.get("HARMLENS_SPARK_MASTER"):
+        # under spark-submit the master comes from its --master (a JVM system property)
+        from pyspark import SparkConf
+
+        master = SparkConf().get("spark.master", DEFAULT_MASTER)
+    master = master or os.environ["HARMLENS_SPARK_MASTER"]
     b = (
         SparkSession.builder.appName(app).master(master)
         .config("spark.jars", similarity_jar_location())
