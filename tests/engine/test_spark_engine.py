@@ -145,3 +145,23 @@ def test_lake_round_trip_keeps_the_warehouse(two_cities, tmp_path):
     assert got["people"] == src.execute("SELECT count(*) FROM people").fetchall()[0][0]
     src.close()
     con.close()
+
+
+def test_temporary_tables_and_steps_stay_out_of_the_lake(lake_engine):
+    from harmlens.engine import SQLPipeline
+
+    eng = lake_engine
+    eng.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+    assert eng.has_table("scratch") and not (eng.lake / "scratch").exists()
+    eng.execute("INSERT INTO scratch VALUES (?)", [2])
+    assert eng.scalar("SELECT sum(x) FROM scratch") == 3
+    p = SQLPipeline()
+    p.add("a", "SELECT x FROM scratch")
+    p.add("b", "SELECT x * ? AS y FROM a", 10)
+    assert eng.run_steps(p) == {"a": 2, "b": 2}
+    assert sorted(eng.frame(p)["y"].tolist()) == [10, 20]
+    eng.run(p, into="kept")
+    assert (eng.lake / "kept").is_dir() and eng.scalar("SELECT max(y) FROM kept") == 20
+    eng.drop("scratch")
+    eng.drop("kept")
+    assert not eng.has_table("scratch") and not (eng.lake / "kept").exists()

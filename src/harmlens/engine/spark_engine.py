@@ -144,34 +144,24 @@ class SparkEngine(Engine):
         return self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> Any:
-        return self._sql(sql, params)
-
-    def execute(self, query: Any, params: Sequence[Any] | None = None) -> Any:
+        # sql is already in Spark's dialect; the statements Parquet cannot run in place are read
+        # here and carried out as whole-table rewrites
         import sqlglot
         from sqlglot import exp
 
-        sql, values = self._sql_params(query, params)
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        values = list(params or [])
+        tree = sqlglot.parse_one(sql, read="spark")
         if isinstance(tree, exp.Create) and tree.expression is not None and tree.kind == "TABLE":
             self._create_as(tree, values)
-            return self.spark.createDataFrame([], "x INT")
-        if isinstance(tree, exp.Insert):
+        elif isinstance(tree, exp.Insert):
             self._insert(tree, values)
-            return self.spark.createDataFrame([], "x INT")
-        if isinstance(tree, exp.Delete):
+        elif isinstance(tree, exp.Delete):
             self._delete(tree, values)
-            return self.spark.createDataFrame([], "x INT")
-        if isinstance(tree, exp.Drop):
+        elif isinstance(tree, exp.Drop):
             self.drop(tree.this.name)
-            return self.spark.createDataFrame([], "x INT")
-        return self._sql(tree.sql(dialect="spark"), values)
-
-    def run(self, query: Any, params: Sequence[Any] | None = None, *, into: str, replace: bool = True, temporary: bool = False) -> str:
-        sql, values = self._sql_params(query, params)
-        if not replace and self.has_table(into):
-            raise EngineError(f"table {into} exists")
-        self._materialise(into, self._sql(self.translate(sql), values), temporary)
-        return into
+        else:
+            return self._sql(sql, values)
+        return self.spark.createDataFrame([], "done INT")
 
     def _materialise(self, name: str, df, temporary: bool) -> None:
         if temporary:
@@ -182,7 +172,10 @@ class SparkEngine(Engine):
 
     def _create_as(self, tree, values: list[Any]) -> None:
         name = tree.this.this.name if hasattr(tree.this, "this") and tree.this.this is not None else tree.this.name
-        temporary = any(type(p).__name__ == "TemporaryProperty" for p in (tree.args.get("properties").expressions if tree.args.get("properties") else []))
+        from sqlglot import exp
+
+        props = tree.args.get("properties")
+        temporary = bool(props and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions))
         if not tree.args.get("replace") and self.has_table(name):
             raise EngineError(f"table {name} exists")
         self._materialise(name, self._sql(tree.expression.sql(dialect="spark"), values), temporary)
