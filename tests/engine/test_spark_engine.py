@@ -110,7 +110,7 @@ def test_link_gives_the_same_persons(two_cities):
     from harmlens.warehouse import connect
 
     db, lake = two_cities
-    con = connect(db, read_only=True, create=False)
+    con = connect(db, create=False)
     duck = dict(con.execute("SELECT mention_id, person_id FROM links").fetchall())
     con.close()
     eng = open_spark_engine(lake)
@@ -141,7 +141,7 @@ def test_lake_round_trip_keeps_the_warehouse(two_cities, tmp_path):
     con = connect(tmp_path / "back.duckdb")
     got = import_lake(con, lake)
     assert got["links"] > 0 and got["event_harm"] > 0
-    src = connect(db, read_only=True, create=False)
+    src = connect(db, create=False)
     assert got["people"] == src.execute("SELECT count(*) FROM people").fetchall()[0][0]
     src.close()
     con.close()
