@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from harmlens.csvsafe import csv_text
-from harmlens.options import DbOption
+from harmlens.options import DbOption, EngineOption, SparkMasterOption
 
 harm_app = typer.Typer(help="Offence map and harm weights: map offences to categories, VAWG flags and CCHI days.", no_args_is_help=True)
 
@@ -34,21 +35,43 @@ def _emit(text: str, out: Optional[Path]) -> None:
         typer.echo(f"wrote {out}", err=True)
 
 
+@contextmanager
+def _warehouse(db: Optional[Path], engine: str, spark_master: Optional[str], writes: tuple[str, ...] = ()):
+    """A warehouse connection for a command: the DuckDB file, or with ``--engine spark`` a driver
+    copy of the lake whose ``writes`` tables go back to the lake (``engine.lake.on_driver``)."""
+    if engine == "duckdb":
+        from harmlens.warehouse import connect
+
+        con = connect(db, create=False)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    from harmlens.engine import open_engine
+    from harmlens.engine.lake import on_driver
+
+    eng = open_engine(db, engine=engine, spark_master=spark_master)
+    try:
+        with on_driver(eng, writes=writes) as con:
+            yield con
+    finally:
+        eng.close()
+
+
 @harm_app.command("apply")
 def apply_cmd(
     weights: str = typer.Option("cchi", "--weights", help="Weight table: cchi, severity, or a CSV file (key_type,key,weight)."),
     offence_map: Optional[Path] = typer.Option(None, "--map", help="Extra user offence map CSV (pattern_type,pattern,category,vawg,violent,sexual,harm_weight)."),
     db: Optional[Path] = DbOption,
+    engine: str = EngineOption,
+    spark_master: Optional[str] = SparkMasterOption,
 ) -> None:
     """Map every offence event to category, flags and harm weight; (re)write table event_harm."""
     from harmlens.harm.offence_map import apply_offence_map
-    from harmlens.warehouse import connect
 
-    con = connect(db, create=False)
-    try:
+    with _warehouse(db, engine, spark_master, writes=("event_harm", "harm_runs")) as con:
         res = apply_offence_map(con, weights, offence_map=offence_map)
-    finally:
-        con.close()
     typer.echo(f"weight table: {res.weight_table}   map: {res.map_source}")
     typer.echo(f"offence events: {res.events}   mapped: {res.mapped}   unmapped: {res.unmapped}   mapped without a weight: {res.unweighted}")
     bc = res.by_category.assign(harm_days=res.by_category["harm_days"].round(2))
@@ -121,12 +144,13 @@ def rank_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of stdout."),
     force: bool = typer.Option(False, "--force", help="Make the list even when --as-of is outside the recorded events."),
     db: Optional[Path] = DbOption,
+    engine: str = EngineOption,
+    spark_master: Optional[str] = SparkMasterOption,
 ) -> None:
     """Priority list as of a date, for human review: each entry shows why, on what evidence, and as of when."""
     from harmlens.harm.baselines import RFGConfig
     from harmlens.harm.errors import HarmError
     from harmlens.harm.ranking import default_method, get_method, rank
-    from harmlens.warehouse import connect
 
     if fmt not in ("table", "csv", "json"):
         raise HarmError(f"--format {fmt!r} is not one of table, csv, json")
@@ -143,12 +167,9 @@ def rank_cmd(
     from harmlens.rank.span import check_as_of
 
     when = as_of_timestamp(as_of)
-    con = connect(db, create=False)
-    try:
+    with _warehouse(db, engine, spark_master) as con:
         check_as_of(con, when, force=force)
         res = rank(con, name, as_of, top=top, **opts)
-    finally:
-        con.close()
     if fmt == "csv":
         _emit(csv_text(res.combined(), date_format="%Y-%m-%dT%H:%M:%S"), out)
     elif fmt == "json":

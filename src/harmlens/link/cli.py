@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from harmlens.options import DbOption
+from harmlens.options import DbOption, EngineOption, SparkMasterOption
 
 
 def _frame_out(df, fmt: str, title: str | None = None) -> None:
@@ -61,6 +61,8 @@ def register(app: typer.Typer) -> None:
         full: bool = typer.Option(False, "--full", help="Re-score and re-cluster all mentions (person ids still kept where they keep meaning)."),
         placeholder_postcode: List[str] = typer.Option([], "--placeholder-postcode", help="A postcode that is not a home address (custody suite, station); repeatable."),
         format: str = typer.Option("text", "--format", help="text|json"),
+        engine: str = EngineOption,
+        spark_master: Optional[str] = SparkMasterOption,
     ) -> None:
         """Link every person mention to one person (person_ref exact; Splink probabilistic; stable ids).
 
@@ -73,11 +75,21 @@ def register(app: typer.Typer) -> None:
         from harmlens.progress import progress
         from harmlens.warehouse import connect
 
-        con = connect(db, create=False)
-        with progress() as p:
-            p.add_task("linking", total=None)
-            s = link_warehouse(con, threshold=threshold, retrain=retrain, full=full, placeholder_postcodes=set(placeholder_postcode),
-                               precision=precision)
+        kw = dict(threshold=threshold, retrain=retrain, full=full, placeholder_postcodes=set(placeholder_postcode), precision=precision)
+        if engine != "duckdb":
+            from harmlens.engine import open_engine
+            from harmlens.link.spark_run import link_lake
+
+            eng = open_engine(db, engine=engine, spark_master=spark_master)
+            try:
+                s = link_lake(eng, **kw)
+            finally:
+                eng.close()
+        else:
+            con = connect(db, create=False)
+            with progress() as p:
+                p.add_task("linking", total=None)
+                s = link_warehouse(con, **kw)
         typer.echo(json.dumps(s.as_dict(), indent=1) if format == "json" else s.text())
 
     @app.command("link-file")

@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import duckdb
@@ -305,6 +307,17 @@ def make_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, 
     if isinstance(settings, str):
         settings = json.loads(settings)
     return Linker(sdf, settings, log_level=logging.ERROR, validate_settings=validate)
+
+
+SCORER: ContextVar[Callable[..., Any] | None] = ContextVar("harmlens_link_scorer", default=None)
+"""Who builds the linker that scores every candidate pair: unset, Splink on the warehouse's DuckDB;
+``harmlens link --engine spark`` sets Splink's Spark backend here (``link/spark_run.py``)."""
+
+
+def make_scoring_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any] | str):
+    """The linker that scores candidate pairs (see ``SCORER``); training always uses ``make_linker``."""
+    build = SCORER.get()
+    return build(con, table, settings) if build is not None else make_linker(con, table, settings)
 
 
 def train(linker, n_records: int, *, seed: int = 42, max_u_pairs: float = 2e6) -> None:

@@ -40,7 +40,7 @@ from harmlens.link.cluster import cluster_indexed
 from harmlens.link.engine import DEFAULT_THRESHOLD, REVIEW_BAND, drop_splink_tables, score_pairs
 from harmlens.link.explain import store_term_frequencies
 from harmlens.link.idmap import assign_person_ids, write_links
-from harmlens.link.model import make_linker, model_json, settings_dict, train
+from harmlens.link.model import make_linker, make_scoring_linker, model_json, settings_dict, train
 from harmlens.link.prepare import Placeholders, prepare
 from harmlens.link.threshold import DEFAULT_PRECISION, ThresholdChoice, choose_threshold, given_threshold
 from harmlens.link.records import (DEFAULT_BLOCK_CAP, block_new, capped_rules, collapse, incremental_records,
@@ -298,13 +298,13 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
             # (term frequencies and the prior come from the whole warehouse, so scores are the same)
             con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_pairs AS SELECT * FROM __hl_rec WHERE unique_id IN
                            (SELECT join_key_l FROM __hl_blocked UNION SELECT join_key_r FROM __hl_blocked)""")
-            linker = make_linker(con, "__hl_rec_pairs", settings)
+            linker = make_scoring_linker(con, "__hl_rec_pairs", settings)
             register_mention_tf(con, linker, "__hl_prep_m", compute=False)
             linker.table_management.register_blocked_pairs_for_predict(linker._db_api.register("__hl_blocked"))
             score_pairs(con, linker, "__hl_scored", review_low)
             _pairs_into(con, "__hl_scored", model_id, run_id, review_low)
     else:
-        linker = make_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
+        linker = make_scoring_linker(con, "__hl_rec", dict(settings, blocking_rules_to_generate_predictions=[{"blocking_rule": r, "sql_dialect": "duckdb"} for r in rules]))
         register_mention_tf(con, linker, "__hl_prep_m", compute=False)
         con.execute("DELETE FROM link_pairs")
         n_scored, choice = _score_all(con, linker, "__hl_scored", review_low, refine=active is None,
