@@ -134,7 +134,7 @@ def check_evidence(db: str, top: int = 20) -> None:
     """The list, the profile and the API show the same evidence for every top-``top`` person (stops the demo if not)."""
     import duckdb
 
-    from harmlens.rank.evidence import check_agreement
+    from harmlens.harm.evidence import check_agreement
     from harmlens.web.data import Warehouse
 
     print(f"\n=== Check: evidence on the list, the profile and the API agree for the top {top}", flush=True)

@@ -24,8 +24,6 @@ SAME_LAYER = {"warehouse": "engine"}
 # when one of these is gone (then delete it here, so it cannot come back unnoticed).
 KNOWN_CYCLES: dict[frozenset[str], str] = {
     frozenset({"casework", "web"}): "'harmlens casework publish' calls the web app's publish/auth/store code",
-    frozenset({"harm", "rank", "risk"}): "the ranking methods (harm.ranking) use rank's evidence and link warnings, "
-    "and risk explains a person with rank's evidence table",
 }
 
 

@@ -185,7 +185,7 @@ def test_not_enough_history_is_a_clear_error(warehouse):
 
 
 def test_score_evidence_agrees_with_the_list(trained):
-    """`harmlens score` counts evidence by the one definition of lists and profiles (rank/evidence.py)."""
+    """`harmlens score` counts evidence by the one definition of lists and profiles (harm/evidence.py)."""
     from harmlens.rank import build_offender_list
     from harmlens.rank.offenders import RiskRankSettings
 

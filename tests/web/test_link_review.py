@@ -267,13 +267,13 @@ def test_list_warning_links_to_the_pairs_review_page(tmp_path):
 
 
 def test_list_warning_names_the_strongest_pair_and_its_page(tmp_path):
-    """rank/linkwarn.py: the warning on a listed person names the strongest pair with the person above and its review page."""
+    """harm/linkwarn.py: the warning on a listed person names the strongest pair with the person above and its review page."""
     import shutil
     from datetime import datetime
 
     import pandas as pd
 
-    from harmlens.rank.linkwarn import link_warnings, near_matches
+    from harmlens.harm.linkwarn import link_warnings, near_matches
     from tests.web.linked_fixture import _template
 
     shutil.copy(_template() / "wh.duckdb", tmp_path / "wh.duckdb")

@@ -164,7 +164,7 @@ def rank_cmd(
             raise HarmError(f"method {name!r} takes no --config")
         opts["config"] = RFGConfig.from_file(config)
     from harmlens.harm.baselines import as_of_timestamp
-    from harmlens.rank.span import check_as_of
+    from harmlens.harm.span import check_as_of
 
     when = as_of_timestamp(as_of)
     with _warehouse(db, engine, spark_master) as con:

@@ -2,7 +2,7 @@
 
 The forecast's expected harm blends a person's own yearly harm rate with the model's severity
 (``rank/offenders.py``). Each VAWG allegation adds its harm weight times the share its outcome
-status (see ``rank/evidence.py``) is given here. The default, defended in docs/harm.md:
+status (see ``harm/evidence.py``) is given here. The default, defended in docs/harm.md:
 
 * **acquitted: 0**. A court heard the evidence and did not convict; counting the harm anyway
   would treat the person as if the verdict had gone the other way.
@@ -88,7 +88,7 @@ def discounted_harm(con: Any, as_of: Any, policy: OutcomePolicy = DEFAULT_POLICY
     that the policy does not count, i.e. sum of harm x (1 - share of its status)."""
     import pandas as pd
 
-    from harmlens.rank.evidence import allegations_sql, as_of_ts, harm_relation
+    from harmlens.harm.evidence import allegations_sql, as_of_ts, harm_relation
 
     cut = {s: 1.0 - policy.share(s) for s in STATUSES if policy.share(s) < 1.0}
     if not cut:

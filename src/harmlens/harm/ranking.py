@@ -119,7 +119,7 @@ class RankResult:
     not_at_large: pd.DataFrame
     scored: int
     notes: list[str] = field(default_factory=list)
-    # person_id -> warning where linkage may be wrong (rank/linkwarn.py); kept out of the list's
+    # person_id -> warning where linkage may be wrong (harm/linkwarn.py); kept out of the list's
     # columns so existing csv/json consumers see the same shape
     link_warnings: dict[str, str] = field(default_factory=dict)
 
@@ -276,9 +276,9 @@ def rank(
 
 
 def _link_warnings(con: duckdb.DuckDBPyConnection, ts: datetime, df: pd.DataFrame, notes: list[str]) -> dict[str, str]:
-    """Warnings where linkage may be wrong (rank/linkwarn.py) per listed person; ranks unchanged.
+    """Warnings where linkage may be wrong (harm/linkwarn.py) per listed person; ranks unchanged.
     Their count goes into ``notes`` (printed with the list)."""
-    from harmlens.rank.linkwarn import link_warnings, warning_note
+    from harmlens.harm.linkwarn import link_warnings, warning_note
 
     if not len(df):
         return {}
@@ -290,8 +290,8 @@ def _link_warnings(con: duckdb.DuckDBPyConnection, ts: datetime, df: pd.DataFram
 
 
 def _with_evidence(con: duckdb.DuckDBPyConnection, ts: datetime, df: pd.DataFrame) -> pd.DataFrame:
-    """The one evidence definition (rank/evidence.py) beside every listed person, whatever the method."""
-    from harmlens.rank.evidence import evidence_table, summary_text
+    """The one evidence definition (harm/evidence.py) beside every listed person, whatever the method."""
+    from harmlens.harm.evidence import evidence_table, summary_text
 
     if not len(df):
         return df

@@ -280,7 +280,7 @@ def score_people(
     expected harm), and context (bundle, registry record, features, category).
     """
     from harmlens.features import build_features, parse_as_of
-    from harmlens.rank.evidence import ENTRY_STATUS_COLUMNS, entry_columns, evidence_table
+    from harmlens.harm.evidence import ENTRY_STATUS_COLUMNS, entry_columns, evidence_table
     from harmlens.harm import at_large
     from harmlens.risk import load_bundle
 
@@ -310,7 +310,7 @@ def score_people(
     free = status["at_large"].fillna(True).astype(bool).to_numpy()
     order_all = np.lexsort((X.index.to_numpy(), -eh))
     shown = np.concatenate([order_all[free[order_all]][: settings.keep], order_all[~free[order_all]][: settings.keep]])
-    # one evidence definition for lists, profiles, packs and the API (rank/evidence.py)
+    # one evidence definition for lists, profiles, packs and the API (harm/evidence.py)
     ev = entry_columns(evidence_table(con, at, X.index[shown])).reindex(X.index.astype(str))
     df = pd.DataFrame({
         "person_id": X.index.astype(str),
@@ -363,7 +363,7 @@ def build_offender_list(
     free = scores[scores["at_large"]].copy()
     free["rank"] = free["score"].rank(method="first", ascending=False).astype(int)
     entries = free[free["rank"] <= settings.keep].copy()
-    from harmlens.rank.linkwarn import link_warnings
+    from harmlens.harm.linkwarn import link_warnings
 
     entries["link_warning"] = link_warnings(con, entries, at).reindex(entries["person_id"].astype(str)).to_numpy()
     prev = previous_list(con, "offenders", METHOD, at)

@@ -22,7 +22,7 @@ def _readable(kind: str, e: pd.DataFrame) -> pd.DataFrame:
     """The list as people read it: plain columns, rounded chances, harm with its unit, the evidence
     count with what became of each allegation, and no column that repeats another."""
     from harmlens.features.catalogue import harm_text, probability_text
-    from harmlens.rank.evidence import LABEL, summary_text
+    from harmlens.harm.evidence import LABEL, summary_text
 
     v = pd.DataFrame({"rank": e["rank"], "person reference": e["person_id"]})
     v["chance of a VAWG allegation within a year" if kind == "offenders" else "chance of being victimised again"] = \

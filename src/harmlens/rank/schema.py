@@ -55,7 +55,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        # The outcome of each counted allegation beside the count (see rank/evidence.py); convicted
+        # The outcome of each counted allegation beside the count (see harm/evidence.py); convicted
         # is the existing ``convictions`` column.
         "rank_evidence_001",
         """
@@ -69,7 +69,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
     (
         # Where linkage may be wrong: the entry may be someone in custody, dead or higher on the
-        # list (see rank/linkwarn.py); words beside the entry, never a change of rank.
+        # list (see harm/linkwarn.py); words beside the entry, never a change of rank.
         "rank_linkwarn_001",
         """
         ALTER TABLE priority_entries ADD COLUMN link_warning VARCHAR;

@@ -106,8 +106,8 @@ def person_facts(con: Engine | DuckDBPyConnection, person_id: str, as_of: str | 
     sus = rows[(rows["side"] == "suspect") & rows["vawg"].astype(bool)]
     vic = rows[rows["side"] == "victim"]
     me, me365 = evs[LOOKBACK_DAYS], evs[365]
-    # the counts every screen shows (rank/evidence.py), with what became of each allegation
-    from harmlens.rank.evidence import evidence_table, summary_text
+    # the counts every screen shows (harm/evidence.py), with what became of each allegation
+    from harmlens.harm.evidence import evidence_table, summary_text
 
     mine = evidence_table(con, t, [person_id]).loc[str(person_id)]
     facts["suspect_allegations"] = summary_text(mine)

@@ -454,11 +454,11 @@ def score(con: Engine | DuckDBPyConnection, as_of: Any, *, version: str | None =
     Returns one row per person, highest risk first: person_id, as_of, risk, expected_harm,
     rfgv_score (RFH baseline score, when the harm area provides it), allegations, charges,
     convictions, last_event_at and ``evidence`` (the count with its outcomes, in words): the one
-    evidence definition of lists, profiles and packs (rank/evidence.py: VAWG allegations in the
+    evidence definition of lists, profiles and packs (harm/evidence.py: VAWG allegations in the
     last 3 years), top_factors, model_version.
     """
     from harmlens.features import build_features
-    from harmlens.rank.evidence import evidence_table, summary_text
+    from harmlens.harm.evidence import evidence_table, summary_text
     from harmlens.risk import registry
     from harmlens.risk.explain import top_factors_text
 
@@ -579,7 +579,7 @@ def score_cohort(con: Engine | DuckDBPyConnection, cohort: pd.DataFrame, *, vers
 def explain_person(con: Engine | DuckDBPyConnection, person_id: str, as_of: Any, *, version: str | None = None, top: int = 8) -> dict[str, Any]:
     """Why one person has the risk they have on a date: risk, evidence, and the factors in words."""
     from harmlens.features import build_features
-    from harmlens.rank.evidence import evidence_table, summary_text
+    from harmlens.harm.evidence import evidence_table, summary_text
     from harmlens.risk import registry
     from harmlens.risk.explain import explain
 

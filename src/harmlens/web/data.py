@@ -205,7 +205,7 @@ class Warehouse:
             "bands": lst["bands"],
             # what each band means, as stored with the list (risk/bands.py; docs/rank.md)
             "band_meanings": {b: lst.get("band_meanings", {}).get(b, "") for b in lst["bands"]},
-            # entries whose linkage may be wrong (rank/linkwarn.py), over the whole list, not the page
+            # entries whose linkage may be wrong (harm/linkwarn.py), over the whole list, not the page
             "link_warnings": cached.n_link_warnings,
         }
 
@@ -277,13 +277,13 @@ class Warehouse:
         }
 
     def evidence(self, person_id: str) -> dict[str, Any] | None:
-        """The person's evidence by the one definition lists and packs use (rank/evidence.py), as of
+        """The person's evidence by the one definition lists and packs use (harm/evidence.py), as of
         the current offenders list's date (today when there is none), so profile and list agree."""
         if not self.has("links", "person_id") or not self.has("people", "event_id") or not self.has("events", "event_id"):
             return None
         from datetime import date
 
-        from harmlens.rank.evidence import as_dict, evidence_table
+        from harmlens.harm.evidence import as_dict, evidence_table
 
         lst = self._current_list("offenders", None)
         as_of = lst["as_of"] if lst else date.today()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from harmlens.features.catalogue import harm_text, probability_text
-from harmlens.rank.evidence import STATUS_WORDS, breakdown, summary_text
+from harmlens.harm.evidence import STATUS_WORDS, breakdown, summary_text
 from harmlens.web.fmt import factor_text, parse_factors
 
 # Sort name -> column sorted descending with missing values last, ties by rank ("rank": rank, then person_id).
@@ -44,7 +44,7 @@ class CachedList:
             it = {k: v for k, v in r.items() if k not in ("list_id", "top_factors")}
             it["factors"] = [factor_text(f) for f in parse_factors(r.get("top_factors"))]
             it["borough"] = boroughs.get(r["person_id"])
-            # the one evidence definition (rank/evidence.py): the count always with its outcomes
+            # the one evidence definition (harm/evidence.py): the count always with its outcomes
             it["evidence"] = summary_text(r) if r.get("allegations") is not None else None
             it["outcomes"] = breakdown(r) if r.get("allegations") is not None else None
             it["outcome_text"] = [f"{n} {STATUS_WORDS[k]}" for k, n in (it["outcomes"] or {}).items()]

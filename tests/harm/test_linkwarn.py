@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harmlens.rank.linkwarn import link_warnings, near_matches, warning_note
+from harmlens.harm.linkwarn import link_warnings, near_matches, warning_note
 
 AS_OF = datetime(2024, 6, 1)
 

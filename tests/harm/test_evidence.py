@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harmlens.rank import build_offender_list
-from harmlens.rank.evidence import LABEL, allegation_statuses, check_agreement, evidence_table, summary_text
+from harmlens.harm.evidence import LABEL, allegation_statuses, check_agreement, evidence_table, summary_text
 from tests.features.world import World
 from tests.rank.helpers import register_model
 
