@@ -207,6 +207,8 @@ def cluster_indexed(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
+    if n == 0:
+        return np.empty(0, dtype=np.int64), []
     refs = refs or {}
     keep = p >= threshold
     a, b, p = a[keep].astype(np.int64), b[keep].astype(np.int64), p[keep]
