@@ -125,10 +125,13 @@ def write_links(con: duckdb.DuckDBPyConnection, assign: str, run_id: int, review
     identical on the compared fields), else ``probabilistic``.
     """
     now = _now()
+    # partial: count only the person_refs of the mentions at hand, not every ref in the warehouse
+    refs_at_hand = (f"AND person_ref IN (SELECT m.person_ref FROM {assign} a JOIN __hl_mentions m ON m.unique_id = a.mention_id)"
+                    if partial else "")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __hl_links_new AS
             WITH cs AS (SELECT cluster, count(*) n_m, count(DISTINCT record_id) n_rec FROM {assign} GROUP BY cluster),
-                 rc AS (SELECT person_ref, count(*) n FROM __hl_mentions WHERE person_ref IS NOT NULL GROUP BY person_ref),
+                 rc AS (SELECT person_ref, count(*) n FROM __hl_mentions WHERE person_ref IS NOT NULL {refs_at_hand} GROUP BY person_ref),
                  rv AS (SELECT mention_a AS mention_id FROM link_decisions WHERE decision = 'same'
                         UNION SELECT mention_b FROM link_decisions WHERE decision = 'same'),
                  d AS (SELECT a.mention_id, p.person_id,

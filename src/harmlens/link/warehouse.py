@@ -212,8 +212,15 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     n_all = con.execute("SELECT count(*) FROM __hl_mentions").fetchall()[0][0]
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs").fetchall()[0][0]
     started = _now()
+    # mentions not linked before, listed once (later steps of an incremental run ask often, and
+    # each asking was an anti-join over every link)
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_new_m AS SELECT unique_id AS mention_id FROM __hl_mentions WHERE unique_id NOT IN (SELECT mention_id FROM links)")
+    n_new = con.execute("SELECT count(*) FROM __hl_new_m").fetchall()[0][0]
+    n_existing = n_all - n_new
     # mentions that disappeared from people (a newer extract removed them) leave links
-    gone = [r[0] for r in con.execute("SELECT mention_id FROM links WHERE mention_id NOT IN (SELECT unique_id FROM __hl_mentions)").fetchall()]
+    gone = []
+    if con.execute("SELECT count(*) FROM links").fetchall()[0][0] > n_existing:
+        gone = [r[0] for r in con.execute("SELECT mention_id FROM links WHERE mention_id NOT IN (SELECT unique_id FROM __hl_mentions)").fetchall()]
 
     active = None if retrain else _active_model(con)
     if active is not None and threshold is None:
@@ -227,8 +234,6 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     if not 0.0 < threshold < 1.0:
         raise WarehouseError(f"threshold must be a probability between 0 and 1, got {threshold}")
     review_low = min(REVIEW_BAND[0], threshold)
-    n_existing = con.execute("SELECT count(*) FROM links WHERE mention_id IN (SELECT unique_id FROM __hl_mentions)").fetchall()[0][0]
-    n_new = n_all - n_existing
     has_records = con.execute("SELECT count(*) > 0 FROM link_records").fetchall()[0][0]
     # a warehouse linked before records existed (no link_records) is re-scored once in full
     incremental = n_existing > 0 and not full and active is not None and has_records
@@ -283,16 +288,18 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     secs["train_s"] = time.perf_counter() - t
     t = time.perf_counter()
     n_rec = split_weak_records(con, settings, threshold, only_new=incremental, validate=not incremental)
-    rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap)
+    rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap, keys_out="__hl_rec_keys" if incremental else None)
     secs["records_blocks_s"] = time.perf_counter() - t
 
     # 2. scoring (record pairs; a record id is a mention id)
     t = time.perf_counter()
     choice: ThresholdChoice | None = None
     if incremental:
-        con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec
+        # a record is new unless last run had it (collapsing again after a reviewer's decision can
+        # give a record of old mentions a new id: it must be scored too)
+        con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec_keys
                        WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
-        n_scored = block_new(con, rules)  # every candidate pair is scored
+        n_scored = block_new(con, rules, "__hl_rec_new", "__hl_rec_keys")  # every candidate pair is scored
         if n_scored:
             # Splink prepares every input row; give it only the records in a candidate pair
             # (term frequencies and the prior come from the whole warehouse, so scores are the same)
@@ -371,8 +378,8 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     except Exception:
         con.execute("ROLLBACK")
         raise
-    for tname in ("__hl_prep_m", "__hl_rec", "__hl_rec_new", "__hl_mrec", "__hl_train", "__hl_apart", "__hl_blocked",
-                  "__hl_mentions", "__hl_assign", "__hl_ids", "__hl_touch", "__hl_mi", "__hl_edges", "__hl_self", "__hl_rec_self", "__hl_rec_pairs",
+    for tname in ("__hl_prep_m", "__hl_rec", "__hl_rec_new", "__hl_rec_keys", "__hl_mrec", "__hl_train", "__hl_apart", "__hl_blocked",
+                  "__hl_mentions", "__hl_new_m", "__hl_assign", "__hl_ids", "__hl_touch", "__hl_mi", "__hl_edges", "__hl_self", "__hl_rec_self", "__hl_rec_pairs",
                   "__hl_tf_fn", "__hl_tf_sn", "__hl_tf_pc"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
     secs["total_s"] = time.perf_counter() - t0
@@ -402,7 +409,7 @@ def _touched_records(con: duckdb.DuckDBPyConnection, threshold: float, run_id: i
            WITH seed_m AS (SELECT mention_a AS mention_id FROM link_pairs WHERE run_id = $run AND match_probability >= $t
                            UNION SELECT mention_b FROM link_pairs WHERE run_id = $run AND match_probability >= $t
                            UNION SELECT mention_a FROM link_decisions UNION SELECT mention_b FROM link_decisions
-                           UNION SELECT mention_id FROM __hl_mrec WHERE mention_id NOT IN (SELECT mention_id FROM links)),
+                           UNION SELECT mention_id FROM __hl_new_m),
                 seed_r AS (SELECT DISTINCT m.record_id FROM __hl_mrec m JOIN seed_m USING (mention_id)),
                 -- records sharing a person_ref are joined whatever was scored
                 r1 AS (SELECT record_id FROM seed_r
