@@ -125,10 +125,13 @@ def write_links(con: duckdb.DuckDBPyConnection, assign: str, run_id: int, review
     identical on the compared fields), else ``probabilistic``.
     """
     now = _now()
+    # partial: count only the person_refs of the mentions at hand, not every ref in the warehouse
+    refs_at_hand = (f"AND person_ref IN (SELECT m.person_ref FROM {assign} a JOIN __hl_mentions m ON m.unique_id = a.mention_id)"
+                    if partial else "")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __hl_links_new AS
             WITH cs AS (SELECT cluster, count(*) n_m, count(DISTINCT record_id) n_rec FROM {assign} GROUP BY cluster),
-                 rc AS (SELECT person_ref, count(*) n FROM __hl_mentions WHERE person_ref IS NOT NULL GROUP BY person_ref),
+                 rc AS (SELECT person_ref, count(*) n FROM __hl_mentions WHERE person_ref IS NOT NULL {refs_at_hand} GROUP BY person_ref),
                  rv AS (SELECT mention_a AS mention_id FROM link_decisions WHERE decision = 'same'
                         UNION SELECT mention_b FROM link_decisions WHERE decision = 'same'),
                  d AS (SELECT a.mention_id, p.person_id,
@@ -157,16 +160,23 @@ def write_links(con: duckdb.DuckDBPyConnection, assign: str, run_id: int, review
     # refused by a constraint); pairs inside one person are in its view and link-history
     # Only the difference is written: rewriting a queue of 700k rows (primary-key index) costs half
     # a minute at commit; a pair already queued keeps its queued_at.
+    # ``partial``: a pair can enter or leave the queue only if one of its mentions is in a cluster
+    # of this run (persons elsewhere, their pairs and the decisions are as they were; a pair scored
+    # this run holds a new mention), so only those pairs are looked at
+    def touched(t: str) -> str:
+        return f"({t}.mention_a IN (SELECT mention_id FROM {assign}) OR {t}.mention_b IN (SELECT mention_id FROM {assign}))" if partial else "true"
+
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE __hl_review_new AS
+        f"""CREATE OR REPLACE TEMP TABLE __hl_review_new AS
            SELECT p.mention_a, p.mention_b, p.match_probability
-           FROM link_pairs p JOIN links la ON la.mention_id = p.mention_a JOIN links lb ON lb.mention_id = p.mention_b
-           WHERE p.match_probability >= ? AND p.match_probability < ? AND la.person_id <> lb.person_id
+           FROM (SELECT * FROM link_pairs p WHERE p.match_probability >= ? AND p.match_probability < ? AND {touched('p')}) p
+           JOIN links la ON la.mention_id = p.mention_a JOIN links lb ON lb.mention_id = p.mention_b
+           WHERE la.person_id <> lb.person_id
              AND NOT EXISTS (SELECT 1 FROM link_decisions d WHERE d.mention_a = p.mention_a AND d.mention_b = p.mention_b)""",
         [review_low, review_high],
     )
     con.execute(
-        """DELETE FROM link_review r WHERE NOT EXISTS (SELECT 1 FROM __hl_review_new n WHERE n.mention_a = r.mention_a
+        f"""DELETE FROM link_review r WHERE {touched('r')} AND NOT EXISTS (SELECT 1 FROM __hl_review_new n WHERE n.mention_a = r.mention_a
            AND n.mention_b = r.mention_b AND n.match_probability = r.match_probability)"""
     )
     con.execute(

@@ -314,10 +314,12 @@ SCORER: ContextVar[Callable[..., Any] | None] = ContextVar("harmlens_link_scorer
 ``harmlens link --engine spark`` sets Splink's Spark backend here (``link/spark_run.py``)."""
 
 
-def make_scoring_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any] | str):
-    """The linker that scores candidate pairs (see ``SCORER``); training always uses ``make_linker``."""
+def make_scoring_linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any] | str, *, validate: bool = True):
+    """The linker that scores candidate pairs (see ``SCORER``); training always uses ``make_linker``.
+
+    ``validate=False`` skips Splink's settings check for a model already checked when estimated."""
     build = SCORER.get()
-    return build(con, table, settings) if build is not None else make_linker(con, table, settings)
+    return build(con, table, settings) if build is not None else make_linker(con, table, settings, validate=validate)
 
 
 def train(linker, n_records: int, *, seed: int = 42, max_u_pairs: float = 2e6) -> None:

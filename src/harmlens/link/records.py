@@ -90,8 +90,7 @@ def records_from_map(con: duckdb.DuckDBPyConnection, prep: str, mentions: str, o
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out_records} AS
             SELECT p.*, m.person_ref, c.n FROM {prep} p JOIN {mentions} m USING (unique_id)
-            JOIN (SELECT record_id, count(*) AS n FROM {out_map} GROUP BY record_id) c ON c.record_id = p.unique_id
-            ORDER BY p.unique_id"""
+            JOIN (SELECT record_id, count(*) AS n FROM {out_map} GROUP BY record_id) c ON c.record_id = p.unique_id"""
     )
     return con.execute(f"SELECT count(*) FROM {out_records}").fetchall()[0][0]
 
@@ -119,6 +118,7 @@ def register_mention_tf(con: duckdb.DuckDBPyConnection, linker, prep: str, colum
 
 
 _SIDE = re.compile(r"\b([lr])\.")
+_COLUMN = re.compile(r'\b[lr]\.("[^"]+"|\w+)')
 
 
 def rule_keys(rule: str) -> list[str] | None:
@@ -138,13 +138,20 @@ def rule_keys(rule: str) -> list[str] | None:
     return keys or None
 
 
-def capped_rules(con: duckdb.DuckDBPyConnection, table: str, rules: list[str], cap: int = DEFAULT_BLOCK_CAP) -> list[str]:
+def capped_rules(con: duckdb.DuckDBPyConnection, table: str, rules: list[str], cap: int = DEFAULT_BLOCK_CAP,
+                 keys_out: str | None = None) -> list[str]:
     """Rewrite ``table`` with one block-key column per (sub-)rule and return the rules over them.
 
     For each symmetric rule: ``_b{i}`` holds the key for records in blocks of at most ``cap``
     records, and ``_b{i}_{f}`` the key plus refinement ``f`` for records in larger blocks.
     Keys are 64-bit hashes: a collision only adds a candidate pair, which scoring then rejects.
-    Returns the rules to block on (asymmetric rules unchanged).
+    Returns the rules to block on (asymmetric rules unchanged). Row order is not kept (nothing
+    reads the records in table order; sorting a million wide rows cost a second or two).
+
+    ``keys_out``: leave ``table`` as it is and write only ``unique_id``, the block keys and the
+    columns the asymmetric rules read into this table (an incremental run blocks its few new
+    records with the keys and never scores the whole table: copying every wide row again was
+    most of this step's time).
     """
     sel, rules_out, parsed = [], [], []
     for i, rule in enumerate(rules):
@@ -155,9 +162,14 @@ def capped_rules(con: duckdb.DuckDBPyConnection, table: str, rules: list[str], c
         parsed.append((i, keys))
         nn = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
         sel.append(f"CASE WHEN {nn} THEN hash({', '.join(keys)}) END AS __k{i}")
-    if not parsed:
+    if not parsed and keys_out is None:
         return list(rules)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_bk AS SELECT *, {', '.join(sel)} FROM {table}")
+    carried = "*"
+    if keys_out is not None:
+        asym = [r for r in rules if rule_keys(r) is None]
+        used = sorted({c for r in asym for c in _COLUMN.findall(r)} | set(REFINEMENTS))
+        carried = ", ".join(["unique_id"] + [c if c.startswith('"') else f'"{c}"' for c in used])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __hl_bk AS SELECT {carried}{''.join(', ' + x for x in sel)} FROM {table}")
     outs = []
     for i, keys in parsed:
         # the over-full keys are few: find them with a grouped count, not a window over every row
@@ -170,8 +182,8 @@ def capped_rules(con: duckdb.DuckDBPyConnection, table: str, rules: list[str], c
                 continue  # already part of the key
             outs.append(f"CASE WHEN {big} AND {f} IS NOT NULL THEN hash(__k{i}, {f}) END AS _b{i}_{f}")
             rules_out.append(f"l._b{i}_{f} = r._b{i}_{f}")
-    drop = ", ".join(f"__k{i}" for i, _ in parsed)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE ({drop}), {', '.join(outs)} FROM __hl_bk ORDER BY unique_id")
+    drop = f" EXCLUDE ({', '.join(f'__k{i}' for i, _ in parsed)})" if parsed else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {keys_out or table} AS SELECT *{drop}{''.join(', ' + x for x in outs)} FROM __hl_bk")
     for i, _ in parsed:
         con.execute(f"DROP TABLE __hl_big{i}")
     con.execute("DROP TABLE __hl_bk")
@@ -226,8 +238,10 @@ def incremental_records(con: duckdb.DuckDBPyConnection, ph: Placeholders) -> int
     """
     con.execute("""CREATE OR REPLACE TEMP TABLE __hl_old AS SELECT s.mention_id, s.record_id FROM link_records s
                    WHERE s.mention_id IN (SELECT unique_id FROM __hl_mentions)""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_unit_src AS SELECT * FROM __hl_mentions
-                   WHERE unique_id IN (SELECT record_id FROM __hl_old) OR unique_id NOT IN (SELECT mention_id FROM __hl_old)""")
+    # (a join on the wanted ids, not "IN ... OR NOT IN ...": that filter scans twice per row)
+    con.execute("""CREATE OR REPLACE TEMP TABLE __hl_unit_src AS SELECT m.* FROM __hl_mentions m JOIN
+                   (SELECT DISTINCT record_id AS unique_id FROM __hl_old
+                    UNION ALL (SELECT unique_id FROM __hl_mentions EXCEPT SELECT mention_id FROM __hl_old)) w USING (unique_id)""")
     prepare(con, "__hl_unit_src", "__hl_prep_m", placeholders=ph, detect=False)
     identity_keys(con, "__hl_prep_m", "__hl_mentions", "__hl_ukeys")
     con.execute(
@@ -241,7 +255,7 @@ def incremental_records(con: duckdb.DuckDBPyConnection, ph: Placeholders) -> int
     )
     con.execute("CREATE OR REPLACE TEMP TABLE __hl_mrec AS SELECT mention_id, record_id FROM __hl_old UNION ALL SELECT mention_id, record_id FROM __hl_newmap")
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE __hl_prep_w AS SELECT p.*, coalesce(o.n, 1) AS __w FROM __hl_prep_m p
+        f"""CREATE OR REPLACE TEMP TABLE __hl_prep_w AS SELECT {', '.join(f'p."{c}"' for c in TF_COLUMNS)}, coalesce(o.n, 1) AS __w FROM __hl_prep_m p
            LEFT JOIN (SELECT record_id, count(*) AS n FROM __hl_old GROUP BY record_id) o ON o.record_id = p.unique_id"""
     )
     register_mention_tf(con, None, "__hl_prep_w", weight="__w")
@@ -250,7 +264,7 @@ def incremental_records(con: duckdb.DuckDBPyConnection, ph: Placeholders) -> int
     return records_from_map(con, "__hl_prep_m", "__hl_mentions", "__hl_rec", "__hl_mrec")
 
 
-def split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold: float, only_new: bool) -> int:
+def split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold: float, only_new: bool, validate: bool = True) -> int:
     """Undo the collapse of identical mentions whose shared values are too weak to join them.
 
     Identical is not enough: two 'UNKNOWN, 01/01/1900, NFA' mentions agree only on placeholders
@@ -258,16 +272,17 @@ def split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold
     mentions stays collapsed only if the model joins it with itself (the pair of two of its
     mentions scores at or above the threshold); otherwise its mentions become records of their own
     and are scored like any other. ``only_new`` tests only records holding a mention not linked
-    before (the others passed with the same model). Returns the number of records.
+    before (table ``__hl_new_m``; the others passed with the same model). ``validate=False`` skips Splink's settings
+    validation (a saved model that passed it). Returns the number of records.
     """
-    new = "AND unique_id IN (SELECT record_id FROM __hl_mrec WHERE mention_id NOT IN (SELECT mention_id FROM links))" if only_new else ""
+    new = "AND unique_id IN (SELECT record_id FROM __hl_mrec WHERE mention_id IN (SELECT mention_id FROM __hl_new_m))" if only_new else ""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE __hl_self AS SELECT '0' AS match_key, unique_id AS join_key_l, unique_id AS join_key_r
                     FROM __hl_rec WHERE n > 1 {new}""")
     n_rec = con.execute("SELECT count(*) FROM __hl_rec").fetchall()[0][0]
     if not con.execute("SELECT count(*) FROM __hl_self").fetchall()[0][0]:
         return n_rec
     con.execute("CREATE OR REPLACE TEMP TABLE __hl_rec_self AS SELECT * FROM __hl_rec WHERE unique_id IN (SELECT join_key_l FROM __hl_self)")
-    lk = make_linker(con, "__hl_rec_self", settings)
+    lk = make_linker(con, "__hl_rec_self", settings, validate=validate)
     register_mention_tf(con, lk, "__hl_prep_m", compute=False)
     lk.table_management.register_blocked_pairs_for_predict(lk._db_api.register("__hl_self"))
     sdf = lk.inference.predict(warning_mode="never")
@@ -292,14 +307,15 @@ def split_weak_records(con: duckdb.DuckDBPyConnection, settings: dict, threshold
     return n_rec
 
 
-def block_new(con: duckdb.DuckDBPyConnection, rules: list[str]) -> int:
-    """Candidate pairs involving a new record (table ``__hl_rec_new``) into ``__hl_blocked``, in
+def block_new(con: duckdb.DuckDBPyConnection, rules: list[str], new: str = "__hl_rec_new", everyone: str = "__hl_rec") -> int:
+    """Candidate pairs involving a new record (table ``new``; ``everyone`` holds all records, or
+    their block keys from ``capped_rules(keys_out=...)``) into ``__hl_blocked``, in
     Splink's blocked-pairs form. Each rule is joined with the small new table on one side, so the
     cost follows the new records, not the square of the existing ones."""
     parts = []
     for r in rules:
-        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec_new l JOIN __hl_rec r ON ({r})")
-        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM __hl_rec l JOIN __hl_rec_new r ON ({r})")
+        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM {new} l JOIN {everyone} r ON ({r})")
+        parts.append(f"SELECT l.unique_id a, r.unique_id b FROM {everyone} l JOIN {new} r ON ({r})")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __hl_blocked AS
             SELECT '0' AS match_key, least(a, b) AS join_key_l, greatest(a, b) AS join_key_r

@@ -212,8 +212,15 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     n_all = con.execute("SELECT count(*) FROM __hl_mentions").fetchall()[0][0]
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM link_runs").fetchall()[0][0]
     started = _now()
+    # mentions not linked before, listed once (later steps of an incremental run ask often, and
+    # each asking was an anti-join over every link)
+    con.execute("CREATE OR REPLACE TEMP TABLE __hl_new_m AS SELECT unique_id AS mention_id FROM __hl_mentions WHERE unique_id NOT IN (SELECT mention_id FROM links)")
+    n_new = con.execute("SELECT count(*) FROM __hl_new_m").fetchall()[0][0]
+    n_existing = n_all - n_new
     # mentions that disappeared from people (a newer extract removed them) leave links
-    gone = [r[0] for r in con.execute("SELECT mention_id FROM links WHERE mention_id NOT IN (SELECT unique_id FROM __hl_mentions)").fetchall()]
+    gone = []
+    if con.execute("SELECT count(*) FROM links").fetchall()[0][0] > n_existing:
+        gone = [r[0] for r in con.execute("SELECT mention_id FROM links WHERE mention_id NOT IN (SELECT unique_id FROM __hl_mentions)").fetchall()]
 
     active = None if retrain else _active_model(con)
     if active is not None and threshold is None:
@@ -227,8 +234,6 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     if not 0.0 < threshold < 1.0:
         raise WarehouseError(f"threshold must be a probability between 0 and 1, got {threshold}")
     review_low = min(REVIEW_BAND[0], threshold)
-    n_existing = con.execute("SELECT count(*) FROM links WHERE mention_id IN (SELECT unique_id FROM __hl_mentions)").fetchall()[0][0]
-    n_new = n_all - n_existing
     has_records = con.execute("SELECT count(*) > 0 FROM link_records").fetchall()[0][0]
     # a warehouse linked before records existed (no link_records) is re-scored once in full
     incremental = n_existing > 0 and not full and active is not None and has_records
@@ -282,23 +287,26 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
         settings["probability_two_random_records_match"] = trainer._settings_obj._probability_two_random_records_match
     secs["train_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    n_rec = split_weak_records(con, settings, threshold, only_new=incremental)
-    rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap)
+    n_rec = split_weak_records(con, settings, threshold, only_new=incremental, validate=not incremental)
+    rules = capped_rules(con, "__hl_rec", _rules(settings), block_cap, keys_out="__hl_rec_keys" if incremental else None)
     secs["records_blocks_s"] = time.perf_counter() - t
 
     # 2. scoring (record pairs; a record id is a mention id)
     t = time.perf_counter()
     choice: ThresholdChoice | None = None
     if incremental:
-        con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec
+        # a record is new unless last run had it (collapsing again after a reviewer's decision can
+        # give a record of old mentions a new id: it must be scored too)
+        con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_new AS SELECT * FROM __hl_rec_keys
                        WHERE unique_id NOT IN (SELECT DISTINCT record_id FROM link_records)""")
-        n_scored = block_new(con, rules)  # every candidate pair is scored
+        n_scored = block_new(con, rules, "__hl_rec_new", "__hl_rec_keys")  # every candidate pair is scored
         if n_scored:
             # Splink prepares every input row; give it only the records in a candidate pair
             # (term frequencies and the prior come from the whole warehouse, so scores are the same)
             con.execute("""CREATE OR REPLACE TEMP TABLE __hl_rec_pairs AS SELECT * FROM __hl_rec WHERE unique_id IN
                            (SELECT join_key_l FROM __hl_blocked UNION SELECT join_key_r FROM __hl_blocked)""")
-            linker = make_scoring_linker(con, "__hl_rec_pairs", settings)
+            # the active model's settings passed Splink's validation when it was estimated
+            linker = make_scoring_linker(con, "__hl_rec_pairs", settings, validate=False)
             register_mention_tf(con, linker, "__hl_prep_m", compute=False)
             linker.table_management.register_blocked_pairs_for_predict(linker._db_api.register("__hl_blocked"))
             score_pairs(con, linker, "__hl_scored", review_low)
@@ -326,7 +334,7 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     t = time.perf_counter()
     # decisions since the last run, or removed mentions, can change existing persons: re-cluster all
     recluster = not incremental or n_new_dec > 0 or bool(gone)
-    labels, blocked, rec_ids = _cluster(con, threshold, run_id, recluster)
+    labels, blocked, rec_ids, n_persons = _cluster(con, threshold, run_id, recluster)
     secs["cluster_s"] = time.perf_counter() - t
 
     # 4. stable person ids, merges and splits, links, review queue
@@ -336,7 +344,6 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
                    SELECT x.mention_id, x.record_id, c.cluster, l.person_id AS old_pid FROM __hl_mrec x
                    JOIN __hl_labels_df c USING (record_id) LEFT JOIN links l ON l.mention_id = x.mention_id""")
     con.unregister("__hl_labels_df")
-    n_persons = int(len(np.unique(labels)))
     if not recluster:
         # Started from the existing persons and only added edges that touch new records: a person
         # that gained no new mention is exactly as it was (same members, id and method), so ids,
@@ -371,8 +378,8 @@ def _link(con, threshold, retrain, full, placeholder_postcodes, seed, block_cap,
     except Exception:
         con.execute("ROLLBACK")
         raise
-    for tname in ("__hl_prep_m", "__hl_rec", "__hl_rec_new", "__hl_mrec", "__hl_train", "__hl_apart", "__hl_blocked",
-                  "__hl_mentions", "__hl_assign", "__hl_ids", "__hl_mi", "__hl_edges", "__hl_self", "__hl_rec_self", "__hl_rec_pairs",
+    for tname in ("__hl_prep_m", "__hl_rec", "__hl_rec_new", "__hl_rec_keys", "__hl_mrec", "__hl_train", "__hl_apart", "__hl_blocked",
+                  "__hl_mentions", "__hl_new_m", "__hl_assign", "__hl_ids", "__hl_touch", "__hl_mi", "__hl_edges", "__hl_self", "__hl_rec_self", "__hl_rec_pairs",
                   "__hl_tf_fn", "__hl_tf_sn", "__hl_tf_pc"):
         con.execute(f"DROP TABLE IF EXISTS {tname}")
     secs["total_s"] = time.perf_counter() - t0
@@ -392,10 +399,40 @@ def _write_records(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE __hl_mrec_changed")
 
 
+def _touched_records(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int) -> None:
+    """``__hl_touch(unique_id)``: the records an incremental run can regroup, with every record of
+    their persons. Clustering starts from the existing persons and adds only this run's edges, so a
+    person that no such edge, new mention, shared person_ref or reviewer decision reaches comes out
+    exactly as it went in: clustering it again (most of a million records) changes nothing."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __hl_touch AS
+           WITH seed_m AS (SELECT mention_a AS mention_id FROM link_pairs WHERE run_id = $run AND match_probability >= $t
+                           UNION SELECT mention_b FROM link_pairs WHERE run_id = $run AND match_probability >= $t
+                           UNION SELECT mention_a FROM link_decisions UNION SELECT mention_b FROM link_decisions
+                           UNION SELECT mention_id FROM __hl_new_m),
+                seed_r AS (SELECT DISTINCT m.record_id FROM __hl_mrec m JOIN seed_m USING (mention_id)),
+                -- records sharing a person_ref are joined whatever was scored
+                r1 AS (SELECT record_id FROM seed_r
+                       UNION SELECT r.unique_id FROM __hl_rec r WHERE r.person_ref IN
+                             (SELECT x.person_ref FROM __hl_rec x JOIN seed_r ON seed_r.record_id = x.unique_id WHERE x.person_ref IS NOT NULL)),
+                pers AS (SELECT DISTINCT l.person_id FROM r1 JOIN links l ON l.mention_id = r1.record_id)
+           SELECT record_id AS unique_id FROM r1
+           UNION SELECT x.unique_id FROM __hl_rec x JOIN links l ON l.mention_id = x.unique_id JOIN pers USING (person_id)""",
+        {"run": int(run_id), "t": float(threshold)},
+    )
+
+
 def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recluster: bool):
     """Cluster the records (table ``__hl_rec``): returns (label per record index, refused edges as
-    (record a, record b, reason), record ids in index order)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE __hl_ids AS SELECT unique_id, CAST(row_number() OVER (ORDER BY unique_id) - 1 AS BIGINT) AS i FROM __hl_rec")
+    (record a, record b, reason), record ids in index order, number of persons).
+
+    Without ``recluster`` (an incremental run) only the records ``_touched_records`` lists are
+    clustered and indexed; every other person is counted as it stands in ``links``."""
+    if recluster:
+        con.execute("CREATE OR REPLACE TEMP TABLE __hl_ids AS SELECT unique_id, CAST(row_number() OVER (ORDER BY unique_id) - 1 AS BIGINT) AS i FROM __hl_rec")
+    else:
+        _touched_records(con, threshold, run_id)
+        con.execute("CREATE OR REPLACE TEMP TABLE __hl_ids AS SELECT unique_id, CAST(row_number() OVER (ORDER BY unique_id) - 1 AS BIGINT) AS i FROM __hl_touch")
     rec_ids = np.asarray(con.execute("SELECT unique_id FROM __hl_ids ORDER BY i").fetchnumpy()["unique_id"], dtype=object)
     con.execute("CREATE OR REPLACE TEMP TABLE __hl_mi AS SELECT m.mention_id, x.i FROM __hl_mrec m JOIN __hl_ids x ON x.unique_id = m.record_id")
     mi = "SELECT * FROM __hl_mi"
@@ -434,7 +471,11 @@ def _cluster(con: duckdb.DuckDBPyConnection, threshold: float, run_id: int, recl
         threshold=threshold, refs=refs_i, must_link=must_i, cannot_link=cannot_i, start=start, dobs=dobs_i,
     )
     blocked = [(rec_ids[x], rec_ids[y], w) for x, y, w in blocked_i]
-    return labels, blocked, rec_ids
+    n_persons = int(len(np.unique(labels)))
+    if not recluster:
+        n_persons += con.execute("""SELECT count(DISTINCT person_id) FROM links WHERE person_id NOT IN
+                                    (SELECT l.person_id FROM __hl_touch t JOIN links l ON l.mention_id = t.unique_id)""").fetchall()[0][0]
+    return labels, blocked, rec_ids, n_persons
 
 
 def _one_event_pairs(con: duckdb.DuckDBPyConnection, mi: str, only_touched: bool = False) -> list[tuple[int, int]]:
