@@ -16,6 +16,9 @@ import typer
 from harmlens.csvsafe import csv_text
 from harmlens.options import DbOption, EngineOption, SparkMasterOption
 
+ENGINE_METHODS = ("v100", "rfg", "rfh")
+"""Ranking methods whose SQL runs on any engine (Spark included) without a driver copy."""
+
 harm_app = typer.Typer(help="Offence map and harm weights: map offences to categories, VAWG flags and CCHI days.", no_args_is_help=True)
 
 
@@ -167,6 +170,13 @@ def rank_cmd(
         if eng.name == "duckdb":
             # the scorer may be another area's (registered methods take a DuckDB connection)
             res = rank(eng.con, name, as_of, top=top, **opts)
+        elif name not in ENGINE_METHODS:
+            # another area's method takes a DuckDB connection: it still gets a driver copy of the
+            # lake (slow at national scale; docs/scale.md)
+            from harmlens.engine.lake import on_driver
+
+            with on_driver(eng) as con:
+                res = rank(con, name, as_of, top=top, **opts)
         else:
             from functools import partial
 
