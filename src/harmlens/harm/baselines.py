@@ -32,7 +32,7 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-from harmlens.engine import as_engine
+from harmlens.engine import Engine, as_engine
 from harmlens.harm.errors import HarmError
 from harmlens.harm.offence_map import offence_harm_table, stale_offences
 from harmlens.harm.weights import WeightTable, load_weight_table
@@ -49,11 +49,11 @@ def as_of_timestamp(as_of: str | date | datetime) -> datetime:
     return parse_as_of(as_of, error=HarmError)
 
 
-def _has_table(con, name: str) -> bool:
+def _has_table(con: Engine | duckdb.DuckDBPyConnection, name: str) -> bool:
     return as_engine(con).has_table(name)
 
 
-def require_links(con) -> None:
+def require_links(con: Engine | duckdb.DuckDBPyConnection) -> None:
     eng = as_engine(con)
     if not eng.has_table("links"):
         raise HarmError("the warehouse has no links table: run 'harmlens link' first")
@@ -63,7 +63,7 @@ def require_links(con) -> None:
         raise HarmError("no mention is linked to a person yet (links is empty): run 'harmlens link' first")
 
 
-def crime_ref_expr(con, alias: str = "e") -> str:
+def crime_ref_expr(con: Engine | duckdb.DuckDBPyConnection, alias: str = "e") -> str:
     """SQL for an event's ``crime_ref``: a real column if ingest made one, else the passed-through extra JSON."""
     if "crime_ref" in as_engine(con).columns("events"):
         return f"{alias}.crime_ref"
@@ -71,7 +71,7 @@ def crime_ref_expr(con, alias: str = "e") -> str:
 
 
 @contextmanager
-def harm_source(con, weights: str | Path | WeightTable | None = None) -> Iterator[tuple[str, str]]:
+def harm_source(con: Engine | duckdb.DuckDBPyConnection, weights: str | Path | WeightTable | None = None) -> Iterator[tuple[str, str]]:
     """Yield (relation name, weight table name) for scoring.
 
     ``weights=None`` reads ``event_harm`` as applied (it must cover every offence event);
@@ -129,7 +129,7 @@ LEFT JOIN outcome_events oe ON oe.person_id = so.person_id AND oe.event_id = so.
 
 
 def suspect_offences(
-    con,
+    con: Engine | duckdb.DuckDBPyConnection,
     harm: str,
     as_of: datetime,
     window_days: int,
@@ -172,7 +172,7 @@ def _g(w: float) -> str:
     return f"{r:g}"
 
 
-def evidence(con, so: str, as_of: datetime) -> pd.DataFrame:
+def evidence(con: Engine | duckdb.DuckDBPyConnection, so: str, as_of: datetime) -> pd.DataFrame:
     """Per person: allegations, charges, convictions, distinct victims, harm, last event, category mix.
 
     The aggregates over every person run on the engine; the category-mix text is put together
@@ -221,7 +221,7 @@ def _fmt(x: float) -> str:
 
 
 def v100_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     window_days: int = 365,
@@ -328,7 +328,7 @@ class RFGConfig:
                     raise HarmError(f"RFG {f.name}: bounds must increase and end with inf")
 
 
-def applied_unit(con: duckdb.DuckDBPyConnection, table_name: str) -> str:
+def applied_unit(con: Engine | duckdb.DuckDBPyConnection, table_name: str) -> str:
     """Unit of the weight table ``event_harm`` was applied with (recorded in ``harm_runs``)."""
     rows = as_engine(con).rows(
         "SELECT weight_unit FROM harm_runs WHERE weight_table = ? AND weight_unit IS NOT NULL ORDER BY applied_at DESC LIMIT 1",
@@ -350,7 +350,7 @@ def band_points(value: float, bands: Bands) -> int:
 
 
 def _matrix_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     use_harm: bool,
@@ -400,7 +400,7 @@ def _matrix_scores(
 
 
 def rfg_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     weights: str | Path | WeightTable | None = None,
@@ -411,7 +411,7 @@ def rfg_scores(
 
 
 def rfh_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     weights: str | Path | WeightTable | None = None,

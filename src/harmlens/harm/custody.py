@@ -18,14 +18,14 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
-from harmlens.engine import as_engine
+from harmlens.engine import Engine, as_engine
 from harmlens.harm.baselines import as_of_timestamp, require_links
 
 AT_LARGE_COLUMNS = ["person_id", "at_large", "reason", "since", "until", "event_id"]
 
 
 def at_large(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     person_ids: Iterable[str] | None = None,
 ) -> pd.DataFrame:

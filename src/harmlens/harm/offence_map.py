@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from harmlens.engine import as_engine
+from harmlens.engine import Engine, as_engine
 from harmlens.harm.errors import HarmError
 from harmlens.harm.weights import WeightTable, canonical_code, load_weight_table
 from harmlens.userregex import UnsupportedPattern, compile_user_regex
@@ -238,7 +238,7 @@ def read_user_map(path: str | Path) -> pd.DataFrame:
         raise HarmError(f"cannot read offence map {p}: {str(exc).splitlines()[0]}") from exc
 
 
-def _warehouse_map(con) -> pd.DataFrame:
+def _warehouse_map(con: Engine | duckdb.DuckDBPyConnection) -> pd.DataFrame:
     eng = as_engine(con)
     if not eng.has_table("offence_map"):
         return pd.DataFrame(columns=[*USER_MAP_COLUMNS, "extra"])
@@ -377,7 +377,7 @@ class ResolvedMap:
 
 
 def resolve_offence_map(
-    con,
+    con: Engine | duckdb.DuckDBPyConnection,
     weight_table: str | Path | WeightTable = "cchi",
     *,
     offence_map: str | Path | pd.DataFrame | None = None,
@@ -444,7 +444,7 @@ def _frame_types(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def offence_harm_frame(
-    con,
+    con: Engine | duckdb.DuckDBPyConnection,
     weight_table: str | Path | WeightTable = "cchi",
     *,
     offence_map: str | Path | pd.DataFrame | None = None,
@@ -469,7 +469,7 @@ def offence_harm_frame(
 
 
 @contextmanager
-def offence_harm_table(con, weight_table: str | Path | WeightTable) -> Iterator[str]:
+def offence_harm_table(con: Engine | duckdb.DuckDBPyConnection, weight_table: str | Path | WeightTable) -> Iterator[str]:
     """A temporary table on the engine with the ``event_harm`` columns for ``weight_table``
     (nothing written to the warehouse); dropped when the block ends."""
     eng = as_engine(con)
@@ -499,7 +499,7 @@ class ApplyResult:
 
 
 def apply_offence_map(
-    con,
+    con: Engine | duckdb.DuckDBPyConnection,
     weight_table: str | Path | WeightTable = "cchi",
     *,
     offence_map: str | Path | pd.DataFrame | None = None,
@@ -569,12 +569,12 @@ def unmapped_offences(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def _require_event_harm(con) -> None:
+def _require_event_harm(con: Engine | duckdb.DuckDBPyConnection) -> None:
     if not as_engine(con).has_table("event_harm"):
         raise HarmError("the warehouse has no event_harm table: open it with harmlens.warehouse.connect")
 
 
-def stale_offences(con) -> int:
+def stale_offences(con: Engine | duckdb.DuckDBPyConnection) -> int:
     """How many offence events have no ``event_harm`` row (loaded after the last apply)."""
     _require_event_harm(con)
     return int(
