@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import importlib
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from contextlib import nullcontext
 from typing import Any, Callable, ContextManager
 
 import duckdb
 import pandas as pd
 
+from harmlens.engine import Engine
 from harmlens.harm.baselines import as_of_timestamp, rfg_scores, rfh_scores, v100_scores
 from harmlens.harm.custody import at_large
 from harmlens.harm.errors import HarmError
@@ -210,7 +211,7 @@ def _empty() -> pd.DataFrame:
 
 
 def rank(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     method: str,
     as_of: str | date | datetime,
     *,
