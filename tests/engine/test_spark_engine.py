@@ -100,10 +100,57 @@ def two_cities(tmp_path_factory, lake_engine):
     con.close()
     runner = CliRunner()
     for args in (["link", "--db", str(db)], ["harm", "apply", "--db", str(db)],
-                 ["link", "--engine", "spark", "--db", str(root / "lake")], ["harm", "apply", "--engine", "spark", "--db", str(root / "lake")]):
+                 ["link", "--engine", "spark", "--db", str(root / "lake")]):
         r = runner.invoke(app, args)
         assert r.exit_code == 0, (args, r.output, r.exception)
+    with pytest.MonkeyPatch.context() as mp:
+        _no_driver_copy(mp)
+        r = runner.invoke(app, ["harm", "apply", "--engine", "spark", "--db", str(root / "lake")])
+    assert r.exit_code == 0, (r.output, r.exception)
     return db, root / "lake"
+
+
+def _no_driver_copy(mp: pytest.MonkeyPatch) -> None:
+    """Make copying the lake into a driver DuckDB fail: harm apply and rank must run on Spark."""
+    import harmlens.engine.lake as lake
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the lake was copied to the driver")
+
+    mp.setattr(lake, "on_driver", refuse)
+    mp.setattr(lake, "import_lake", refuse)
+
+
+def test_harm_apply_gives_the_same_event_harm(two_cities):
+    from harmlens.harm.offence_map import HARM_COLUMNS
+    from harmlens.warehouse import connect
+
+    db, lake = two_cities
+    cols = ", ".join(HARM_COLUMNS)
+    con = connect(db, create=False)
+    duck = con.execute(f"SELECT {cols} FROM event_harm ORDER BY event_id").fetchall()
+    runs = con.execute("SELECT weight_table, map_source, events, mapped, unmapped, unweighted, weight_unit FROM harm_runs").fetchall()
+    con.close()
+    eng = open_spark_engine(lake)
+    spark = eng.rows(f"SELECT {cols} FROM event_harm ORDER BY event_id")
+    assert len(duck) > 100 and spark == duck
+    assert eng.rows("SELECT weight_table, map_source, events, mapped, unmapped, unweighted, weight_unit FROM harm_runs") == runs
+
+
+def test_scores_with_another_weight_table_agree(two_cities, monkeypatch):
+    """--weights maps the offences on the fly: a temporary table on Spark, the same scores."""
+    from harmlens.harm.baselines import rfh_scores
+    from harmlens.warehouse import connect
+
+    db, lake = two_cities
+    _no_driver_copy(monkeypatch)
+    con = connect(db, create=False)
+    duck = rfh_scores(con, AS_OF, weights="severity")
+    con.close()
+    spark = rfh_scores(open_spark_engine(lake), AS_OF, weights="severity")
+    assert len(duck) > 3
+    cols = ["person_id", "score", "allegations", "charges", "convictions", "distinct_victims", "harm_sum", "top_factors"]
+    assert spark[cols].to_dict("records") == duck[cols].to_dict("records")
 
 
 def test_link_gives_the_same_persons(two_cities):
@@ -120,8 +167,9 @@ def test_link_gives_the_same_persons(two_cities):
 
 
 @pytest.mark.parametrize("method", ["v100", "rfg", "rfh"])
-def test_rank_gives_the_same_top_people(two_cities, method, tmp_path):
+def test_rank_gives_the_same_top_people(two_cities, method, tmp_path, monkeypatch):
     db, lake = two_cities
+    _no_driver_copy(monkeypatch)
     runner = CliRunner()
     got = {}
     for name, args in (("duckdb", ["--db", str(db)]), ("spark", ["--engine", "spark", "--db", str(lake)])):

@@ -32,9 +32,9 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-from harmlens.engine import as_engine
+from harmlens.engine import Engine, as_engine
 from harmlens.harm.errors import HarmError
-from harmlens.harm.offence_map import offence_harm_frame, stale_offences
+from harmlens.harm.offence_map import offence_harm_table, stale_offences
 from harmlens.harm.weights import WeightTable, load_weight_table
 
 INF = math.inf
@@ -49,105 +49,136 @@ def as_of_timestamp(as_of: str | date | datetime) -> datetime:
     return parse_as_of(as_of, error=HarmError)
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def _has_table(con: Engine | duckdb.DuckDBPyConnection, name: str) -> bool:
     return as_engine(con).has_table(name)
 
 
-def require_links(con: duckdb.DuckDBPyConnection) -> None:
-    if not _has_table(con, "links"):
+def require_links(con: Engine | duckdb.DuckDBPyConnection) -> None:
+    eng = as_engine(con)
+    if not eng.has_table("links"):
         raise HarmError("the warehouse has no links table: run 'harmlens link' first")
-    linked, mentions = con.execute(
-        "SELECT (SELECT count(*) FROM (SELECT 1 FROM links LIMIT 1)), (SELECT count(*) FROM (SELECT 1 FROM people LIMIT 1))"
-    ).fetchall()[0]
+    linked = eng.rows("SELECT 1 FROM links LIMIT 1")
+    mentions = eng.rows("SELECT 1 FROM people LIMIT 1")
     if mentions and not linked:
         raise HarmError("no mention is linked to a person yet (links is empty): run 'harmlens link' first")
 
 
-def crime_ref_expr(con: duckdb.DuckDBPyConnection, alias: str = "e") -> str:
+def crime_ref_expr(con: Engine | duckdb.DuckDBPyConnection, alias: str = "e") -> str:
     """SQL for an event's ``crime_ref``: a real column if ingest made one, else the passed-through extra JSON."""
-    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'events'").fetchall()}
-    if "crime_ref" in cols:
+    if "crime_ref" in as_engine(con).columns("events"):
         return f"{alias}.crime_ref"
     return f"json_extract_string({alias}.extra, '$.crime_ref')"
 
 
 @contextmanager
-def harm_source(con: duckdb.DuckDBPyConnection, weights: str | Path | WeightTable | None = None) -> Iterator[tuple[str, str]]:
+def harm_source(con: Engine | duckdb.DuckDBPyConnection, weights: str | Path | WeightTable | None = None) -> Iterator[tuple[str, str]]:
     """Yield (relation name, weight table name) for scoring.
 
     ``weights=None`` reads ``event_harm`` as applied (it must cover every offence event);
-    otherwise the map is computed on the fly with that table and nothing is written.
+    otherwise the map is computed on the fly with that table (a temporary table on the engine)
+    and nothing is written.
     """
+    eng = as_engine(con)
     if weights is None:
-        stale = stale_offences(con)
+        stale = stale_offences(eng)
         if stale:
             raise HarmError(f"{stale} offence events have no harm mapping: run 'harmlens harm apply' first")
-        names = [r[0] for r in con.execute("SELECT DISTINCT weight_table FROM event_harm ORDER BY 1").fetchall()]
+        names = [r[0] for r in eng.rows("SELECT DISTINCT weight_table FROM event_harm ORDER BY 1")]
         yield "event_harm", (names[0] if len(names) == 1 else "+".join(names) if names else "none")
         return
     table = load_weight_table(weights)
-    df = offence_harm_frame(con, table)
-    name = f"_harm_{uuid.uuid4().hex[:10]}"
-    con.register(name, df)
-    try:
+    with offence_harm_table(eng, table) as name:
         yield name, table.name
-    finally:
-        con.unregister(name)
+
+
+# Written in the SQL both engines run (DuckDB directly, Spark through sqlglot): positional
+# parameters, joins instead of correlated EXISTS in the select list, explicit GROUP BY.
+_SUSPECT_OFFENCES_SQL = """
+WITH so AS (
+    SELECT DISTINCT l.person_id, e.event_id, e.occurred_at, e.outcome,
+           h.harm_weight, h.offence_category, h.gravity
+    FROM people p
+    JOIN links l ON l.mention_id = p.mention_id
+    JOIN events e ON e.event_id = p.event_id
+    JOIN {harm} h ON h.event_id = e.event_id
+    WHERE e.event_type = 'offence' AND p.role IN ('suspect', 'offender')
+      AND e.occurred_at >= ? AND e.occurred_at < ?
+      AND (e.reported_at IS NULL OR e.reported_at < ?)
+      AND COALESCE({scope}, FALSE)
+),
+outc AS (
+    SELECT {ref} AS ref, o.event_type, l2.person_id
+    FROM events o
+    LEFT JOIN people p2 ON p2.event_id = o.event_id AND p2.role NOT IN ('victim', 'witness')
+    LEFT JOIN links l2 ON l2.mention_id = p2.mention_id
+    WHERE o.event_type IN ('charge', 'conviction') AND o.occurred_at < ? AND {ref} IS NOT NULL
+),
+outcome_events AS (
+    SELECT so.person_id, so.event_id,
+           max(CASE WHEN x.event_type = 'conviction' THEN 1 ELSE 0 END) AS conviction
+    FROM (SELECT DISTINCT person_id, event_id FROM so) so
+    JOIN outc x ON x.ref = so.event_id AND (x.person_id = so.person_id OR x.person_id IS NULL)
+    GROUP BY so.person_id, so.event_id
+)
+SELECT so.*,
+       (so.outcome IN ('charged', 'convicted') OR oe.event_id IS NOT NULL) AS charged,
+       (so.outcome = 'convicted' OR COALESCE(oe.conviction, 0) = 1) AS convicted
+FROM so
+LEFT JOIN outcome_events oe ON oe.person_id = so.person_id AND oe.event_id = so.event_id
+"""
 
 
 def suspect_offences(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     harm: str,
     as_of: datetime,
     window_days: int,
     scope: str,
 ) -> str:
-    """Create a temp table of (person, offence) pairs in scope; returns its name."""
+    """Create a temp table of (person, offence) pairs in scope on the engine; returns its name."""
     require_links(con)
     if scope not in ("vawg", "domestic", "all"):
         raise HarmError(f"scope {scope!r} is not one of vawg, domestic, all")
+    eng = as_engine(con)
     scope_sql = {"vawg": "h.vawg", "domestic": "h.domestic", "all": "TRUE"}[scope]
-    ref = crime_ref_expr(con, "o")
     name = f"_so_{uuid.uuid4().hex[:10]}"
-    con.execute(
-        f"""
-        CREATE TEMP TABLE {name} AS
-        WITH so AS (
-            SELECT DISTINCT l.person_id, e.event_id, e.occurred_at, e.outcome,
-                   h.harm_weight, h.offence_category, h.gravity
-            FROM people p
-            JOIN links l ON l.mention_id = p.mention_id
-            JOIN events e ON e.event_id = p.event_id
-            JOIN {harm} h ON h.event_id = e.event_id
-            WHERE e.event_type = 'offence' AND p.role IN ('suspect', 'offender')
-              AND e.occurred_at >= $start AND e.occurred_at < $as_of
-              AND (e.reported_at IS NULL OR e.reported_at < $as_of)
-              AND COALESCE({scope_sql}, FALSE)
-        ),
-        outc AS (
-            SELECT {ref} AS ref, o.event_type, l2.person_id
-            FROM events o
-            LEFT JOIN people p2 ON p2.event_id = o.event_id AND p2.role NOT IN ('victim', 'witness')
-            LEFT JOIN links l2 ON l2.mention_id = p2.mention_id
-            WHERE o.event_type IN ('charge', 'conviction') AND o.occurred_at < $as_of AND {ref} IS NOT NULL
-        )
-        SELECT so.*,
-               (so.outcome IN ('charged', 'convicted')
-                OR EXISTS (SELECT 1 FROM outc x WHERE x.ref = so.event_id
-                           AND (x.person_id = so.person_id OR x.person_id IS NULL))) AS charged,
-               (so.outcome = 'convicted'
-                OR EXISTS (SELECT 1 FROM outc x WHERE x.ref = so.event_id AND x.event_type = 'conviction'
-                           AND (x.person_id = so.person_id OR x.person_id IS NULL))) AS convicted
-        FROM so
-        """,
-        {"start": as_of - pd.Timedelta(days=window_days), "as_of": as_of},
-    )
+    start = as_of - pd.Timedelta(days=window_days)
+    sql = _SUSPECT_OFFENCES_SQL.format(harm=harm, scope=scope_sql, ref=crime_ref_expr(eng, "o"))
+    eng.run(sql, [start, as_of, as_of, as_of], into=name, temporary=True)
     return name
 
 
-def evidence(con: duckdb.DuckDBPyConnection, so: str, as_of: datetime) -> pd.DataFrame:
-    """Per person: allegations, charges, convictions, distinct victims, harm, last event, category mix."""
-    return con.execute(
+def _category_mix(cat: pd.DataFrame) -> pd.Series:
+    """Per person: "n category (weight)" parts, heaviest first, joined with "; " (index person_id).
+
+    Built here rather than with ``string_agg(... ORDER BY)`` and ``format('{:g}')``, which only
+    DuckDB spells that way; ``cat`` has one row per person and category, so it is small."""
+    if not len(cat):
+        return pd.Series(dtype=object)
+    cat = cat.assign(_order=cat["w"].where(cat["nw"] > 0, -1).fillna(-1))
+    cat = cat.sort_values(["person_id", "_order", "offence_category"], ascending=[True, False, True], kind="mergesort")
+    parts = [
+        f"{n} {c}" + (" (no weight)" if nw == 0 else f" ({_g(w)})")
+        for n, c, w, nw in zip(cat["n"], cat["offence_category"], cat["w"], cat["nw"])
+    ]
+    return pd.Series(parts, index=cat["person_id"].to_numpy()).groupby(level=0, sort=False).agg("; ".join)
+
+
+def _g(w: float) -> str:
+    """DuckDB's ``format('{:g}', round(w, 2))``: round half away from zero, then six significant digits."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    r = float(Decimal(repr(float(w))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return f"{r:g}"
+
+
+def evidence(con: Engine | duckdb.DuckDBPyConnection, so: str, as_of: datetime) -> pd.DataFrame:
+    """Per person: allegations, charges, convictions, distinct victims, harm, last event, category mix.
+
+    The aggregates over every person run on the engine; the category-mix text is put together
+    in Python from the per-person-and-category counts."""
+    eng = as_engine(con)
+    ev = eng.frame(
         f"""
         WITH vic AS (
             SELECT so.person_id, count(DISTINCT COALESCE(lv.person_id, 'mention:' || pv.mention_id)) AS distinct_victims
@@ -156,37 +187,33 @@ def evidence(con: duckdb.DuckDBPyConnection, so: str, as_of: datetime) -> pd.Dat
             LEFT JOIN links lv ON lv.mention_id = pv.mention_id
             WHERE COALESCE(lv.person_id, '') <> so.person_id
             GROUP BY so.person_id
-        ),
-        cat AS (
-            SELECT person_id, offence_category, count(*) AS n, sum(harm_weight) AS w, count(harm_weight) AS nw
-            FROM {so} GROUP BY ALL
-        ),
-        mix AS (
-            SELECT person_id,
-                   string_agg(n || ' ' || offence_category ||
-                              CASE WHEN nw = 0 THEN ' (no weight)' ELSE ' (' || format('{{:g}}', round(w, 2)) || ')' END,
-                              '; ' ORDER BY COALESCE(w, -1) DESC, offence_category) AS category_mix
-            FROM cat GROUP BY person_id
         )
         SELECT a.person_id,
-               count(*)::BIGINT AS allegations,
-               count(*) FILTER (WHERE charged)::BIGINT AS charges,
-               count(*) FILTER (WHERE convicted)::BIGINT AS convictions,
-               COALESCE(max(v.distinct_victims), 0)::BIGINT AS distinct_victims,
-               COALESCE(sum(harm_weight), 0)::DOUBLE AS harm_sum,
-               count(*) FILTER (WHERE harm_weight IS NULL)::BIGINT AS unweighted,
-               max(gravity)::INTEGER AS max_gravity,
-               max(occurred_at) AS last_event_at,
-               date_diff('day', max(occurred_at)::DATE, $as_of::DATE)::BIGINT AS days_since_last,
-               max(m.category_mix) AS category_mix
+               CAST(count(*) AS BIGINT) AS allegations,
+               CAST(sum(CASE WHEN charged THEN 1 ELSE 0 END) AS BIGINT) AS charges,
+               CAST(sum(CASE WHEN convicted THEN 1 ELSE 0 END) AS BIGINT) AS convictions,
+               CAST(COALESCE(max(v.distinct_victims), 0) AS BIGINT) AS distinct_victims,
+               CAST(COALESCE(sum(harm_weight), 0) AS DOUBLE) AS harm_sum,
+               CAST(sum(CASE WHEN harm_weight IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS unweighted,
+               CAST(max(gravity) AS INTEGER) AS max_gravity,
+               max(occurred_at) AS last_event_at
         FROM {so} a
-        LEFT JOIN vic v USING (person_id)
-        LEFT JOIN mix m USING (person_id)
+        LEFT JOIN vic v ON v.person_id = a.person_id
         GROUP BY a.person_id
         ORDER BY a.person_id
-        """,
-        {"as_of": as_of},
-    ).df()
+        """
+    )
+    cat = eng.frame(
+        f"""SELECT person_id, offence_category, CAST(count(*) AS BIGINT) AS n, sum(harm_weight) AS w,
+                   CAST(count(harm_weight) AS BIGINT) AS nw
+            FROM {so} GROUP BY person_id, offence_category"""
+    )
+    day = pd.Timestamp(as_of).normalize()
+    ev["days_since_last"] = [int((day - pd.Timestamp(t).normalize()).days) for t in ev["last_event_at"]]
+    ev["days_since_last"] = ev["days_since_last"].astype("int64")
+    mix = _category_mix(cat)
+    ev["category_mix"] = [mix.get(p) for p in ev["person_id"]]
+    return ev
 
 
 def _fmt(x: float) -> str:
@@ -194,7 +221,7 @@ def _fmt(x: float) -> str:
 
 
 def v100_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     window_days: int = 365,
@@ -213,7 +240,7 @@ def v100_scores(
         try:
             ev = evidence(con, so, ts)
         finally:
-            con.execute(f"DROP TABLE IF EXISTS {so}")
+            as_engine(con).drop(so)
     ev["score"] = ev["harm_sum"]
     ev["top_factors"] = [
         f"harm {_fmt(r.harm_sum)} from {r.allegations} VAWG allegation{'s' if r.allegations != 1 else ''} "
@@ -301,12 +328,12 @@ class RFGConfig:
                     raise HarmError(f"RFG {f.name}: bounds must increase and end with inf")
 
 
-def applied_unit(con: duckdb.DuckDBPyConnection, table_name: str) -> str:
+def applied_unit(con: Engine | duckdb.DuckDBPyConnection, table_name: str) -> str:
     """Unit of the weight table ``event_harm`` was applied with (recorded in ``harm_runs``)."""
-    rows = con.execute(
+    rows = as_engine(con).rows(
         "SELECT weight_unit FROM harm_runs WHERE weight_table = ? AND weight_unit IS NOT NULL ORDER BY applied_at DESC LIMIT 1",
         [table_name],
-    ).fetchall()
+    )
     if rows:
         return rows[0][0]
     from harmlens.harm.weights import BUILTIN_TABLES
@@ -323,7 +350,7 @@ def band_points(value: float, bands: Bands) -> int:
 
 
 def _matrix_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     use_harm: bool,
@@ -339,7 +366,7 @@ def _matrix_scores(
         try:
             ev = evidence(con, so, ts)
         finally:
-            con.execute(f"DROP TABLE IF EXISTS {so}")
+            as_engine(con).drop(so)
     method = "rfh" if use_harm else "rfg"
     harm_bands = cfg.harm_bands_days if unit == "days" else cfg.harm_bands_points
     r = [band_points(d, cfg.recency_bands) for d in ev["days_since_last"]]
@@ -373,7 +400,7 @@ def _matrix_scores(
 
 
 def rfg_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     weights: str | Path | WeightTable | None = None,
@@ -384,7 +411,7 @@ def rfg_scores(
 
 
 def rfh_scores(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     *,
     weights: str | Path | WeightTable | None = None,

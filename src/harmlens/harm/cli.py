@@ -16,6 +16,9 @@ import typer
 from harmlens.csvsafe import csv_text
 from harmlens.options import DbOption, EngineOption, SparkMasterOption
 
+ENGINE_METHODS = ("v100", "rfg", "rfh")
+"""Ranking methods whose SQL runs on any engine (Spark included) without a driver copy."""
+
 harm_app = typer.Typer(help="Offence map and harm weights: map offences to categories, VAWG flags and CCHI days.", no_args_is_help=True)
 
 
@@ -36,25 +39,20 @@ def _emit(text: str, out: Optional[Path]) -> None:
 
 
 @contextmanager
-def _warehouse(db: Optional[Path], engine: str, spark_master: Optional[str], writes: tuple[str, ...] = ()):
-    """A warehouse connection for a command: the DuckDB file, or with ``--engine spark`` a driver
-    copy of the lake whose ``writes`` tables go back to the lake (``engine.lake.on_driver``)."""
+def _warehouse(db: Optional[Path], engine: str, spark_master: Optional[str]):
+    """The command's engine: the DuckDB warehouse file, or with ``--engine spark`` the lake on
+    Spark (the SQL runs there; nothing is copied to the driver but small results)."""
+    from harmlens.engine import open_engine
+
     if engine == "duckdb":
+        from harmlens.engine import DuckDBEngine
         from harmlens.warehouse import connect
 
-        con = connect(db, create=False)
-        try:
-            yield con
-        finally:
-            con.close()
-        return
-    from harmlens.engine import open_engine
-    from harmlens.engine.lake import on_driver
-
-    eng = open_engine(db, engine=engine, spark_master=spark_master)
+        eng = DuckDBEngine(connect(db, create=False), owns=True)
+    else:
+        eng = open_engine(db, engine=engine, spark_master=spark_master)
     try:
-        with on_driver(eng, writes=writes) as con:
-            yield con
+        yield eng
     finally:
         eng.close()
 
@@ -70,8 +68,8 @@ def apply_cmd(
     """Map every offence event to category, flags and harm weight; (re)write table event_harm."""
     from harmlens.harm.offence_map import apply_offence_map
 
-    with _warehouse(db, engine, spark_master, writes=("event_harm", "harm_runs")) as con:
-        res = apply_offence_map(con, weights, offence_map=offence_map)
+    with _warehouse(db, engine, spark_master) as eng:
+        res = apply_offence_map(eng, weights, offence_map=offence_map)
     typer.echo(f"weight table: {res.weight_table}   map: {res.map_source}")
     typer.echo(f"offence events: {res.events}   mapped: {res.mapped}   unmapped: {res.unmapped}   mapped without a weight: {res.unweighted}")
     bc = res.by_category.assign(harm_days=res.by_category["harm_days"].round(2))
@@ -167,9 +165,24 @@ def rank_cmd(
     from harmlens.harm.span import check_as_of
 
     when = as_of_timestamp(as_of)
-    with _warehouse(db, engine, spark_master) as con:
-        check_as_of(con, when, force=force)
-        res = rank(con, name, as_of, top=top, **opts)
+    with _warehouse(db, engine, spark_master) as eng:
+        check_as_of(eng, when, force=force)
+        if eng.name == "duckdb":
+            # the scorer may be another area's (registered methods take a DuckDB connection)
+            res = rank(eng.con, name, as_of, top=top, **opts)
+        elif name not in ENGINE_METHODS:
+            # another area's method takes a DuckDB connection: it still gets a driver copy of the
+            # lake (slow at national scale; docs/scale.md)
+            from harmlens.engine.lake import on_driver
+
+            with on_driver(eng) as con:
+                res = rank(con, name, as_of, top=top, **opts)
+        else:
+            from functools import partial
+
+            from harmlens.rank.driver_subset import listed_on_driver
+
+            res = rank(eng, name, as_of, top=top, listed_on=partial(listed_on_driver, eng), **opts)
     if fmt == "csv":
         _emit(csv_text(res.combined(), date_format="%Y-%m-%dT%H:%M:%S"), out)
     elif fmt == "json":

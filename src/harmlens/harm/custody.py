@@ -18,13 +18,14 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
+from harmlens.engine import Engine, as_engine
 from harmlens.harm.baselines import as_of_timestamp, require_links
 
 AT_LARGE_COLUMNS = ["person_id", "at_large", "reason", "since", "until", "event_id"]
 
 
 def at_large(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     as_of: str | date | datetime,
     person_ids: Iterable[str] | None = None,
 ) -> pd.DataFrame:
@@ -35,17 +36,17 @@ def at_large(
     """
     require_links(con)
     ts = as_of_timestamp(as_of)
-    out = con.execute(
+    out = as_engine(con).frame(
         """
         WITH off AS (
-            SELECT l.person_id, 'dead' AS reason, 1 AS prio, e.occurred_at AS since, NULL::TIMESTAMP AS until, e.event_id
+            SELECT l.person_id, 'dead' AS reason, 1 AS prio, e.occurred_at AS since, CAST(NULL AS TIMESTAMP) AS until, e.event_id
             FROM events e JOIN people p ON p.event_id = e.event_id JOIN links l ON l.mention_id = p.mention_id
-            WHERE e.event_type = 'death' AND p.role <> 'witness' AND e.occurred_at <= $t
+            WHERE e.event_type = 'death' AND p.role <> 'witness' AND e.occurred_at <= ?
             UNION ALL
             SELECT l.person_id, 'custody', 2, e.occurred_at, e.ends_at, e.event_id
             FROM events e JOIN people p ON p.event_id = e.event_id JOIN links l ON l.mention_id = p.mention_id
             WHERE e.event_type = 'custody' AND p.role NOT IN ('victim', 'witness')
-              AND e.occurred_at <= $t AND (e.ends_at IS NULL OR e.ends_at > $t)
+              AND e.occurred_at <= ? AND (e.ends_at IS NULL OR e.ends_at > ?)
         ),
         best AS (
             SELECT person_id, reason, since, until, event_id,
@@ -58,8 +59,8 @@ def at_large(
         LEFT JOIN best b ON b.person_id = ppl.person_id AND b.rn = 1
         ORDER BY ppl.person_id
         """,
-        {"t": ts},
-    ).df()
+        [ts, ts, ts],
+    )
     if person_ids is not None:
         # Vectorised: a person the warehouse does not know is at large (nothing says otherwise).
         ids = pd.Index(list(dict.fromkeys(person_ids)), name="person_id")

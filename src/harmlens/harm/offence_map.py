@@ -21,6 +21,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -31,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from harmlens.engine import as_engine
+from harmlens.engine import Engine, as_engine
 from harmlens.harm.errors import HarmError
 from harmlens.harm.weights import WeightTable, canonical_code, load_weight_table
 from harmlens.userregex import UnsupportedPattern, compile_user_regex
@@ -235,14 +238,14 @@ def read_user_map(path: str | Path) -> pd.DataFrame:
         raise HarmError(f"cannot read offence map {p}: {str(exc).splitlines()[0]}") from exc
 
 
-def _warehouse_map(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    try:
-        return con.execute(
-            "SELECT pattern_type, pattern, category, vawg, violent, sexual, harm_weight, CAST(extra AS VARCHAR) AS extra "
-            "FROM offence_map ORDER BY pattern_type, pattern"
-        ).df()
-    except duckdb.CatalogException:
+def _warehouse_map(con: Engine | duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    eng = as_engine(con)
+    if not eng.has_table("offence_map"):
         return pd.DataFrame(columns=[*USER_MAP_COLUMNS, "extra"])
+    return eng.frame(
+        "SELECT pattern_type, pattern, category, vawg, violent, sexual, harm_weight, CAST(extra AS VARCHAR) AS extra "
+        "FROM offence_map ORDER BY pattern_type, pattern"
+    )
 
 
 class OffenceMapper:
@@ -283,17 +286,21 @@ class OffenceMapper:
         return None
 
 
-def _offence_events(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(
-        """
-        SELECT e.event_id, e.offence_code, e.offence_description, e.domestic,
-               EXISTS (SELECT 1 FROM people p WHERE p.event_id = e.event_id AND p.role = 'victim' AND p.sex = 'female')
-                   AS female_victim
-        FROM events e
+_FEMALE_VICTIM = "SELECT DISTINCT event_id FROM people WHERE role = 'victim' AND sex = 'female'"
+"""Events with a female victim (a join, not a correlated EXISTS: the same SQL runs on Spark)."""
+
+
+def _offence_combinations(eng) -> pd.DataFrame:
+    """The distinct (code, description, domestic, female victim) combinations of offence events:
+    what the map's outcome depends on, a few hundred rows however many events there are."""
+    return eng.frame(
+        f"""
+        SELECT DISTINCT e.offence_code AS _code, e.offence_description AS _desc,
+               COALESCE(e.domestic, FALSE) AS _dom, fv.event_id IS NOT NULL AS _fem
+        FROM events e LEFT JOIN ({_FEMALE_VICTIM}) fv ON fv.event_id = e.event_id
         WHERE e.event_type = 'offence'
-        ORDER BY e.event_id
         """
-    ).df()
+    )
 
 
 HARM_COLUMNS = [
@@ -348,8 +355,96 @@ def _resolve_event(
     return (cat, vawg, domestic, sexual, violent, weight, table.name, base, subgroup, gravity, source, rule.mapped_by, rule.pattern)
 
 
+MAP_KEY_COLUMNS = ["map_code", "map_description", "map_domestic", "map_female_victim"]
+_MAP_DTYPES = {
+    "map_code": "string", "map_description": "string", "map_domestic": "boolean", "map_female_victim": "boolean",
+    "offence_category": "string", "vawg": "boolean", "domestic": "boolean", "sexual": "boolean", "violent": "boolean",
+    "harm_weight": "Float64", "weight_table": "string", "base_category": "string", "harm_subgroup": "string",
+    "gravity": "Int64", "weight_source": "string", "mapped_by": "string", "map_pattern": "string",
+}
+"""Nullable dtypes for the resolved map, so it registers with the same column types on every engine
+(an all-empty object column has no type Spark can infer)."""
+
+
+@dataclass(frozen=True)
+class ResolvedMap:
+    """Category, flags and weight per distinct offence combination, resolved on the driver."""
+
+    frame: pd.DataFrame
+    weight_table: str
+    weight_unit: str
+    map_source: str
+
+
+def resolve_offence_map(
+    con: Engine | duckdb.DuckDBPyConnection,
+    weight_table: str | Path | WeightTable = "cchi",
+    *,
+    offence_map: str | Path | pd.DataFrame | None = None,
+    use_warehouse_map: bool = True,
+) -> ResolvedMap:
+    """Resolve every distinct (code, description, domestic, female victim) combination of the
+    offence events through the maps (Python regexes, on the driver: a few hundred rows)."""
+    eng = as_engine(con)
+    table = load_weight_table(weight_table)
+    frames: list[tuple[pd.DataFrame, str]] = []
+    if use_warehouse_map:
+        frames.append((_warehouse_map(eng), "warehouse offence_map"))
+    if offence_map is not None:
+        if isinstance(offence_map, pd.DataFrame):
+            frames.append((offence_map, "user map"))
+        else:
+            frames.append((read_user_map(offence_map), Path(offence_map).name))
+    mapper = OffenceMapper(frames)
+    cats = builtin_categories()
+    combos = _offence_combinations(eng)
+    resolved: dict[tuple[object, object], Rule | None] = {}
+    rows = []
+    for code, desc_v, dom_event, female in combos.itertuples(index=False):
+        code = None if code is None or (isinstance(code, float) and math.isnan(code)) or code is pd.NA else code
+        desc_v = None if desc_v is None or (isinstance(desc_v, float) and math.isnan(desc_v)) or desc_v is pd.NA else desc_v
+        key = (code, desc_v)
+        if key not in resolved:
+            resolved[key] = mapper.resolve(code, desc_v)
+        rows.append((code, desc_v, bool(dom_event), bool(female),
+                     *_resolve_event(resolved[key], code, desc_v, bool(dom_event), bool(female), table, cats)))
+    res = pd.DataFrame(rows, columns=[*MAP_KEY_COLUMNS, *HARM_COLUMNS[1:]]).astype(_MAP_DTYPES)
+    return ResolvedMap(res, table.name, table.unit, mapper.source_name)
+
+
+def offence_harm_sql(map_name: str) -> str:
+    """SELECT of the ``event_harm`` columns: every offence event joined to the resolved map
+    registered as ``map_name`` (runs on the engine: the events never leave it)."""
+    from harmlens.sqlident import quote_ident
+
+    cols = ", ".join(f"m.{c}" for c in HARM_COLUMNS[1:])
+    return f"""
+        SELECT e.event_id, {cols}
+        FROM events e
+        LEFT JOIN ({_FEMALE_VICTIM}) fv ON fv.event_id = e.event_id
+        JOIN {quote_ident(map_name)} m
+          ON m.map_code IS NOT DISTINCT FROM e.offence_code
+         AND m.map_description IS NOT DISTINCT FROM e.offence_description
+         AND m.map_domestic = COALESCE(e.domestic, FALSE)
+         AND m.map_female_victim = (fv.event_id IS NOT NULL)
+        WHERE e.event_type = 'offence'
+    """
+
+
+def _frame_types(out: pd.DataFrame) -> pd.DataFrame:
+    out = out[HARM_COLUMNS].reset_index(drop=True).copy()
+    out["harm_weight"] = out["harm_weight"].astype("float64")
+    out["gravity"] = out["gravity"].astype("Int64")
+    for c in ("vawg", "domestic", "sexual", "violent"):
+        out[c] = out[c].astype("boolean")
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].where(out[c].notna(), None)
+    return out
+
+
 def offence_harm_frame(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     weight_table: str | Path | WeightTable = "cchi",
     *,
     offence_map: str | Path | pd.DataFrame | None = None,
@@ -357,50 +452,39 @@ def offence_harm_frame(
 ) -> pd.DataFrame:
     """Map every offence event to category, flags and weight, without writing anything.
 
-    Returns one row per offence event with the ``event_harm`` columns.
+    Returns one row per offence event with the ``event_harm`` columns (by event_id).
     """
-    table = load_weight_table(weight_table)
-    frames: list[tuple[pd.DataFrame, str]] = []
-    if use_warehouse_map:
-        frames.append((_warehouse_map(con), "warehouse offence_map"))
-    if offence_map is not None:
-        if isinstance(offence_map, pd.DataFrame):
-            frames.append((offence_map, "user map"))
-        else:
-            frames.append((read_user_map(offence_map), Path(offence_map).name))
-    mapper = OffenceMapper(frames)
-    ev = _offence_events(con)
-    cats = builtin_categories()
-
-    # The outcome depends only on (code, description, domestic flag, female victim): resolve each
-    # distinct combination once, then join back to the events (a few hundred combinations for
-    # millions of events).
-    ev["_dom"] = ev["domestic"].fillna(False).astype(bool)
-    ev["_fem"] = ev["female_victim"].fillna(False).astype(bool)
-    ev["_code"] = ev["offence_code"].astype(object).where(ev["offence_code"].notna(), None)
-    ev["_desc"] = ev["offence_description"].astype(object).where(ev["offence_description"].notna(), None)
-    combo_cols = ["_code", "_desc", "_dom", "_fem"]
-    combos = ev[combo_cols].drop_duplicates().reset_index(drop=True)
-    resolved: dict[tuple[object, object], Rule | None] = {}
-    rows = []
-    for code, desc_v, dom_event, female in combos.itertuples(index=False):
-        key = (code, desc_v)
-        if key not in resolved:
-            resolved[key] = mapper.resolve(code, desc_v)
-        rows.append(_resolve_event(resolved[key], code, desc_v, bool(dom_event), bool(female), table, cats))
-    res = pd.DataFrame(rows, columns=HARM_COLUMNS[1:])
-    res = pd.concat([combos, res], axis=1)
-    merged = ev[["event_id", *combo_cols]].merge(res, on=combo_cols, how="left", sort=False)
-    rows = merged[HARM_COLUMNS]
-    out = rows.reset_index(drop=True).copy()
-    out["harm_weight"] = out["harm_weight"].astype("float64")
-    out["gravity"] = out["gravity"].astype("Int64")
-    for c in ("vawg", "domestic", "sexual", "violent"):
-        out[c] = out[c].astype("boolean")
-    out.attrs["weight_table"] = table.name
-    out.attrs["weight_unit"] = table.unit
-    out.attrs["map_source"] = mapper.source_name
+    eng = as_engine(con)
+    rm = resolve_offence_map(eng, weight_table, offence_map=offence_map, use_warehouse_map=use_warehouse_map)
+    name = f"_harm_map_{uuid.uuid4().hex[:10]}"
+    eng.register_frame(name, rm.frame)
+    try:
+        out = _frame_types(eng.frame(offence_harm_sql(name) + " ORDER BY e.event_id"))
+    finally:
+        eng.unregister(name)
+    out.attrs["weight_table"] = rm.weight_table
+    out.attrs["weight_unit"] = rm.weight_unit
+    out.attrs["map_source"] = rm.map_source
     return out
+
+
+@contextmanager
+def offence_harm_table(con: Engine | duckdb.DuckDBPyConnection, weight_table: str | Path | WeightTable) -> Iterator[str]:
+    """A temporary table on the engine with the ``event_harm`` columns for ``weight_table``
+    (nothing written to the warehouse); dropped when the block ends."""
+    eng = as_engine(con)
+    rm = resolve_offence_map(eng, weight_table)
+    uid = uuid.uuid4().hex[:10]
+    name, map_name = f"_harm_{uid}", f"_harm_map_{uid}"
+    eng.register_frame(map_name, rm.frame)
+    try:
+        eng.run(offence_harm_sql(map_name), into=name, temporary=True)
+        try:
+            yield name
+        finally:
+            eng.drop(name)
+    finally:
+        eng.unregister(map_name)
 
 
 @dataclass(frozen=True)
@@ -415,47 +499,58 @@ class ApplyResult:
 
 
 def apply_offence_map(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     weight_table: str | Path | WeightTable = "cchi",
     *,
     offence_map: str | Path | pd.DataFrame | None = None,
 ) -> ApplyResult:
     """Map every offence event and (re)write ``event_harm`` in one transaction.
 
+    Resolving codes and descriptions is a driver job over the distinct offences; the join to
+    the events and the write run on the engine (DuckDB, or Spark on a lake).
+
     Parameters
     ----------
-    con : an open warehouse connection.
+    con : an open warehouse connection or an :class:`~harmlens.engine.Engine`.
     weight_table : ``"cchi"`` (default), ``"severity"``, a CSV path, or a :class:`WeightTable`.
     offence_map : optional user map (CSV path or DataFrame) used on top of the warehouse
         ``offence_map`` table and the built-in map.
     """
-    df = offence_harm_frame(con, weight_table, offence_map=offence_map)
+    eng = as_engine(con)
+    rm = resolve_offence_map(eng, weight_table, offence_map=offence_map)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    df = df.assign(applied_at=now)
-    n = len(df)
-    unmapped = int((df["offence_category"] == UNMAPPED).sum())
-    unweighted = int(((df["offence_category"] != UNMAPPED) & df["harm_weight"].isna()).sum())
-    con.register("_harm_apply", df)
+    name = f"_harm_map_{uuid.uuid4().hex[:10]}"
+    eng.register_frame(name, rm.frame)
     try:
-        with as_engine(con).transaction():
-            con.execute("DELETE FROM event_harm")
-            cols = ", ".join([*HARM_COLUMNS, "applied_at"])
-            con.execute(f"INSERT INTO event_harm ({cols}) SELECT {cols} FROM _harm_apply")
-            con.execute(
+        sel = offence_harm_sql(name)
+        by_cat = eng.frame(
+            f"""SELECT offence_category, CAST(count(*) AS BIGINT) AS events,
+                       CAST(sum(CASE WHEN vawg THEN 1 ELSE 0 END) AS BIGINT) AS vawg,
+                       CAST(sum(harm_weight) AS DOUBLE) AS harm_days,
+                       CAST(count(harm_weight) AS BIGINT) AS weighted
+                FROM ({sel}) h GROUP BY offence_category"""
+        )
+        n = int(by_cat["events"].sum())
+        is_unmapped = by_cat["offence_category"] == UNMAPPED
+        unmapped = int(by_cat.loc[is_unmapped, "events"].sum())
+        unweighted = int((by_cat.loc[~is_unmapped, "events"] - by_cat.loc[~is_unmapped, "weighted"]).sum())
+        cols = ", ".join([*HARM_COLUMNS, "applied_at"])
+        with eng.transaction():
+            eng.execute("DELETE FROM event_harm")
+            eng.execute(f"INSERT INTO event_harm ({cols}) SELECT h.*, CAST(? AS TIMESTAMP) AS applied_at FROM ({sel}) h", [now])
+            eng.execute(
                 "INSERT INTO harm_runs (applied_at, weight_table, map_source, events, mapped, unmapped, unweighted, weight_unit) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [now, df.attrs["weight_table"], df.attrs["map_source"], n, n - unmapped, unmapped, unweighted, df.attrs["weight_unit"]],
+                [now, rm.weight_table, rm.map_source, n, n - unmapped, unmapped, unweighted, rm.weight_unit],
             )
     finally:
-        con.unregister("_harm_apply")
+        eng.unregister(name)
     by_cat = (
-        df.groupby("offence_category", dropna=False)
-        .agg(events=("event_id", "size"), vawg=("vawg", lambda s: int(s.fillna(False).sum())), harm_days=("harm_weight", lambda s: s.sum(min_count=1)))
-        .reset_index()
+        by_cat[["offence_category", "events", "vawg", "harm_days"]]
         .sort_values(["events", "offence_category"], ascending=[False, True])
         .reset_index(drop=True)
     )
-    return ApplyResult(df.attrs["weight_table"], df.attrs["map_source"], n, n - unmapped, unmapped, unweighted, by_cat)
+    return ApplyResult(rm.weight_table, rm.map_source, n, n - unmapped, unmapped, unweighted, by_cat)
 
 
 def unmapped_offences(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -474,19 +569,17 @@ def unmapped_offences(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def _require_event_harm(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        con.execute("SELECT 1 FROM event_harm LIMIT 1")
-    except duckdb.CatalogException as exc:
-        raise HarmError("the warehouse has no event_harm table: open it with harmlens.warehouse.connect") from exc
+def _require_event_harm(con: Engine | duckdb.DuckDBPyConnection) -> None:
+    if not as_engine(con).has_table("event_harm"):
+        raise HarmError("the warehouse has no event_harm table: open it with harmlens.warehouse.connect")
 
 
-def stale_offences(con: duckdb.DuckDBPyConnection) -> int:
+def stale_offences(con: Engine | duckdb.DuckDBPyConnection) -> int:
     """How many offence events have no ``event_harm`` row (loaded after the last apply)."""
     _require_event_harm(con)
     return int(
-        con.execute(
-            "SELECT count(*) FROM events e WHERE e.event_type = 'offence' "
-            "AND NOT EXISTS (SELECT 1 FROM event_harm h WHERE h.event_id = e.event_id)"
-        ).fetchall()[0][0]
+        as_engine(con).scalar(
+            "SELECT count(*) FROM events e LEFT JOIN event_harm h ON h.event_id = e.event_id "
+            "WHERE e.event_type = 'offence' AND h.event_id IS NULL"
+        )
     )

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import importlib
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 import duckdb
 import pandas as pd
 
+from harmlens.engine import Engine
 from harmlens.harm.baselines import as_of_timestamp, rfg_scores, rfh_scores, v100_scores
 from harmlens.harm.custody import at_large
 from harmlens.harm.errors import HarmError
@@ -209,14 +211,21 @@ def _empty() -> pd.DataFrame:
 
 
 def rank(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine | duckdb.DuckDBPyConnection,
     method: str,
     as_of: str | date | datetime,
     *,
     top: int = 20,
+    listed_on: Callable[[pd.Series], ContextManager[Any]] | None = None,
     **options: Any,
 ) -> RankResult:
-    """Score with ``method`` as of a date, split at large / not at large, rank and cut at ``top``."""
+    """Score with ``method`` as of a date, split at large / not at large, rank and cut at ``top``.
+
+    Scoring and the at-large split run on ``con`` (a connection or an engine: everyone scored).
+    The explanations of the listed people (evidence, linkage warnings) run on the connection
+    ``listed_on(person_ids)`` yields, default ``con`` itself: with the Spark engine, a driver
+    DuckDB holding only the listed people's rows (rank/driver_subset.py).
+    """
     if top < 1:
         raise HarmError("--top must be at least 1")
     m = get_method(method)
@@ -264,8 +273,9 @@ def rank(
         cut = off["score"].rank(method="min", ascending=False)
         off = off[cut <= top]
         notes.append(f"{int((~df['at_large']).sum())} scored people are not at large (custody or dead) and are listed separately")
-    pri, off = _with_evidence(con, ts, pri), _with_evidence(con, ts, off)
-    warnings = _link_warnings(con, ts, pri, notes)
+    with (listed_on(pd.concat([pri["person_id"], off["person_id"]])) if listed_on else nullcontext(con)) as small:
+        pri, off = _with_evidence(small, ts, pri), _with_evidence(small, ts, off)
+        warnings = _link_warnings(small, ts, pri, notes)
     if method == "v100":
         notes.append(
             "V100 keeps its published definition: every VAWG allegation in 365 days adds its harm whatever its outcome "

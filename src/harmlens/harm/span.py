@@ -21,7 +21,10 @@ class OutsideSpanError(HarmlensError):
 
 def event_span(con: Any) -> tuple[datetime, datetime] | None:
     """(time of the first event, time of the last event), or None without events."""
-    r = con.execute("SELECT min(occurred_at), max(occurred_at) FROM events").fetchone()
+    from harmlens.engine import as_engine
+
+    rows = as_engine(con).rows("SELECT min(occurred_at), max(occurred_at) FROM events")
+    r = rows[0] if rows else None
     return None if r is None or r[0] is None else (r[0], r[1])
 
 
