@@ -180,7 +180,7 @@ def rank_cmd(
         else:
             from functools import partial
 
-            from harmlens.rank.driver_subset import listed_on_driver
+            from harmlens.harm.driver_subset import listed_on_driver
 
             res = rank(eng, name, as_of, top=top, listed_on=partial(listed_on_driver, eng), **opts)
     if fmt == "csv":

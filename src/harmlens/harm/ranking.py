@@ -224,7 +224,7 @@ def rank(
     Scoring and the at-large split run on ``con`` (a connection or an engine: everyone scored).
     The explanations of the listed people (evidence, linkage warnings) run on the connection
     ``listed_on(person_ids)`` yields, default ``con`` itself: with the Spark engine, a driver
-    DuckDB holding only the listed people's rows (rank/driver_subset.py).
+    DuckDB holding only the listed people's rows (harm/driver_subset.py).
     """
     if top < 1:
         raise HarmError("--top must be at least 1")

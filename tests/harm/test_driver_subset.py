@@ -1,7 +1,7 @@
 """Explaining a list over a driver copy of only the listed people's rows gives the same list.
 
 With the Spark engine, rank explains the listed people (evidence, near-match warnings) on a driver
-DuckDB holding just their rows (rank/driver_subset.py). Run here on DuckDB, it must agree with
+DuckDB holding just their rows (harm/driver_subset.py). Run here on DuckDB, it must agree with
 explaining them on the whole warehouse: any row the copy misses would change an answer.
 """
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from harmlens.engine import DuckDBEngine
-from harmlens.rank.driver_subset import listed_on_driver
-from harmlens.rank.linkwarn import link_warnings
+from harmlens.harm.driver_subset import listed_on_driver
+from harmlens.harm.linkwarn import link_warnings
 
 from tests.rank.test_linkwarn import AS_OF, _world
 

@@ -1,7 +1,7 @@
 """The rows about a few listed people, copied from an engine into a driver DuckDB warehouse.
 
 A priority list scores everyone on the engine (Spark on a lake), then explains only the people
-it lists: their evidence (rank/evidence.py), near-match warnings (rank/linkwarn.py). That SQL is
+it lists: their evidence (harm/evidence.py), near-match warnings (harm/linkwarn.py). That SQL is
 DuckDB's and small, so it runs on the driver, over a copy of just the rows it can read: the
 listed people and their near matches, every event naming them, the other people of those
 events, the charge and conviction events pointing at them, and their harm rows. A few thousand
