@@ -16,7 +16,7 @@ from harmlens.engine import DuckDBEngine
 from harmlens.harm.driver_subset import listed_on_driver
 from harmlens.harm.linkwarn import link_warnings
 
-from tests.rank.test_linkwarn import AS_OF, _world
+from tests.harm.test_linkwarn import AS_OF, _world
 
 
 def test_near_match_warnings_agree_on_the_copy(warehouse):
