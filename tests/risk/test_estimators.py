@@ -55,7 +55,9 @@ def test_sklearn_conventions():
     X, y, _ = _logistic_data(n=600)
     m = RiskFactorLogit(inference=False)
     assert m.fit(X, y) is m and m.inference_table_ is None
-    with pytest.raises(Exception):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
         RiskFactorLogit().predict_proba(X)  # not fitted
 
 

@@ -1,4 +1,4 @@
-"""Point-in-time person features, evidence summaries and labels (issue 5, features part).
+"""Point-in-time person features, evidence summaries and labels.
 
 Public API (the interface the risk and rank stages use):
 

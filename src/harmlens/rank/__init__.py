@@ -1,4 +1,4 @@
-"""Protect: priority offenders at large ranked by expected harm, and victims most at risk (issue 6).
+"""Protect: priority offenders at large ranked by expected harm, and victims most at risk.
 
 The ``risk`` ranking method is registered with :mod:`harmlens.harm.ranking` (and made the default
 of ``harmlens rank``) by :mod:`harmlens.rank.plugin`, which the ranking imports on first lookup;

@@ -1,4 +1,4 @@
-"""Forecast models, validation, registry, model cards and explanations (issue 5, risk part).
+"""Forecast models, validation, registry, model cards and explanations.
 
 Public API:
 
