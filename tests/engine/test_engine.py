@@ -177,3 +177,29 @@ def test_pipeline_materialized_steps_and_ctes():
     assert "b AS (" in p.ctes() and p.sql() == f"WITH\n{p.ctes()}\nSELECT * FROM b"
     eng = DuckDBEngine.in_memory()
     assert eng.scalar(p) == 2 and eng.run_steps(p) == {"a": 1, "b": 1}
+
+
+def test_map_batches_sees_every_row_once_in_batches(monkeypatch):
+    import harmlens.engine.duckdb_engine as dd
+
+    monkeypatch.setattr(dd, "BATCH_ROWS", 7)
+    eng = DuckDBEngine.in_memory()
+    eng.execute("CREATE TABLE src AS SELECT range AS n, 'p' || range AS person_id FROM range(50)")
+    sizes = []
+
+    def double(b: pd.DataFrame) -> pd.DataFrame:
+        sizes.append(len(b))
+        return pd.DataFrame({"person_id": b["person_id"], "twice": b["n"] * 2.0})
+
+    assert eng.map_batches("src", double, {"person_id": "VARCHAR", "twice": "DOUBLE"}, into="out") == "out"
+    got = eng.frame("SELECT person_id, twice FROM out ORDER BY twice")
+    assert got["twice"].tolist() == [2.0 * i for i in range(50)] and got["person_id"].iloc[3] == "p3"
+    assert sum(sizes) == 50 and max(sizes) <= 7 and len(sizes) > 1
+
+
+def test_map_batches_refuses_other_columns_and_leaves_no_table():
+    eng = DuckDBEngine.in_memory()
+    eng.execute("CREATE TABLE src AS SELECT 1 AS n")
+    with pytest.raises(EngineError, match="must return the columns"):
+        eng.map_batches("src", lambda b: b.rename(columns={"n": "m"}), {"x": "DOUBLE"}, into="out")
+    assert not eng.has_table("out")

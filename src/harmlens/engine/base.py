@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +133,20 @@ class Engine(ABC):
         temp = "TEMP " if temporary else ""
         self._execute(f"CREATE {kind}{temp}TABLE {quote_ident(into)} AS {self.translate(sql)}", values)
         return into
+
+    @abstractmethod
+    def map_batches(
+        self, source: str, fn: Callable[[pd.DataFrame], pd.DataFrame], schema: dict[str, str], *, into: str,
+        temporary: bool = True,
+    ) -> str:
+        """Apply a pandas function to table ``source`` batch by batch, where the data is; the
+        rows it returns become table ``into`` with columns ``schema`` (name -> DuckDB type).
+
+        For what SQL cannot say (a fitted model's predictions, a numerical integral): on Spark
+        the function runs on the executors (``mapInPandas``), so a national table never comes to
+        the driver. ``fn`` sees each row once, in batches of any size, and must not depend on
+        which rows share its batch.
+        """
 
     def run_steps(self, pipeline: SQLPipeline, *, keep: bool = False) -> dict[str, int]:
         """Run a pipeline one step at a time, each materialised as a temporary table; row counts.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -12,6 +13,10 @@ from harmlens.engine.base import Engine, EngineError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+BATCH_ROWS = 100_000
+"""Rows per batch :meth:`DuckDBEngine.map_batches` hands its function (bounds the memory it needs)."""
 
 
 class DuckDBEngine(Engine):
@@ -62,6 +67,36 @@ class DuckDBEngine(Engine):
 
     def unregister(self, name: str) -> None:
         self.con.unregister(name)
+
+    def map_batches(
+        self, source: str, fn: Callable[[pd.DataFrame], pd.DataFrame], schema: dict[str, str], *, into: str,
+        temporary: bool = True,
+    ) -> str:
+        import pandas as pd
+
+        from harmlens.sqlident import quote_ident
+
+        cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in schema.items())
+        # the batches stream from an open result, so no other statement may run on the
+        # connection until it is read through: the outputs are kept and written after
+        reader = self.con.sql(f"SELECT * FROM {quote_ident(source)}").to_arrow_reader(BATCH_ROWS)
+        outs = []
+        for batch in reader:
+            out = fn(batch.to_pandas())
+            if not isinstance(out, pd.DataFrame) or list(out.columns) != list(schema):
+                raise EngineError(f"map_batches: the function must return the columns {list(schema)}")
+            outs.append(out)
+        made = f"_batch_{uuid.uuid4().hex[:10]}"
+        temp = "TEMP " if temporary else ""
+        with self.transaction():
+            self.con.execute(f"CREATE OR REPLACE {temp}TABLE {quote_ident(into)} ({cols})")
+            for out in outs:
+                self.con.register(made, out)
+                try:
+                    self.con.execute(f"INSERT INTO {quote_ident(into)} SELECT * FROM {made}")
+                finally:
+                    self.con.unregister(made)
+        return into
 
     def drop(self, name: str) -> None:
         from harmlens.sqlident import quote_ident

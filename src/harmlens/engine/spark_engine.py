@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,12 @@ def spark_session(master: str | None = None, *, app: str = "harmlens"):
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     if master.startswith("local"):
+        # Python workers (map_batches) run this interpreter, where harmlens and the model's
+        # libraries are installed; on a cluster the executors' Python comes from spark-submit
+        # (an environment archive with harmlens in it: docs/scale.md). PySpark reads the
+        # environment variable when it starts the context; the spark.pyspark.python setting is
+        # not read there
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         # a handful of cores: the default 200 shuffle partitions would be mostly scheduling
         b = b.config("spark.sql.shuffle.partitions", os.environ.get("HARMLENS_SPARK_PARTITIONS", "8"))
         b = b.config("spark.driver.memory", os.environ.get("HARMLENS_SPARK_DRIVER_MEMORY", "4g"))
@@ -135,10 +142,23 @@ class SparkEngine(Engine):
     def translate(self, sql: str) -> str:
         import sqlglot
 
-        out = sqlglot.transpile(sql, read="duckdb", write="spark")
-        if len(out) != 1:
+        from sqlglot import exp
+
+        trees = sqlglot.parse(sql, read="duckdb")
+        if len(trees) != 1 or trees[0] is None:
             raise EngineError("one SQL statement at a time on the spark engine")
-        return out[0]
+        tree = trees[0]
+        # DuckDB's "AS MATERIALIZED" is a planning hint Spark's parser refuses; Spark reuses a
+        # CTE read twice through its own exchange reuse, so dropping the hint keeps the meaning
+        for cte in tree.find_all(exp.CTE):
+            cte.set("materialized", None)
+        # "86400.0" is a DECIMAL literal on both engines, but DuckDB divides decimals in double
+        # precision while Spark keeps a decimal of limited scale (7 places): without this a day
+        # count reads 14.6119792 on Spark and 14.611979166666666 on DuckDB
+        for lit in list(tree.find_all(exp.Literal)):
+            if not lit.is_string and any(ch in lit.this for ch in ".eE"):
+                lit.replace(exp.cast(lit.copy(), "DOUBLE"))
+        return tree.sql(dialect="spark")
 
     def _sql(self, sql: str, params: Sequence[Any] | None):
         return self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
@@ -235,6 +255,22 @@ class SparkEngine(Engine):
     def register_frame(self, name: str, frame: pd.DataFrame) -> None:
         self.spark.createDataFrame(frame).createOrReplaceTempView(name)
         self._temps.add(name)
+
+    def map_batches(self, source, fn, schema, *, into: str, temporary: bool = True) -> str:
+        from sqlglot import exp
+
+        ddl = ", ".join(f"`{c}` {exp.DataType.build(t, dialect='duckdb').sql(dialect='spark')}" for c, t in schema.items())
+        names = list(schema)
+
+        def each(batches):  # runs on the executors: fn travels there pickled with its closure
+            for b in batches:
+                out = fn(b)
+                if list(out.columns) != names:
+                    raise ValueError(f"map_batches: the function must return the columns {names}")
+                yield out
+
+        self._materialise(into, self.spark.table(source).mapInPandas(each, schema=ddl), temporary)
+        return into
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)

@@ -88,8 +88,9 @@ def _tables(con: Engine | DuckDBPyConnection) -> set[str]:
 def check_warehouse(con: Engine | DuckDBPyConnection) -> None:
     """Raise a one-line error naming the missing stage if a table features need is absent."""
     eng = as_engine(con)
-    # DuckDB draws a progress bar for long queries; library calls must not write to the terminal
-    eng.execute("SET enable_progress_bar = false")
+    if eng.name == "duckdb":
+        # DuckDB draws a progress bar for long queries; library calls must not write to the terminal
+        eng.execute("SET enable_progress_bar = false")
     have = _tables(con)
     for table, stage in [
         ("events", "harmlens ingest DIR"),
@@ -190,6 +191,15 @@ def _bayes_activity(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def finish_features(raw: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the feature query (:func:`features_pipeline`) -> the feature frame: the Bayes
+    activity features added, indexed by ``person_id`` (sorted), the columns of ``FEATURES`` as
+    floats. Row by row, so it gives the same answer on any batch of the rows (the spark engine
+    runs it on its executors, :meth:`harmlens.engine.Engine.map_batches`)."""
+    df = _bayes_activity(raw).set_index("person_id").sort_index()
+    return df[list(FEATURES)].astype("float64")
+
+
 def _ids_frame(person_ids: Iterable[object] | None) -> pd.DataFrame | None:
     if person_ids is None:
         return None
@@ -248,13 +258,10 @@ def build_features(
     if ids is not None:
         eng.register_frame(name, ids)
     try:
-        df = _bayes_activity(eng.frame(features_pipeline(con, at, settings=settings, ids=name)))
+        return finish_features(eng.frame(features_pipeline(con, at, settings=settings, ids=name)))
     finally:
         if name:
             eng.unregister(name)
-    df = df.set_index("person_id").sort_index()
-    df = df[list(FEATURES)].astype("float64")
-    return df
 
 
 def evidence_summary(

@@ -7,14 +7,13 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from harmlens.csvsafe import csv_text
-from harmlens.options import DbOption, EngineOption, SparkMasterOption
+from harmlens.options import DbOption, EngineOption, SparkMasterOption, warehouse_engine
 
 ENGINE_METHODS = ("v100", "rfg", "rfh")
 """Ranking methods whose SQL runs on any engine (Spark included) without a driver copy."""
@@ -38,25 +37,6 @@ def _emit(text: str, out: Optional[Path]) -> None:
         typer.echo(f"wrote {out}", err=True)
 
 
-@contextmanager
-def _warehouse(db: Optional[Path], engine: str, spark_master: Optional[str]):
-    """The command's engine: the DuckDB warehouse file, or with ``--engine spark`` the lake on
-    Spark (the SQL runs there; nothing is copied to the driver but small results)."""
-    from harmlens.engine import open_engine
-
-    if engine == "duckdb":
-        from harmlens.engine import DuckDBEngine
-        from harmlens.warehouse import connect
-
-        eng = DuckDBEngine(connect(db, create=False), owns=True)
-    else:
-        eng = open_engine(db, engine=engine, spark_master=spark_master)
-    try:
-        yield eng
-    finally:
-        eng.close()
-
-
 @harm_app.command("apply")
 def apply_cmd(
     weights: str = typer.Option("cchi", "--weights", help="Weight table: cchi, severity, or a CSV file (key_type,key,weight)."),
@@ -68,7 +48,7 @@ def apply_cmd(
     """Map every offence event to category, flags and harm weight; (re)write table event_harm."""
     from harmlens.harm.offence_map import apply_offence_map
 
-    with _warehouse(db, engine, spark_master) as eng:
+    with warehouse_engine(db, engine, spark_master) as eng:
         res = apply_offence_map(eng, weights, offence_map=offence_map)
     typer.echo(f"weight table: {res.weight_table}   map: {res.map_source}")
     typer.echo(f"offence events: {res.events}   mapped: {res.mapped}   unmapped: {res.unmapped}   mapped without a weight: {res.unweighted}")
@@ -165,7 +145,7 @@ def rank_cmd(
     from harmlens.harm.span import check_as_of
 
     when = as_of_timestamp(as_of)
-    with _warehouse(db, engine, spark_master) as eng:
+    with warehouse_engine(db, engine, spark_master) as eng:
         check_as_of(eng, when, force=force)
         if eng.name == "duckdb":
             # the scorer may be another area's (registered methods take a DuckDB connection)

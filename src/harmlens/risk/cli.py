@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from harmlens.options import DbOption
+from harmlens.options import DbOption, EngineOption, SparkMasterOption
 
 COMPAS_LEAKS_HELP = (
     "Columns never used as inputs (repeat the option). Exclude protected characteristics and anything "
@@ -160,27 +160,35 @@ def register(app: typer.Typer) -> None:
         top: Optional[int] = typer.Option(None, "--top", min=1, help="Print only the top N."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write all rows to .csv, .parquet or .json."),
         fmt: str = typer.Option("table", "--format", help="table|csv|json (stdout)."),
+        engine: str = EngineOption,
+        spark_master: Optional[str] = SparkMasterOption,
     ) -> None:
-        """Risk of the target within the horizon, with the evidence and the top factors, highest first."""
+        """Risk of the target within the horizon, with the evidence and the top factors, highest first.
+
+        With --engine spark everyone in the lake is scored on Spark and saved to its risk_scores
+        table; the top rows (--top, default 1000) come back with their evidence and factors."""
+        from harmlens.asof import check_flags
         from harmlens.errors import HarmlensError
+        from harmlens.options import warehouse_engine
         from harmlens.risk.pipeline import read_cohort, score_cohort
         from harmlens.risk.pipeline import score as run_score
-        from harmlens.warehouse import connect
-
-        from harmlens.asof import check_flags
 
         _check_fmt(fmt)
         if (as_of is None) == (cohort is None):
             raise HarmlensError("give exactly one of --as-of DATE or --cohort FILE")
+        if cohort is not None and engine != "duckdb":
+            raise HarmlensError("--cohort scores on the embedded warehouse only: leave out --engine, or score everyone with --as-of")
         check_flags(**{"--as-of": as_of})
-        con = connect(db, create=False)
-        try:
+        with warehouse_engine(db, engine, spark_master) as eng:
+            # the embedded path's evidence SQL takes the DuckDB connection itself
             if cohort is not None:
-                df = score_cohort(con, read_cohort(cohort), version=model)
+                df = score_cohort(eng.con, read_cohort(cohort), version=model)
+            elif engine == "duckdb":
+                df = run_score(eng.con, as_of, version=model)
             else:
-                df = run_score(con, as_of, version=model)
-        finally:
-            con.close()
+                df = run_score(eng, as_of, version=model, explain_top=top or 1000)
+                typer.echo(f"scored {df.attrs.get('scored', 0):,} people on {engine}; all are in the lake's risk_scores table, "
+                           f"the top {len(df):,} shown with their evidence", err=True)
         if out is not None:
             _write_out(df, out)
             typer.echo(f"wrote {len(df):,} rows to {out}", err=True)

@@ -456,6 +456,10 @@ def score(con: Engine | DuckDBPyConnection, as_of: Any, *, version: str | None =
     convictions, last_event_at and ``evidence`` (the count with its outcomes, in words): the one
     evidence definition of lists, profiles and packs (harm/evidence.py: VAWG allegations in the
     last 3 years), top_factors, model_version.
+
+    On an engine other than DuckDB (Spark on a lake) everyone is scored there and saved to
+    ``risk_scores``; only the top ``explain_top`` rows (default 1000) come back, and
+    ``attrs["scored"]`` says how many people were scored (:mod:`harmlens.risk.engine_score`).
     """
     from harmlens.features import build_features
     from harmlens.harm.evidence import evidence_table, summary_text
@@ -464,6 +468,17 @@ def score(con: Engine | DuckDBPyConnection, as_of: Any, *, version: str | None =
 
     bundle, rec = registry.load_bundle(con, version)
     at = _day(as_of)
+    eng = as_engine(con)
+    if eng.name != "duckdb":
+        # a lake may hold more people than the driver: score them where they are, bring back the top
+        if person_ids is not None:
+            raise PipelineError(f"scoring chosen people (a cohort) runs on the embedded warehouse, not on {eng.name}: "
+                                "score everyone as of a date, or import the lake ('harmlens lake import')")
+        from harmlens.risk.engine_score import score_on_engine
+
+        head, n = score_on_engine(eng, at, bundle=bundle, version=rec["version"], top=explain_top or 1000, save=save)
+        head.attrs["scored"] = n
+        return head
     X = build_features(con, at, person_ids)
     if X.empty:
         return pd.DataFrame(columns=["person_id", "as_of", "risk", "expected_harm", "rfgv_score", "allegations", "charges",
