@@ -65,7 +65,7 @@ def test_rank_defaults_to_risk_and_lists_record_changes(db):
     r = runner.invoke(app, ["lists", "show", "offenders:risk:2024-01-01", "--format", "csv", "--db", str(db)])
     assert r.exit_code == 0 and r.output.splitlines()[1].split(",")[:2] == ["1", "A"]
     r = runner.invoke(app, ["lists", "show", "nope", "--db", str(db)])
-    assert r.exit_code != 0
+    assert r.exit_code != 0 and "no stored list 'nope'" in str(r.exception) + r.output
     out = db.parent / "report"
     r = runner.invoke(app, ["lists", "export", "--out", str(out), "--db", str(db)])
     assert r.exit_code == 0, r.output
