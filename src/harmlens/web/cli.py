@@ -212,6 +212,9 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
+    from harmlens.web import casework_cli
+
+    casework_cli.register(app)
     app.command("serve")(serve)
     app.add_typer(users_app, name="users")
     app.add_typer(log_app, name="access-log")

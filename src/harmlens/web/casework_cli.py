@@ -1,4 +1,9 @@
-"""Commands: ``harmlens publish LIST_ID`` and ``harmlens casework actions``."""
+"""Commands: ``harmlens publish LIST_ID`` and ``harmlens casework actions``.
+
+They live with the web app, not in :mod:`harmlens.casework`, because they act on the web app's
+operational store (users, published lists, actions): the casework package holds the records'
+tables and vocabulary, and the web app (and these commands) build on it, never the reverse.
+"""
 
 from __future__ import annotations
 
