@@ -5,7 +5,8 @@ Run: nice .venv/bin/python bench/bench_link_scale.py [--people 6100000] [--new 1
 The synthetic city gives about 0.164 mentions per person, so --people 6100000 gives about
 1M mentions (the target: link 1M mentions in <= 5 minutes with <= 8 GB peak memory on 2 cores,
 then 10k new mentions against them in <= 30 s). --city reuses a folder written by
-'harmlens synth' (generating 6.1M people takes minutes of its own, not counted here).
+'harmlens synth' (generating 6.1M people takes minutes of its own, not counted here), or by
+bench/national_city.py (one extract per part, ingested in turn: --parts 10 gives ~10M mentions).
 Prints mentions, seconds per step, peak resident memory of this process (DuckDB runs in-process,
 so it is included; so is the ingest before the link, about 3.4 GB at 1M mentions) and the machine load; with the city's truth (truth/mentions.parquet) also the
 pairwise precision, recall and F1 after each run (not part of the timing).
@@ -71,9 +72,13 @@ def main() -> None:
             print(f"synth {a.people} people: {time.perf_counter() - t:.0f} s (not part of the target)")
         con = connect(Path(tmp) / "wh.duckdb")
         t = time.perf_counter()
-        ingest(con, city)
+        # a city made by bench/national_city.py comes as one extract per part (force), ingested in turn
+        parts = sorted(p for p in city.glob("part-*") if p.is_dir()) or [city]
+        for part in parts:
+            ingest(con, part)
         n = con.execute("SELECT count(*) FROM people").fetchall()[0][0]
-        print(f"ingest: {n} mentions in {time.perf_counter() - t:.0f} s (not part of the target)")
+        print(f"ingest: {n} mentions from {len(parts)} extract(s) in {time.perf_counter() - t:.0f} s; "
+              f"peak memory {peak_gb():.2f} GB (not part of the target)")
         k = min(a.new, n // 2)
         con.execute(f"CREATE TABLE held_people AS SELECT * FROM people ORDER BY hash(mention_id) LIMIT {k}")
         con.execute("DELETE FROM people WHERE mention_id IN (SELECT mention_id FROM held_people)")

@@ -2,9 +2,12 @@
 
 Run: nice .venv/bin/python bench/national_city.py --parts 10 --people 6100000 --out DIR [--jobs 2]
 
-Each part is a separate 'harmlens synth' run (about 1M mentions at 6.1M people); the parts are
-joined into one extract whose ids are prefixed with the part ("A-M000000001"), so ten parts are
-ten forces' records in one warehouse: about 10M mentions for bench_link_scale.py --city DIR.
+Each part is a separate 'harmlens synth' run (about 1M mentions at 6.1M people), written as its
+own extract folder DIR/part-A, DIR/part-B, ... with ids prefixed by the part ("A-M000000001"), so
+ten parts are ten forces' extracts for one warehouse: about 10M mentions for
+bench_link_scale.py --city DIR, which ingests the parts one after another (as a national
+warehouse would receive them; one 10M-row file would not fit: ingest validates a file in memory)
+and links them all at once. DIR/truth/mentions.parquet holds every part's truth.
 Names and postcodes come from the same pools in every part, so same-name people at the same
 postcode are ten times as common as in one city: harder for linkage than a real national file,
 never easier. Only what linkage reads is joined (events, people, truth/mentions).
@@ -48,21 +51,23 @@ def main() -> None:
 
     con = duckdb.connect()
     (a.out / "truth").mkdir(exist_ok=True)
-
-    def union(rel: str, select: str) -> str:
-        return " UNION ALL ".join(
-            select.format(p=f"'{d.name}-'", src=f"read_parquet('{d / rel}')") for d in parts)
-
     jobs = {
         "events.parquet": "SELECT * REPLACE ({p} || event_id AS event_id, {p} || crime_ref AS crime_ref) FROM {src}",
         "people.parquet": ("SELECT * REPLACE ({p} || mention_id AS mention_id, {p} || event_id AS event_id, "
                            "{p} || person_ref AS person_ref, {p} || household_id AS household_id) FROM {src}"),
-        "truth/mentions.parquet": "SELECT * REPLACE ({p} || mention_id AS mention_id, {p} || person_id AS person_id) FROM {src}",
     }
-    for rel, select in jobs.items():
-        con.execute(f"COPY ({union(rel, select)}) TO '{a.out / rel}' (FORMAT parquet)")
-        n = con.execute(f"SELECT count(*) FROM read_parquet('{a.out / rel}')").fetchall()[0][0]
-        print(f"{rel}: {n:,} rows from {len(parts)} parts")
+    for d in parts:
+        dest = a.out / f"part-{d.name}"
+        dest.mkdir(exist_ok=True)
+        for rel, select in jobs.items():
+            con.execute(f"COPY ({select.format(p=repr(d.name + '-'), src=f'read_parquet({str(d / rel)!r})')}) "
+                        f"TO '{dest / rel}' (FORMAT parquet)")
+    truth = " UNION ALL ".join(
+        f"SELECT * REPLACE ('{d.name}-' || mention_id AS mention_id, '{d.name}-' || person_id AS person_id) "
+        f"FROM read_parquet('{d / 'truth/mentions.parquet'}')" for d in parts)
+    con.execute(f"COPY ({truth}) TO '{a.out / 'truth/mentions.parquet'}' (FORMAT parquet)")
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{a.out / 'part-*/people.parquet'}')").fetchall()[0][0]
+    print(f"{len(parts)} parts in {a.out}: {n:,} mentions")
     shutil.rmtree(work)
 
 

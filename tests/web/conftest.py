@@ -128,6 +128,14 @@ def api_login(client, username, password=PASSWORD):
     return r.json()["csrf_token"]
 
 
+def signed_in(app, username):
+    """A test client signed in as ``username`` through the API, and its CSRF token."""
+    from fastapi.testclient import TestClient
+
+    c = TestClient(app, follow_redirects=False)
+    return c, api_login(c, username)
+
+
 @pytest.fixture
 def app(tmp_path):
     a = make_app(tmp_path)

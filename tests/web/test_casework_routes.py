@@ -4,23 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from fastapi.testclient import TestClient
-
-from tests.web.conftest import api_login, make_app
-
-
-@pytest.fixture
-def app(tmp_path):
-    a = make_app(tmp_path)
-    yield a
-    a.state.store.close()
-    a.state.warehouse.close()
-
-
-def _c(app, user):
-    c = TestClient(app, follow_redirects=False)
-    return c, api_login(c, user)
+from tests.web.conftest import make_app
+from tests.web.conftest import signed_in as _c
 
 
 def test_only_a_published_list_is_opened(tmp_path):

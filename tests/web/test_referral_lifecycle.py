@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.web.conftest import PASSWORD, api_login, make_app
+from tests.web.conftest import PASSWORD, make_app
+from tests.web.conftest import signed_in as _client
 
 
 @pytest.fixture
@@ -20,11 +20,6 @@ def app(tmp_path):
     yield a
     a.state.store.close()
     a.state.warehouse.close()
-
-
-def _client(app, user):
-    c = TestClient(app, follow_redirects=False)
-    return c, api_login(c, user)
 
 
 def _decide(c, csrf, rid, body):

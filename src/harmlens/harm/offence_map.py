@@ -523,21 +523,23 @@ def apply_offence_map(
     eng.register_frame(name, rm.frame)
     try:
         sel = offence_harm_sql(name)
-        by_cat = eng.frame(
-            f"""SELECT offence_category, CAST(count(*) AS BIGINT) AS events,
-                       CAST(sum(CASE WHEN vawg THEN 1 ELSE 0 END) AS BIGINT) AS vawg,
-                       CAST(sum(harm_weight) AS DOUBLE) AS harm_days,
-                       CAST(count(harm_weight) AS BIGINT) AS weighted
-                FROM ({sel}) h GROUP BY offence_category"""
-        )
-        n = int(by_cat["events"].sum())
-        is_unmapped = by_cat["offence_category"] == UNMAPPED
-        unmapped = int(by_cat.loc[is_unmapped, "events"].sum())
-        unweighted = int((by_cat.loc[~is_unmapped, "events"] - by_cat.loc[~is_unmapped, "weighted"]).sum())
         cols = ", ".join([*HARM_COLUMNS, "applied_at"])
         with eng.transaction():
             eng.execute("DELETE FROM event_harm")
             eng.execute(f"INSERT INTO event_harm ({cols}) SELECT h.*, CAST(? AS TIMESTAMP) AS applied_at FROM ({sel}) h", [now])
+            # the counts read the rows just written (inside the transaction): the join of map
+            # and events runs once, which on Spark is the expensive part
+            by_cat = eng.frame(
+                """SELECT offence_category, CAST(count(*) AS BIGINT) AS events,
+                          CAST(sum(CASE WHEN vawg THEN 1 ELSE 0 END) AS BIGINT) AS vawg,
+                          CAST(sum(harm_weight) AS DOUBLE) AS harm_days,
+                          CAST(count(harm_weight) AS BIGINT) AS weighted
+                   FROM event_harm GROUP BY offence_category"""
+            )
+            n = int(by_cat["events"].sum())
+            is_unmapped = by_cat["offence_category"] == UNMAPPED
+            unmapped = int(by_cat.loc[is_unmapped, "events"].sum())
+            unweighted = int((by_cat.loc[~is_unmapped, "events"] - by_cat.loc[~is_unmapped, "weighted"]).sum())
             eng.execute(
                 "INSERT INTO harm_runs (applied_at, weight_table, map_source, events, mapped, unmapped, unweighted, weight_unit) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
