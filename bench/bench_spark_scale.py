@@ -4,7 +4,7 @@ Run: nice .venv/bin/python bench/bench_spark_scale.py [--people 60000] [--master
 
 The synthetic city gives about 0.164 mentions per person: the default --people 60000 is ~10k
 mentions (a few minutes); --people 6100000 is ~1M mentions and --people 30500000 ~5M (hours on
-two cores; generate once with 'harmlens synth' and pass --city). The city is ingested and
+two cores; generate once with 'harmlens synth', or bench/national_city.py --parts 5, and pass --city). The city is ingested and
 exported to a lake once; each master then links its own copy of the lake in a fresh process.
 Prints, per master: mentions, candidate record pairs scored, seconds per step, and the
 throughput of the Spark part (pairs scored per second, and per core: the per-partition figure
@@ -73,7 +73,9 @@ def main() -> None:
             generate(SynthConfig(people=a.people, seed=a.seed), city)
             print(f"synth --people {a.people}: {time.perf_counter() - t:.1f} s (not counted)")
         con = connect(root / "wh.duckdb")
-        ingest(con, city)
+        # a city from bench/national_city.py is one extract per part, ingested in turn
+        for part in sorted(p for p in city.glob("part-*") if p.is_dir()) or [city]:
+            ingest(con, part)
         export_lake(con, root / "lake", ["people"])
         con.close()
         rows = []

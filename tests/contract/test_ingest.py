@@ -210,3 +210,41 @@ def test_parquet_input_equivalent_to_csv(tmp_path, warehouse):
     rep = ingest(warehouse, pq)
     assert rep.to_frame()["quarantined"].sum() == 0 and rep.to_frame()["loaded"].tolist() == [3, 3]
     assert str(warehouse.execute("SELECT occurred_at FROM events WHERE event_id='e3'").fetchone()[0]) == "2024-01-03 09:00:00"
+
+
+def _long_extract(folder: Path) -> Path:
+    """23 events and 30 people as Parquet, with written-down faults spread over the file: a
+    duplicate event id far from its first line, a person on an unknown event, a bad date."""
+    folder.mkdir(parents=True)
+    ev = pd.DataFrame({"event_id": [f"e{i}" for i in range(22)] + ["e3"], "source": "crime", "event_type": "offence",
+                       "occurred_at": [f"2024-01-{1 + i % 28:02d}T10:00:00" for i in range(23)]})
+    ev.loc[9, "occurred_at"] = "not a date"
+    ev.to_parquet(folder / "events.parquet")
+    ppl = pd.DataFrame({"mention_id": [f"m{i}" for i in range(30)], "event_id": [f"e{i % 22}" for i in range(30)],
+                        "role": "suspect", "forename": "Ann", "surname": "Lee", "date_of_birth": "1980-01-01"})
+    ppl.loc[25, "event_id"] = "e99"
+    ppl.to_parquet(folder / "people.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("part_rows", [4, 7, 1000])
+def test_a_long_parquet_file_read_in_parts_loads_as_one(tmp_path, monkeypatch, part_rows):
+    """Parts keep every rule that spans the file: duplicates across parts, references to rows
+    loaded in an earlier part, line numbers, and read = loaded + quarantined."""
+    import harmlens.contract.read as read
+    from harmlens.warehouse import connect
+
+    monkeypatch.setattr(read, "PARQUET_PART_ROWS", part_rows)
+    con = connect(tmp_path / "wh.duckdb")
+    rep = ingest(con, _long_extract(tmp_path / "x")).to_frame().set_index("table")
+    assert rep.loc["events", ["read", "loaded", "quarantined"]].tolist() == [23, 21, 2]
+    assert rep.loc["people", ["read", "loaded", "quarantined"]].tolist() == [30, 28, 2]
+    q = quarantine(con)
+    assert q[q.table_name == "events"][["line", "reason"]].values.tolist()[1] == [23, "duplicate event_id (first at line 4)"]
+    assert q[q.table_name == "events"]["line"].tolist() == [10, 23]
+    # e9 was quarantined, so its person (line 10) is too, saying where e9 was; e99 never existed
+    people = q[q.table_name == "people"]
+    assert people[["line", "reason"]].values.tolist() == [
+        [10, "event_id e9 was quarantined in events (line 10)"], [26, "event_id e99 does not exist in events"]]
+    assert con.execute("SELECT count(*) FROM people").fetchone()[0] == 28
+    con.close()

@@ -2,8 +2,10 @@
 
 Guarantees, each tested:
 - read = loaded + quarantined for every table (a row is one or the other, never both/neither);
-- all files are parsed before anything is written, and the write is one transaction, so an
-  unparseable file or any failure leaves the warehouse exactly as it was;
+- all files are parsed before anything is written (a Parquet file longer than
+  ``read.PARQUET_PART_ROWS`` rows is opened first and read part by part while it loads), and the
+  write is one transaction, so an unparseable file or any failure leaves the warehouse exactly as
+  it was;
 - loading the same folder again changes nothing (no rows, no quarantine, no load record);
 - a newer extract upserts by id and every insert/update is recorded in ``changes``.
 """
@@ -84,14 +86,68 @@ def _key_str(df: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     return s
 
 
-def _reference_problems(con: Engine | DuckDBPyConnection, table: Table, rows: pd.DataFrame, staged: dict[str, pd.DataFrame],
-                        rejected: dict[str, dict[str, int]]) -> pd.DataFrame:
-    eng = as_engine(con)
-    out = []
+def _valid_references(eng: Engine, table: Table, staged: dict[str, pd.DataFrame]) -> dict[str, set]:
+    """Per referencing column, the parent keys a row may name: in the warehouse or loaded now."""
+    out = {}
     for col, parent, pcol in table.references:
         existing = {r[0] for r in eng.rows(f"SELECT {pcol} FROM {parent}")}
-        valid = existing | set(staged.get(parent, pd.DataFrame({pcol: []}))[pcol])
-        bad = rows[col].notna() & ~rows[col].isin(valid)
+        out[col] = existing | set(staged.get(parent, pd.DataFrame({pcol: []}))[pcol])
+    return out
+
+
+STAGED_COLUMNS = ("event_id", "mention_id", "occurred_at")
+"""What later tables read of a table loaded earlier in the same ingest (references, dates)."""
+
+
+def _load_part(eng: Engine, table: Table, raw: RawTable, load_id: int, stats: TableStats, staged: dict[str, pd.DataFrame],
+               rejected: dict[str, dict[str, int]], valid: dict[str, set], earlier: dict | None, first_seen: bool) -> pd.DataFrame:
+    """Validate one part of a file, quarantine its bad rows, upsert the rest; add to ``stats``.
+    Returns the loaded rows' columns later tables read (:data:`STAGED_COLUMNS`)."""
+    name = table.name
+    v = validate_frame(table, raw.frame, raw.lines, earlier=earlier)
+    rows, problems = v.rows, v.problems
+    ok = rows.drop(index=problems["_row"].astype(int).unique()) if len(problems) else rows
+    refp = _reference_problems(table, ok, valid, rejected)
+    birth = _birth_problems(eng, table, ok.drop(index=refp["_row"].astype(int).unique()) if len(refp) else ok, staged)
+    if len(birth):
+        refp = pd.concat([refp, birth], ignore_index=True)
+    if len(refp):
+        problems = pd.concat([problems, refp], ignore_index=True)
+        ok = ok.drop(index=refp["_row"].astype(int).unique())
+    q = problems.assign(file=str(raw.path), table_name=name)
+    if raw.shape_problems:
+        q = pd.concat([q, pd.DataFrame([{"_row": -1, "_line": ln, "column_name": None, "value": None, "reason": why,
+                                          "file": str(raw.path), "table_name": name} for ln, why in raw.shape_problems])],
+                      ignore_index=True)
+    bad_rows = problems["_row"].astype(int).unique() if len(problems) else []
+    stats.read += raw.n_read
+    stats.quarantined += len(bad_rows) + len(raw.shape_problems)
+    stats.loaded += len(ok)
+    if len(table.key) == 1 and len(bad_rows):
+        kcol = table.key[0]
+        rejected.setdefault(name, {}).update(
+            {str(rows.at[i, kcol]): int(rows.at[i, "_line"]) for i in bad_rows if pd.notna(rows.at[i, kcol])})
+    part = TableStats(name, stats.file)
+    upsert(eng, table, ok, load_id, part)
+    stats.inserted += part.inserted
+    stats.updated += part.updated
+    stats.unchanged += part.unchanged
+    if len(q) and first_seen:
+        raw_json = raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else []
+        q["row_json"] = [raw_json[int(r)] if int(r) >= 0 else None for r in q["_row"]]
+        q["load_id"] = load_id
+        q["line"] = q["_line"].astype("int64")
+        qdf = q[["load_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json"]]
+        eng.register_frame("_q", qdf)
+        eng.execute("INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON) FROM _q")
+        eng.unregister("_q")
+    return ok[[c for c in STAGED_COLUMNS if c in ok.columns]]
+
+
+def _reference_problems(table: Table, rows: pd.DataFrame, valid: dict[str, set], rejected: dict[str, dict[str, int]]) -> pd.DataFrame:
+    out = []
+    for col, parent, pcol in table.references:
+        bad = rows[col].notna() & ~rows[col].isin(valid[col])
         for i in rows.index[bad]:
             v = rows.at[i, col]
             where = rejected.get(parent, {}).get(v)
@@ -187,40 +243,16 @@ def ingest(con: Engine | DuckDBPyConnection, folder: str | Path, *, on_table=Non
                 if name not in raws:
                     continue
                 table, raw = TABLES[name], raws[name]
-                stats = TableStats(name, raw.path.name, read=raw.n_read)
-                v = validate_frame(table, raw.frame, raw.lines)
-                rows, problems = v.rows, v.problems
-                ok = rows.drop(index=problems["_row"].astype(int).unique()) if len(problems) else rows
-                refp = _reference_problems(con, table, ok, staged, rejected)
-                birth = _birth_problems(con, table, ok.drop(index=refp["_row"].astype(int).unique()) if len(refp) else ok, staged)
-                if len(birth):
-                    refp = pd.concat([refp, birth], ignore_index=True)
-                if len(refp):
-                    problems = pd.concat([problems, refp], ignore_index=True)
-                    ok = ok.drop(index=refp["_row"].astype(int).unique())
-                q = problems.assign(file=str(raw.path), table_name=name)
-                if raw.shape_problems:
-                    q = pd.concat([q, pd.DataFrame([{"_row": -1, "_line": ln, "column_name": None, "value": None, "reason": why,
-                                                      "file": str(raw.path), "table_name": name} for ln, why in raw.shape_problems])],
-                                  ignore_index=True)
-                bad_rows = problems["_row"].astype(int).unique() if len(problems) else []
-                stats.quarantined = len(bad_rows) + len(raw.shape_problems)
-                stats.loaded = len(ok)
+                stats = TableStats(name, raw.path.name)
+                first_seen = (name, raw.sha256) not in seen
+                valid = _valid_references(eng, table, staged)  # once per table, not per part
+                earlier: dict[tuple[str, ...], int] | None = None if raw.rest is None else {}
+                kept: list[pd.DataFrame] = []
+                for part in raw.parts():
+                    kept.append(_load_part(eng, table, part, load_id, stats, staged, rejected, valid, earlier, first_seen))
                 assert stats.read == stats.loaded + stats.quarantined, (name, stats)
-                if len(table.key) == 1 and len(bad_rows):
-                    kcol = table.key[0]
-                    rejected[name] = {str(rows.at[i, kcol]): int(rows.at[i, "_line"]) for i in bad_rows if pd.notna(rows.at[i, kcol])}
-                staged[name] = ok
-                upsert(con, table, ok, load_id, stats)
-                if len(q) and (name, raw.sha256) not in seen:
-                    raw_json = raw.frame.to_json(orient="records", lines=True).splitlines() if len(raw.frame) else []
-                    q["row_json"] = [raw_json[int(r)] if int(r) >= 0 else None for r in q["_row"]]
-                    q["load_id"] = load_id
-                    q["line"] = q["_line"].astype("int64")
-                    qdf = q[["load_id", "table_name", "file", "line", "column_name", "value", "reason", "row_json"]]
-                    eng.register_frame("_q", qdf)
-                    eng.execute("INSERT INTO quarantine SELECT load_id, table_name, file, line, column_name, value, reason, CAST(row_json AS JSON) FROM _q")
-                    eng.unregister("_q")
+                # what later tables check their references and dates of birth against
+                staged[name] = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
                 report.tables.append(stats)
                 if on_table:
                     on_table(stats)

@@ -12,7 +12,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -21,17 +21,33 @@ from harmlens.errors import UnparseableFileError
 SUFFIXES = (".csv", ".parquet")
 
 
+PARQUET_PART_ROWS = 1_000_000
+"""A Parquet file longer than this is read and validated in parts of this many rows: a whole
+10M-row file as Python strings needs more memory than a 24 GB machine has."""
+
+
 @dataclass
 class RawTable:
     path: Path
     sha256: str
-    frame: pd.DataFrame  # all values str; '' = missing
+    frame: pd.DataFrame  # all values str; '' = missing (for a file read in parts: the first part)
     lines: pd.Series  # line number (CSV: physical line where the record starts; Parquet: row number)
     shape_problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) rows not in frame
+    rest: Iterator[RawTable] | None = field(default=None, repr=False)  # the parts after the first, read when asked
 
     @property
     def n_read(self) -> int:
+        """Rows in this part (the whole file unless it is read in parts)."""
         return len(self.frame) + len(self.shape_problems)
+
+    def parts(self) -> Iterator[RawTable]:
+        """The file as parts, first to last (one part unless it is a long Parquet file); each
+        part's ``lines`` continue the file's numbering. The parts after the first are read only
+        here, once."""
+        yield self
+        if self.rest is not None:
+            rest, self.rest = self.rest, None
+            yield from rest
 
 
 def _sha256(data: bytes) -> str:
@@ -103,17 +119,48 @@ def _to_strings(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+def _unreadable(path: Path, exc: Exception) -> UnparseableFileError:
+    return UnparseableFileError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})")
+
+
 def read_parquet(path: Path) -> RawTable:
     import pyarrow.parquet as pq
 
     data = path.read_bytes()
     try:
-        table = pq.read_table(io.BytesIO(data))
+        pf = pq.ParquetFile(io.BytesIO(data))
+        n = pf.metadata.num_rows
+        if n <= PARQUET_PART_ROWS:
+            return _part(path, _sha256(data), pf.read(), 0)
+        batches = pf.iter_batches(batch_size=PARQUET_PART_ROWS)
+        first = next(batches)
+    except UnparseableFileError:
+        raise
     except Exception as exc:  # pyarrow raises several types for truncated / junk files
-        raise UnparseableFileError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    df = table.to_pandas()
-    frame = _to_strings(df).reset_index(drop=True)
-    return RawTable(path, _sha256(data), frame, pd.Series(range(1, len(frame) + 1), dtype="int64"))
+        raise _unreadable(path, exc) from None
+    digest = _sha256(data)
+    del data  # the parts are decoded from pyarrow's own buffer, one at a time
+    head = _part(path, digest, first, 0)
+    head.rest = _later_parts(path, digest, batches, first.num_rows)
+    return head
+
+
+def _part(path: Path, digest: str, batch: Any, offset: int) -> RawTable:
+    """Rows ``offset + 1 ...`` of a Parquet file as strings, numbered by row."""
+    frame = _to_strings(batch.to_pandas()).reset_index(drop=True)
+    return RawTable(path, digest, frame, pd.Series(range(offset + 1, offset + len(frame) + 1), dtype="int64"))
+
+
+def _later_parts(path: Path, digest: str, batches: Iterator[Any], offset: int) -> Iterator[RawTable]:
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as exc:  # a damaged row group found late: the caller's transaction rolls back
+            raise _unreadable(path, exc) from None
+        yield _part(path, digest, batch, offset)
+        offset += batch.num_rows
 
 
 def read_table_file(path: Path) -> RawTable:

@@ -116,8 +116,12 @@ def _check_column(col: Column, s: pd.Series) -> tuple[pd.Series, list[tuple[pd.S
     raise ValueError(f"unknown column kind {col.kind}")
 
 
-def validate_frame(table: Table, raw: pd.DataFrame, lines: pd.Series) -> Validated:
-    """Validate raw string rows of ``table``. ``raw`` may have extra (pass-through) columns."""
+def validate_frame(table: Table, raw: pd.DataFrame, lines: pd.Series, *, earlier: dict[tuple[str, ...], int] | None = None) -> Validated:
+    """Validate raw string rows of ``table``. ``raw`` may have extra (pass-through) columns.
+
+    ``earlier``: for a file validated in parts, the keys of the parts before this one with the
+    line each first appeared on; a key seen there is a duplicate here too. It is updated with
+    this part's keys."""
     raw = raw.reset_index(drop=True).fillna("").astype(str)
     lines = pd.Series(np.asarray(lines), index=raw.index)
     typed: dict[str, pd.Series] = {}
@@ -154,11 +158,19 @@ def validate_frame(table: Table, raw: pd.DataFrame, lines: pd.Series) -> Validat
 
     # Duplicate keys within the file: the first occurrence is kept, later ones quarantined.
     key_vals = pd.DataFrame({k: raw[k].str.strip() if k in raw.columns else "" for k in table.key})
-    dup = key_vals.duplicated(keep="first") & (key_vals != "").all(axis=1)
+    full = (key_vals != "").all(axis=1)
+    dup = key_vals.duplicated(keep="first") & full
+    if earlier is not None:  # a later part of one file: its keys are checked against the parts before
+        keys = list(map(tuple, key_vals.values))
+        if earlier:
+            dup |= pd.Series([k in earlier for k in keys], index=raw.index) & full
+        for i, key in zip(raw.index, keys):
+            earlier.setdefault(key, int(lines[i]))
     if dup.any():
-        first_line = {}
-        for i, key in zip(raw.index, map(tuple, key_vals.values)):
-            first_line.setdefault(key, lines[i])
+        first_line = earlier if earlier is not None else {}
+        if earlier is None:
+            for i, key in zip(raw.index, map(tuple, key_vals.values)):
+                first_line.setdefault(key, lines[i])
         for i in raw.index[dup]:
             key = tuple(key_vals.loc[i])
             probs.append(pd.DataFrame({"_row": [i], "column_name": [table.key[0]], "value": ["|".join(key)],
