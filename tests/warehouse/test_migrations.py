@@ -33,9 +33,10 @@ def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     bad = ("zz_bad_001", "CREATE TABLE half (a INT); SELECT * FROM no_such_table")
     original = migrations.registered_migrations
     monkeypatch.setattr(migrations, "registered_migrations", lambda: original() + [bad])
+    import duckdb
     import pytest
 
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.CatalogException, match="no_such_table"):
         connect(path)
     monkeypatch.setattr(migrations, "registered_migrations", original)
     con = connect(path)
