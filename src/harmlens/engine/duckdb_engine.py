@@ -88,14 +88,14 @@ class DuckDBEngine(Engine):
             outs.append(out)
         made = f"_batch_{uuid.uuid4().hex[:10]}"
         temp = "TEMP " if temporary else ""
-        with self.transaction():
-            self.con.execute(f"CREATE OR REPLACE {temp}TABLE {quote_ident(into)} ({cols})")
-            for out in outs:
-                self.con.register(made, out)
-                try:
-                    self.con.execute(f"INSERT INTO {quote_ident(into)} SELECT * FROM {made}")
-                finally:
-                    self.con.unregister(made)
+        # one frame, one insert: the outputs are a few columns per row, small beside the input
+        self.con.register(made, pd.concat(outs, ignore_index=True) if outs else pd.DataFrame(columns=list(schema)))
+        try:
+            with self.transaction():
+                self.con.execute(f"CREATE OR REPLACE {temp}TABLE {quote_ident(into)} ({cols})")
+                self.con.execute(f"INSERT INTO {quote_ident(into)} SELECT * FROM {made}")
+        finally:
+            self.con.unregister(made)
         return into
 
     def drop(self, name: str) -> None:

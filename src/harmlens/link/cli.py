@@ -77,14 +77,11 @@ def register(app: typer.Typer) -> None:
 
         kw = dict(threshold=threshold, retrain=retrain, full=full, placeholder_postcodes=set(placeholder_postcode), precision=precision)
         if engine != "duckdb":
-            from harmlens.engine import open_engine
             from harmlens.link.spark_run import link_lake
+            from harmlens.options import warehouse_engine
 
-            eng = open_engine(db, engine=engine, spark_master=spark_master)
-            try:
+            with warehouse_engine(db, engine, spark_master) as eng:
                 s = link_lake(eng, **kw)
-            finally:
-                eng.close()
         else:
             con = connect(db, create=False)
             with progress() as p:
